@@ -1,0 +1,75 @@
+import {
+  type EventBridgeClient,
+  PutEventsCommand,
+  type PutEventsRequestEntry,
+} from '@aws-sdk/client-eventbridge';
+import type {
+  DomainEvents,
+  UserInactivityWarningEvent,
+  UserPassivatedEvent,
+} from '../passive-user-checker/ports';
+import { serviceName } from './observability-names';
+
+/** PutEvents takes at most 10 entries per call. */
+const entriesPerCall = 10;
+const attempts = 4;
+const baseBackoffMs = 100;
+
+export const eventSource = serviceName;
+export const eventDetailTypes = {
+  userPassivated: 'UserPassivated',
+  userInactivityWarning: 'UserInactivityWarning',
+} as const;
+
+/**
+ * Publishes domain events to EventBridge in batches of ten. Entries that fail (a partial failure or a failed
+ * call) are retried with backoff; what still fails is returned so the run counts and logs it, never dropped.
+ */
+export class EventBridgeDomainEvents implements DomainEvents {
+  constructor(
+    private readonly client: EventBridgeClient,
+    private readonly eventBusName: string,
+    private readonly sleep: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms)),
+  ) {}
+
+  publishPassivated(events: readonly UserPassivatedEvent[]): Promise<readonly string[]> {
+    return this.publish(eventDetailTypes.userPassivated, events);
+  }
+
+  publishInactivityWarnings(events: readonly UserInactivityWarningEvent[]): Promise<readonly string[]> {
+    return this.publish(eventDetailTypes.userInactivityWarning, events);
+  }
+
+  private async publish(
+    detailType: string,
+    events: readonly { userId: string }[],
+  ): Promise<readonly string[]> {
+    const batches: (typeof events)[] = [];
+    for (let i = 0; i < events.length; i += entriesPerCall) batches.push(events.slice(i, i + entriesPerCall));
+    const undelivered = await Promise.all(batches.map((batch) => this.publishBatch(detailType, batch)));
+    return undelivered.flat();
+  }
+
+  private async publishBatch(detailType: string, batch: readonly { userId: string }[]): Promise<string[]> {
+    let pending = [...batch];
+    for (let attempt = 1; attempt <= attempts && pending.length > 0; attempt += 1) {
+      if (attempt > 1) await this.sleep(baseBackoffMs * 2 ** (attempt - 2) * (0.5 + Math.random()));
+      const entries: PutEventsRequestEntry[] = pending.map((event) => ({
+        EventBusName: this.eventBusName,
+        Source: eventSource,
+        DetailType: detailType,
+        Detail: JSON.stringify(event),
+      }));
+      try {
+        const result = await this.client.send(new PutEventsCommand({ Entries: entries }));
+        // Result entries line up with request entries; a failed one carries an ErrorCode.
+        pending = pending.filter(
+          (_, i) => result.Entries?.[i]?.ErrorCode !== undefined || !result.Entries?.[i],
+        );
+      } catch {
+        // The SDK already retried the call; keep every entry pending for the next attempt.
+      }
+    }
+    return pending.map((event) => event.userId);
+  }
+}

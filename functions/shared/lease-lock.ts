@@ -1,0 +1,102 @@
+import { type AttributeValue, ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { DeleteCommand, type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import type { AcquireOutcome, Lease, LeaseLock, LockHolder, RunSummary } from '../passive-user-checker/ports';
+import { lastRunKey, lockTable } from './table-schema';
+
+const a = lockTable.attributes;
+/** Keeps a dead holder's item around for a day for post-mortems; deletion is TTL's job, never correctness's. */
+const ttlAfterLeaseSeconds = 24 * 60 * 60;
+/** How long the status command can still show the last run's summary. */
+const lastRunRetentionSeconds = 90 * 24 * 60 * 60;
+
+/**
+ * A lease lock on one DynamoDB item, taken with a single conditional write.
+ *
+ * Timeline, with T = the function timeout and L = the lease (T < L ≤ T + 60 s < the schedule period):
+ *   t0        run A puts {owner: A, leaseUntil: t0 + L} if no item exists or the stored leaseUntil < t0.
+ *   t0 … t0+T A works; it stops starting work a safety margin before T or leaseUntil, whichever is first.
+ *             A run B in this window fails the condition and reads A's owner and leaseUntil from the
+ *             ConditionalCheckFailedException (ALL_OLD): no extra read.
+ *   end       A deletes the item only if owner = A (a finally). A crashed A never does.
+ *   t0+L      A's lease has expired: a crashed A is taken over by the first run after T + at most 60 s, i.e.
+ *             the next tick. A paused A that wakes later cannot delete B's lock (owner differs), and its
+ *             remaining user writes are harmless: each is conditional and idempotent.
+ * TTL removes abandoned items eventually, but expiry is decided by leaseUntil alone: TTL can lag by days.
+ */
+export class DynamoDbLeaseLock implements LeaseLock {
+  constructor(
+    private readonly client: DynamoDBDocumentClient,
+    private readonly tableName: string,
+    private readonly lockName: string,
+  ) {}
+
+  async acquireLease(owner: string, now: Date, leaseMs: number): Promise<AcquireOutcome> {
+    const leaseUntil = new Date(now.getTime() + leaseMs);
+    try {
+      await this.client.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: {
+            [a.lockName]: this.lockName,
+            [a.owner]: owner,
+            [a.leaseUntil]: leaseUntil.getTime(),
+            [a.acquiredAt]: now.toISOString(),
+            [a.expiresAt]: Math.ceil(leaseUntil.getTime() / 1000) + ttlAfterLeaseSeconds,
+          },
+          ConditionExpression: 'attribute_not_exists(#lockName) OR #leaseUntil < :now',
+          ExpressionAttributeNames: { '#lockName': a.lockName, '#leaseUntil': a.leaseUntil },
+          ExpressionAttributeValues: { ':now': now.getTime() },
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+      return { acquired: true, lease: { lockName: this.lockName, owner, leaseUntil } };
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) {
+        return { acquired: false, holder: holderOf(error.Item) };
+      }
+      throw error;
+    }
+  }
+
+  async releaseLease(lease: Lease): Promise<boolean> {
+    try {
+      await this.client.send(
+        new DeleteCommand({
+          TableName: this.tableName,
+          Key: { [a.lockName]: lease.lockName },
+          ConditionExpression: '#owner = :owner',
+          ExpressionAttributeNames: { '#owner': a.owner },
+          ExpressionAttributeValues: { ':owner': lease.owner },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
+  async recordLastRun(summary: RunSummary, now: Date): Promise<void> {
+    await this.client.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: {
+          [a.lockName]: lastRunKey(this.lockName),
+          [a.finishedAt]: now.toISOString(),
+          [a.summary]: summary,
+          [a.expiresAt]: Math.ceil(now.getTime() / 1000) + lastRunRetentionSeconds,
+        },
+      }),
+    );
+  }
+}
+
+function holderOf(item: Record<string, AttributeValue> | undefined): LockHolder | undefined {
+  if (!item) return undefined;
+  const old = unmarshall(item);
+  const owner = old[a.owner];
+  const leaseUntil = old[a.leaseUntil];
+  if (typeof owner !== 'string' || typeof leaseUntil !== 'number') return undefined;
+  return { owner, leaseUntil: new Date(leaseUntil) };
+}

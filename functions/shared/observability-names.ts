@@ -1,0 +1,22 @@
+/**
+ * Metric and service names shared by the function (which emits them) and the stack (whose dashboard and alarms
+ * read them), so a rename cannot silently break an alarm.
+ */
+export const serviceName = 'passive-user-checker';
+export const defaultMetricsNamespace = 'PassiveUserChecker';
+
+export const metricNames = {
+  usersPassivated: 'UsersPassivated',
+  raceSkipped: 'RaceSkipped',
+  exemptSkipped: 'ExemptSkipped',
+  malformedItems: 'MalformedItems',
+  failedUpdates: 'FailedUpdates',
+  lockContended: 'LockContended',
+  runDuration: 'RunDuration',
+  runComplete: 'RunComplete',
+  /** Emitted on every run that ends without error, including runs with nothing to do: the dead-man's switch. */
+  runCompleted: 'RunCompleted',
+  breakerTripped: 'BreakerTripped',
+  eventsFailed: 'EventsFailed',
+  warningsSent: 'InactivityWarningsSent',
+} as const;

@@ -1,0 +1,59 @@
+/**
+ * The one source of truth for the two tables: key names, the stale-user index, attribute names and the lock
+ * table's TTL attribute. The CDK stack, the Lambda adapters, the local runner and the tests all import these
+ * constants; no attribute name is typed anywhere else.
+ */
+
+/** The application's users table and the sparse, sharded index the worker queries. */
+export const usersTable = {
+  partitionKey: 'userId',
+  attributes: {
+    userId: 'userId',
+    status: 'status',
+    lastLoginAt: 'lastLoginAt',
+    activeShard: 'activeShard',
+    passivatedAt: 'passivatedAt',
+    neverPassivate: 'neverPassivate',
+    inactivityWarnedAt: 'inactivityWarnedAt',
+  },
+  /**
+   * Present only on active users (`activeShard` is removed on passivation), so passive users cost nothing.
+   * Sharded so that login writes spread over `ACTIVE_SHARDS` index partitions instead of one.
+   */
+  staleIndex: {
+    name: 'byActiveShardAndLastLogin',
+    partitionKey: 'activeShard',
+    sortKey: 'lastLoginAt',
+    /**
+     * Keys plus the exemption flag and the last warning, so exempt and already-warned users are filtered out of
+     * the query instead of costing a failed conditional write on every tick.
+     */
+    projectedAttributes: ['neverPassivate', 'inactivityWarnedAt'],
+  },
+} as const;
+
+export const userStatus = { active: 'active', passive: 'passive' } as const;
+export type UserStatus = (typeof userStatus)[keyof typeof userStatus];
+
+/** A lock table shared by any periodic worker: one item per lock name. */
+export const lockTable = {
+  partitionKey: 'lockName',
+  attributes: {
+    lockName: 'lockName',
+    owner: 'owner',
+    leaseUntil: 'leaseUntil',
+    acquiredAt: 'acquiredAt',
+    expiresAt: 'expiresAt',
+    summary: 'summary',
+    finishedAt: 'finishedAt',
+  },
+  /** Epoch seconds. Cleanup only: correctness never depends on TTL deletion, which can lag by days. */
+  ttlAttribute: 'expiresAt',
+  /** The item that keeps the last run's summary for the status CLI lives beside the lock item. */
+  lastRunKeySuffix: '#last-run',
+} as const;
+
+/** The key under which a lock's last run summary is stored. */
+export function lastRunKey(lockName: string): string {
+  return `${lockName}${lockTable.lastRunKeySuffix}`;
+}

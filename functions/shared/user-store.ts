@@ -1,0 +1,203 @@
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import {
+  type DynamoDBDocumentClient,
+  QueryCommand,
+  type QueryCommandInput,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import type {
+  CandidatePage,
+  PassivationResult,
+  StaleCandidate,
+  StaleCount,
+  UserStore,
+} from '../passive-user-checker/ports';
+import { userStatus, usersTable } from './table-schema';
+
+const a = usersTable.attributes;
+const index = usersTable.staleIndex;
+
+const names = {
+  '#shard': index.partitionKey,
+  '#lastLoginAt': index.sortKey,
+  '#neverPassivate': a.neverPassivate,
+} as const;
+const notExempt = '(attribute_not_exists(#neverPassivate) OR #neverPassivate <> :true)';
+
+/**
+ * The users table as the worker sees it: the sparse `activeShard`/`lastLoginAt` index for reading (never a
+ * Scan), and conditional single-item updates for writing, so the index's eventual consistency cannot make the
+ * worker passivate a user who has just logged in.
+ */
+export class DynamoDbUserStore implements UserStore {
+  constructor(
+    private readonly client: DynamoDBDocumentClient,
+    private readonly tableName: string,
+  ) {}
+
+  async countStale(shard: string, cutoffIso: string): Promise<StaleCount> {
+    let stale = 0;
+    let read = 0;
+    await this.forEachQueryPage(
+      {
+        TableName: this.tableName,
+        IndexName: index.name,
+        KeyConditionExpression: '#shard = :shard AND #lastLoginAt < :cutoff',
+        FilterExpression: notExempt,
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: { ':shard': shard, ':cutoff': cutoffIso, ':true': true },
+        Select: 'COUNT',
+      },
+      (page) => {
+        stale += page.Count ?? 0;
+        read += page.ScannedCount ?? 0;
+      },
+    );
+    return { stale, exempt: read - stale };
+  }
+
+  async countActive(shard: string): Promise<number> {
+    let active = 0;
+    await this.forEachQueryPage(
+      {
+        TableName: this.tableName,
+        IndexName: index.name,
+        KeyConditionExpression: '#shard = :shard',
+        ExpressionAttributeNames: { '#shard': index.partitionKey },
+        ExpressionAttributeValues: { ':shard': shard },
+        Select: 'COUNT',
+      },
+      (page) => {
+        active += page.Count ?? 0;
+      },
+    );
+    return active;
+  }
+
+  async staleCandidatesPage(
+    shard: string,
+    cutoffIso: string,
+    pageSize: number,
+    start: Record<string, unknown> | undefined,
+  ): Promise<CandidatePage> {
+    return this.candidatePage({
+      TableName: this.tableName,
+      IndexName: index.name,
+      KeyConditionExpression: '#shard = :shard AND #lastLoginAt < :cutoff',
+      FilterExpression: notExempt,
+      ProjectionExpression: '#userId, #lastLoginAt',
+      ExpressionAttributeNames: { ...names, '#userId': a.userId },
+      ExpressionAttributeValues: { ':shard': shard, ':cutoff': cutoffIso, ':true': true },
+      Limit: pageSize,
+      ExclusiveStartKey: start,
+    });
+  }
+
+  async passivateIfStillStale(
+    userId: string,
+    cutoffIso: string,
+    passivatedAtIso: string,
+  ): Promise<PassivationResult> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { [a.userId]: userId },
+          UpdateExpression: 'SET #status = :passive, #passivatedAt = :now REMOVE #shard',
+          // Re-checked at write time: the index may be stale, the user may have logged in since the query, and
+          // a user deleted meanwhile fails `#status = :active` instead of coming back as a phantom item.
+          ConditionExpression: `#status = :active AND #lastLoginAt < :cutoff AND ${notExempt}`,
+          ExpressionAttributeNames: { ...names, '#status': a.status, '#passivatedAt': a.passivatedAt },
+          ExpressionAttributeValues: {
+            ':passive': userStatus.passive,
+            ':active': userStatus.active,
+            ':now': passivatedAtIso,
+            ':cutoff': cutoffIso,
+            ':true': true,
+          },
+        }),
+      );
+      return 'passivated';
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return 'changed';
+      throw error;
+    }
+  }
+
+  async warningCandidatesPage(
+    shard: string,
+    cutoffIso: string,
+    warnBeforeIso: string,
+    pageSize: number,
+    start: Record<string, unknown> | undefined,
+  ): Promise<CandidatePage> {
+    return this.candidatePage({
+      TableName: this.tableName,
+      IndexName: index.name,
+      KeyConditionExpression: '#shard = :shard AND #lastLoginAt BETWEEN :cutoff AND :warnBefore',
+      FilterExpression: `${notExempt} AND (attribute_not_exists(#warnedAt) OR #warnedAt < #lastLoginAt)`,
+      ProjectionExpression: '#userId, #lastLoginAt',
+      ExpressionAttributeNames: { ...names, '#userId': a.userId, '#warnedAt': a.inactivityWarnedAt },
+      ExpressionAttributeValues: {
+        ':shard': shard,
+        ':cutoff': cutoffIso,
+        ':warnBefore': warnBeforeIso,
+        ':true': true,
+      },
+      Limit: pageSize,
+      ExclusiveStartKey: start,
+    });
+  }
+
+  async markWarnedIfNotYet(userId: string, lastLoginAt: string, warnedAtIso: string): Promise<boolean> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { [a.userId]: userId },
+          UpdateExpression: 'SET #warnedAt = :now',
+          // Once per inactivity period: a login moves lastLoginAt past the last warning and opens a new one.
+          ConditionExpression:
+            '#status = :active AND #lastLoginAt = :lastLoginAt AND ' +
+            '(attribute_not_exists(#warnedAt) OR #warnedAt < #lastLoginAt)',
+          ExpressionAttributeNames: {
+            '#status': a.status,
+            '#lastLoginAt': a.lastLoginAt,
+            '#warnedAt': a.inactivityWarnedAt,
+          },
+          ExpressionAttributeValues: {
+            ':active': userStatus.active,
+            ':lastLoginAt': lastLoginAt,
+            ':now': warnedAtIso,
+          },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
+  private async candidatePage(input: QueryCommandInput): Promise<CandidatePage> {
+    const page = await this.client.send(new QueryCommand(input));
+    const candidates: StaleCandidate[] = (page.Items ?? []).map((item) => ({
+      userId: String(item[a.userId]),
+      // The index only holds string sort keys; anything else would be caught as malformed downstream.
+      lastLoginAt: typeof item[a.lastLoginAt] === 'string' ? item[a.lastLoginAt] : '',
+    }));
+    return { candidates, next: page.LastEvaluatedKey };
+  }
+
+  private async forEachQueryPage(
+    input: QueryCommandInput,
+    onPage: (page: { Count?: number; ScannedCount?: number }) => void,
+  ): Promise<void> {
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.client.send(new QueryCommand({ ...input, ExclusiveStartKey: start }));
+      onPage(page);
+      start = page.LastEvaluatedKey;
+    } while (start);
+  }
+}
