@@ -1,0 +1,491 @@
+import { errorMessage, errorName, isTransientAwsError } from '../shared/aws-errors';
+import { ConcurrencyLimiter } from '../shared/concurrency';
+import type { WorkerConfig } from '../shared/config';
+import { dayMs, isCanonicalUtcInstant } from '../shared/instant';
+import type {
+  BreakerVerdict,
+  CandidatePage,
+  DomainEvents,
+  Lease,
+  LeaseLock,
+  RunLog,
+  RunOutcome,
+  RunSummary,
+  StaleCandidate,
+  StopReason,
+  UserInactivityWarningEvent,
+  UserPassivatedEvent,
+  UserStore,
+} from './ports';
+
+export interface CheckPassiveUsersDeps {
+  readonly lock: LeaseLock;
+  readonly users: UserStore;
+  /** Undefined when no event bus is configured: nothing is published. */
+  readonly events: DomainEvents | undefined;
+  readonly log: RunLog;
+  readonly now: () => Date;
+}
+
+export interface RunRequest {
+  /** Unique per attempt (a Lambda retry reuses its request id, so the owner adds a random part). */
+  readonly runId: string;
+  readonly dryRun: boolean;
+  /** An operator's one-off override of the mass-passivation breaker. */
+  readonly overrideBreaker: boolean;
+  /** Time left in the invocation, as `context.getRemainingTimeInMillis()` reports it. */
+  readonly remainingMs: () => number;
+}
+
+/** Keeps the summary off the error's enumerable fields, so a logged error does not repeat the whole summary. */
+function attachSummary(error: Error, summary: RunSummary): void {
+  Object.defineProperty(error, 'summary', { value: summary, enumerable: false });
+}
+
+/** The run found implausibly many stale users and wrote nothing. */
+export class BreakerTrippedError extends Error {
+  declare readonly summary: RunSummary;
+
+  constructor(summary: RunSummary) {
+    super(
+      `Mass-passivation breaker tripped, nothing was written: ${summary.breaker?.reason}. ` +
+        'If these users really are inactive, invoke once with {"overrideBreaker": true}.',
+    );
+    this.name = 'BreakerTrippedError';
+    attachSummary(this, summary);
+  }
+}
+
+/** The run could not do its work for a reason that will not go away by itself (or nothing at all succeeded). */
+export class SystemicFailureError extends Error {
+  declare readonly summary: RunSummary;
+
+  constructor(summary: RunSummary, cause: unknown) {
+    super(`Passive-user check failed systemically: ${errorName(cause)}: ${errorMessage(cause)}`, { cause });
+    this.name = 'SystemicFailureError';
+    attachSummary(this, summary);
+  }
+}
+
+const dryRunSampleSize = 20;
+/** Transient failures with no success at all, from this many on, mean the table is unusable, not unlucky. */
+const systemicFailureThreshold = 5;
+
+/**
+ * One run of the job: take the lease, check the breaker, passivate stale users shard by shard, send inactivity
+ * warnings, record the summary, release the lease. Returns the summary; throws only when an alarm should fire.
+ */
+export async function checkPassiveUsers(
+  config: WorkerConfig,
+  deps: CheckPassiveUsersDeps,
+  request: RunRequest,
+): Promise<RunSummary> {
+  const run = new PassivationRun(config, deps, request);
+  if (request.dryRun) return run.execute(undefined);
+
+  const acquired = await deps.lock.acquireLease(request.runId, run.startedAt, config.leaseSeconds * 1000);
+  if (!acquired.acquired) {
+    const summary = run.lockHeld(acquired.holder);
+    deps.log.info('Lock is held by another run; nothing to do', {
+      lockName: config.lockName,
+      holder: summary.lockHolder,
+    });
+    return summary;
+  }
+
+  const lease = acquired.lease;
+  try {
+    return await run.execute(lease);
+  } finally {
+    await releaseQuietly(deps, lease);
+  }
+}
+
+async function releaseQuietly(deps: CheckPassiveUsersDeps, lease: Lease): Promise<void> {
+  try {
+    const released = await deps.lock.releaseLease(lease);
+    if (!released) {
+      deps.log.warn('Lease had already been taken over by a later run; left its lock alone', {
+        lockName: lease.lockName,
+        owner: lease.owner,
+      });
+    }
+  } catch (error) {
+    // The lease expires by itself before the next tick; a failed release costs at most that wait.
+    deps.log.error('Could not release the lease; it expires by itself', {
+      lockName: lease.lockName,
+      leaseUntil: lease.leaseUntil.toISOString(),
+      error: errorName(error),
+      message: errorMessage(error),
+    });
+  }
+}
+
+class PassivationRun {
+  readonly startedAt: Date;
+  private readonly cutoffIso: string;
+  private readonly shards: readonly string[];
+  private readonly limiter: ConcurrencyLimiter;
+  private lease: Lease | undefined;
+
+  private pages = 0;
+  private candidates = 0;
+  private passivated = 0;
+  private raceSkipped = 0;
+  private exempt = 0;
+  private malformed = 0;
+  private failed = 0;
+  private wouldPassivate = 0;
+  private readonly sampleUserIds: string[] = [];
+  private warningsSent = 0;
+  private eventsFailed = 0;
+  private passivationsStarted = 0;
+  private breaker: BreakerVerdict | undefined;
+  private stopReason: StopReason | undefined;
+  private systemicError: unknown;
+
+  constructor(
+    private readonly config: WorkerConfig,
+    private readonly deps: CheckPassiveUsersDeps,
+    private readonly request: RunRequest,
+  ) {
+    this.startedAt = deps.now();
+    this.cutoffIso = new Date(this.startedAt.getTime() - config.inactiveDays * dayMs).toISOString();
+    this.shards = Array.from({ length: config.activeShards }, (_, shard) => String(shard));
+    this.limiter = new ConcurrencyLimiter(config.updateConcurrency);
+  }
+
+  lockHeld(holder: { owner: string; leaseUntil: Date } | undefined): RunSummary {
+    return this.summary(
+      'lock-held',
+      holder && { owner: holder.owner, leaseUntil: holder.leaseUntil.toISOString() },
+    );
+  }
+
+  async execute(lease: Lease | undefined): Promise<RunSummary> {
+    this.lease = lease;
+    this.deps.log.info('Checking shards for stale users', {
+      runId: this.request.runId,
+      cutoff: this.cutoffIso,
+      dryRun: this.request.dryRun,
+      shards: this.shards.length,
+    });
+
+    // With no time to spare (a retry delivered late, a lease about to lapse) the run reads nothing at all.
+    const staleShards = this.mayStartWork() ? await this.guarded(() => this.checkBreaker()) : [];
+    if (this.breaker?.tripped && !this.request.dryRun) {
+      const summary = this.summary('breaker-tripped');
+      await this.recordLastRun(summary);
+      throw new BreakerTrippedError(summary);
+    }
+
+    await Promise.all((staleShards ?? []).map((shard) => this.guarded(() => this.passivateShard(shard))));
+    if (this.config.warningDays > 0 && this.deps.events && !this.request.dryRun && this.mayStartWork()) {
+      await Promise.all(this.shards.map((shard) => this.guarded(() => this.warnShard(shard))));
+    }
+
+    if (this.systemicError === undefined && this.failed >= systemicFailureThreshold) {
+      if (this.passivated + this.raceSkipped === 0) {
+        this.systemicError = new Error(`all ${this.failed} passivation updates failed`);
+      }
+    }
+    if (this.systemicError !== undefined) {
+      const summary = this.summary('failed');
+      await this.recordLastRun(summary);
+      throw new SystemicFailureError(summary, this.systemicError);
+    }
+
+    const outcome: RunOutcome = this.request.dryRun
+      ? 'dry-run'
+      : this.stopReason
+        ? 'incomplete'
+        : 'completed';
+    const summary = this.summary(outcome);
+    await this.recordLastRun(summary);
+    return summary;
+  }
+
+  /** Runs a step; a thrown error stops all further work and fails the run once in-flight work settles. */
+  private async guarded<T>(step: () => Promise<T>): Promise<T | undefined> {
+    try {
+      return await step();
+    } catch (error) {
+      this.abort(error);
+      return undefined;
+    }
+  }
+
+  private abort(error: unknown): void {
+    this.systemicError ??= error;
+    this.stopReason = 'systemic-failure';
+    this.deps.log.error('Stopping the run after a systemic failure', {
+      error: errorName(error),
+      message: errorMessage(error),
+    });
+  }
+
+  /**
+   * Counts stale users per shard (an idle tick reads one empty page per shard and nothing else) and trips when
+   * the number is implausible: a login path that stopped writing `lastLoginAt` would otherwise passivate
+   * everyone it touched. Returns the shards that have work.
+   */
+  private async checkBreaker(): Promise<string[]> {
+    const counts = await Promise.all(
+      this.shards.map((shard) => this.deps.users.countStale(shard, this.cutoffIso)),
+    );
+    const staleUsers = counts.reduce((sum, count) => sum + count.stale, 0);
+    this.exempt = counts.reduce((sum, count) => sum + count.exempt, 0);
+    const staleShards = this.shards.filter((_, index) => (counts[index]?.stale ?? 0) > 0);
+
+    const { breakerMaxStale, breakerMaxStalePercent, breakerMinStale } = this.config;
+    let activeUsers: number | undefined;
+    let reason: string | undefined;
+    if (staleUsers > breakerMaxStale) {
+      reason = `${staleUsers} stale users exceed BREAKER_MAX_STALE (${breakerMaxStale})`;
+    } else if (staleUsers > 0 && staleUsers >= breakerMinStale && breakerMaxStalePercent < 100) {
+      const actives = await Promise.all(this.shards.map((shard) => this.deps.users.countActive(shard)));
+      activeUsers = actives.reduce((sum, count) => sum + count, 0);
+      if (staleUsers * 100 > breakerMaxStalePercent * activeUsers) {
+        const percent = ((staleUsers * 100) / Math.max(activeUsers, 1)).toFixed(1);
+        reason =
+          `${staleUsers} of ${activeUsers} active users (${percent}%) are stale, ` +
+          `above BREAKER_MAX_STALE_PERCENT (${breakerMaxStalePercent}%)`;
+      }
+    }
+
+    const overridden = reason !== undefined && this.request.overrideBreaker;
+    this.breaker = {
+      tripped: reason !== undefined && !overridden,
+      staleUsers,
+      activeUsers,
+      reason,
+      overridden,
+    };
+    if (overridden) {
+      this.deps.log.warn('Mass-passivation breaker overridden by the operator', { reason, staleUsers });
+    } else if (reason !== undefined) {
+      this.deps.log.error('Mass-passivation breaker tripped', { reason, staleUsers, activeUsers });
+    }
+    return staleShards;
+  }
+
+  private async passivateShard(shard: string): Promise<void> {
+    await this.forEachPage(
+      (start) => this.deps.users.staleCandidatesPage(shard, this.cutoffIso, this.config.queryPageSize, start),
+      (candidates) => this.passivatePage(candidates),
+    );
+  }
+
+  private async warnShard(shard: string): Promise<void> {
+    const warnBeforeIso = new Date(
+      Date.parse(this.cutoffIso) + this.config.warningDays * dayMs,
+    ).toISOString();
+    await this.forEachPage(
+      (start) =>
+        this.deps.users.warningCandidatesPage(
+          shard,
+          this.cutoffIso,
+          warnBeforeIso,
+          this.config.queryPageSize,
+          start,
+        ),
+      (candidates) => this.warnPage(candidates),
+    );
+  }
+
+  /**
+   * Pages through one shard, reading the next page while the current one is written, so the pipeline stays
+   * full while memory holds at most two pages per shard.
+   */
+  private async forEachPage(
+    fetchPage: (start: Record<string, unknown> | undefined) => Promise<CandidatePage>,
+    processPage: (candidates: readonly StaleCandidate[]) => Promise<void>,
+  ): Promise<void> {
+    let pending: Promise<CandidatePage> | undefined = fetchPage(undefined);
+    while (pending) {
+      const page: CandidatePage = await pending;
+      this.pages += 1;
+      this.candidates += page.candidates.length;
+      pending = page.next && this.mayStartWork() ? fetchPage(page.next) : undefined;
+      // A prefetched page that fails while this one is written is reported when awaited, not as unhandled.
+      pending?.catch(() => undefined);
+      await processPage(page.candidates);
+      if (pending && !this.mayStartWork()) return;
+    }
+  }
+
+  private async passivatePage(candidates: readonly StaleCandidate[]): Promise<void> {
+    const writes: Promise<UserPassivatedEvent | undefined>[] = [];
+    for (const candidate of candidates) {
+      if (!this.isWellFormed(candidate)) continue;
+      if (!this.mayStartWork()) break;
+      if (this.request.dryRun) {
+        this.wouldPassivate += 1;
+        if (this.sampleUserIds.length < dryRunSampleSize) this.sampleUserIds.push(candidate.userId);
+        continue;
+      }
+      if (this.passivationsStarted >= this.config.maxPassivationsPerRun) {
+        this.stop('per-run-cap');
+        break;
+      }
+      this.passivationsStarted += 1;
+      writes.push(this.limiter.run(() => this.passivate(candidate)));
+    }
+    const events = (await Promise.all(writes)).filter((event) => event !== undefined);
+    if (events.length > 0 && this.deps.events) {
+      const undelivered = await this.deps.events.publishPassivated(events);
+      this.countUndelivered('UserPassivated', undelivered);
+    }
+  }
+
+  private async passivate(candidate: StaleCandidate): Promise<UserPassivatedEvent | undefined> {
+    // Re-checked here: a write queued behind the limiter may reach the front after the budget has gone.
+    if (!this.mayStartWork()) {
+      this.passivationsStarted -= 1;
+      return undefined;
+    }
+    const passivatedAt = this.deps.now().toISOString();
+    try {
+      const result = await this.deps.users.passivateIfStillStale(
+        candidate.userId,
+        this.cutoffIso,
+        passivatedAt,
+      );
+      if (result === 'changed') {
+        this.raceSkipped += 1;
+        return undefined;
+      }
+      this.passivated += 1;
+      return {
+        userId: candidate.userId,
+        lastLoginAt: candidate.lastLoginAt,
+        passivatedAt,
+        runId: this.request.runId,
+      };
+    } catch (error) {
+      this.failed += 1;
+      if (isTransientAwsError(error)) {
+        this.deps.log.warn('Passivation failed after retries; left for the next run', {
+          userId: candidate.userId,
+          error: errorName(error),
+        });
+      } else {
+        this.abort(error);
+      }
+      return undefined;
+    }
+  }
+
+  private async warnPage(candidates: readonly StaleCandidate[]): Promise<void> {
+    const marks: Promise<UserInactivityWarningEvent | undefined>[] = [];
+    for (const candidate of candidates) {
+      if (!this.isWellFormed(candidate)) continue;
+      if (!this.mayStartWork()) break;
+      marks.push(this.limiter.run(() => this.markWarned(candidate)));
+    }
+    const events = (await Promise.all(marks)).filter((event) => event !== undefined);
+    if (events.length > 0 && this.deps.events) {
+      const undelivered = await this.deps.events.publishInactivityWarnings(events);
+      this.countUndelivered('UserInactivityWarning', undelivered);
+      this.warningsSent += events.length - undelivered.length;
+    }
+  }
+
+  private async markWarned(candidate: StaleCandidate): Promise<UserInactivityWarningEvent | undefined> {
+    try {
+      const marked = await this.deps.users.markWarnedIfNotYet(
+        candidate.userId,
+        candidate.lastLoginAt,
+        this.deps.now().toISOString(),
+      );
+      if (!marked) return undefined;
+      const passivationDueAt = new Date(
+        Date.parse(candidate.lastLoginAt) + this.config.inactiveDays * dayMs,
+      ).toISOString();
+      return {
+        userId: candidate.userId,
+        lastLoginAt: candidate.lastLoginAt,
+        passivationDueAt,
+        runId: this.request.runId,
+      };
+    } catch (error) {
+      this.failed += 1;
+      if (!isTransientAwsError(error)) this.abort(error);
+      else this.deps.log.warn('Inactivity warning failed; retried next run', { userId: candidate.userId });
+      return undefined;
+    }
+  }
+
+  private isWellFormed(candidate: StaleCandidate): boolean {
+    if (isCanonicalUtcInstant(candidate.lastLoginAt)) return true;
+    this.malformed += 1;
+    // Only the id: the malformed value itself may hold whatever the application wrote there.
+    this.deps.log.warn('Skipped a user whose lastLoginAt is not an ISO-8601 UTC instant', {
+      userId: candidate.userId,
+    });
+    return false;
+  }
+
+  private countUndelivered(type: string, userIds: readonly string[]): void {
+    if (userIds.length === 0) return;
+    this.eventsFailed += userIds.length;
+    this.deps.log.error(`${type} events could not be delivered after retries`, { userIds });
+  }
+
+  /** No new work starts once the invocation or the lease has less than the safety margin left. */
+  private mayStartWork(): boolean {
+    if (this.stopReason !== undefined) return false;
+    const leaseLeft = this.lease ? this.lease.leaseUntil.getTime() - this.deps.now().getTime() : Infinity;
+    const left = Math.min(this.request.remainingMs(), leaseLeft);
+    if (left > this.config.safetyMarginMs) return true;
+    this.stop('time-budget');
+    return false;
+  }
+
+  private stop(reason: StopReason): void {
+    if (this.stopReason !== undefined) return;
+    this.stopReason = reason;
+    this.deps.log.warn('Stopping early; the next run continues', { reason });
+  }
+
+  private async recordLastRun(summary: RunSummary): Promise<void> {
+    if (!this.lease) return;
+    try {
+      await this.deps.lock.recordLastRun(summary, this.deps.now());
+    } catch (error) {
+      this.deps.log.warn('Could not record the run summary for the status command', {
+        error: errorName(error),
+      });
+    }
+  }
+
+  private summary(
+    outcome: RunOutcome,
+    lockHolder?: { owner: string; leaseUntil: string } | undefined,
+  ): RunSummary {
+    return {
+      runId: this.request.runId,
+      outcome,
+      dryRun: this.request.dryRun,
+      cutoff: this.cutoffIso,
+      shards: this.shards.length,
+      pages: this.pages,
+      candidates: this.candidates,
+      passivated: this.passivated,
+      raceSkipped: this.raceSkipped,
+      exempt: this.exempt,
+      malformed: this.malformed,
+      failed: this.failed,
+      wouldPassivate: this.wouldPassivate,
+      sampleUserIds: [...this.sampleUserIds],
+      warningsSent: this.warningsSent,
+      eventsFailed: this.eventsFailed,
+      breaker: this.breaker,
+      stopReason: this.stopReason,
+      complete: outcome === 'completed' || (outcome === 'dry-run' && this.stopReason === undefined),
+      lockHolder,
+      startedAt: this.startedAt.toISOString(),
+      durationMs: this.deps.now().getTime() - this.startedAt.getTime(),
+    };
+  }
+}
