@@ -1,0 +1,143 @@
+/**
+ * What every subcommand needs from its surroundings, passed in so tests run `main` in process with their own
+ * environment, clock and captured output instead of patching globals.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { configDefaults, envNames, tableNamePattern } from '../functions/shared/config';
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+export interface CliIo {
+  /** Results: the summary, the report, JSON with `--json`. */
+  out(line: string): void;
+  /** Progress, checkpoints, warnings and errors. */
+  err(line: string): void;
+  readonly env: Env;
+  now(): Date;
+  /** Aborted on Ctrl-C: long commands stop starting work and report where they got to. */
+  readonly signal?: AbortSignal;
+}
+
+export const exitCodes = { ok: 0, failed: 1, usage: 2, interrupted: 130 } as const;
+
+/** A command line the CLI cannot act on. Raised before anything is read or written. */
+export class UsageError extends Error {
+  constructor(
+    message: string,
+    readonly usage: string,
+  ) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+const lockNamePattern = /^[A-Za-z0-9._-]{1,100}$/;
+
+/** Flag first, then its environment variable; names both when neither gives a usable value. */
+export function tableName(
+  flag: string,
+  value: string | undefined,
+  envName: string,
+  env: Env,
+  usage: string,
+): string {
+  const chosen = value ?? env[envName];
+  if (chosen === undefined || chosen === '') {
+    throw new UsageError(`--${flag} is required (or set ${envName})`, usage);
+  }
+  if (!tableNamePattern.test(chosen)) {
+    throw new UsageError(
+      `--${flag} must be a DynamoDB table name (3-255 of A-Z a-z 0-9 _ - .), got "${chosen}"`,
+      usage,
+    );
+  }
+  return chosen;
+}
+
+export function lockName(value: string | undefined, env: Env, usage: string): string {
+  const chosen = value ?? (env[envNames.lockName] || configDefaults.lockName);
+  if (!lockNamePattern.test(chosen)) {
+    throw new UsageError(`--lock-name must be 1-100 of A-Z a-z 0-9 . _ -, got "${chosen}"`, usage);
+  }
+  return chosen;
+}
+
+/** An integer flag within a range; `fallback` when the flag (and its variable, if any) is absent. */
+export function integerFlag(
+  flag: string,
+  raw: string | undefined,
+  fallback: number,
+  range: { readonly min: number; readonly max: number },
+  usage: string,
+): number {
+  if (raw === undefined) return fallback;
+  const value = /^\d+$/.test(raw.trim()) ? Number(raw.trim()) : Number.NaN;
+  if (!Number.isSafeInteger(value) || value < range.min || value > range.max) {
+    throw new UsageError(
+      `--${flag} must be an integer from ${range.min} to ${range.max}, got "${raw}"`,
+      usage,
+    );
+  }
+  return value;
+}
+
+export function numberFlag(
+  flag: string,
+  raw: string | undefined,
+  fallback: number,
+  range: { readonly min: number; readonly max: number },
+  usage: string,
+): number {
+  if (raw === undefined) return fallback;
+  const value = /^\d+(\.\d+)?$/.test(raw.trim()) ? Number(raw.trim()) : Number.NaN;
+  if (!Number.isFinite(value) || value < range.min || value > range.max) {
+    throw new UsageError(`--${flag} must be a number from ${range.min} to ${range.max}, got "${raw}"`, usage);
+  }
+  return value;
+}
+
+/** `--endpoint`, else the SDK's own `AWS_ENDPOINT_URL_DYNAMODB`; undefined means real AWS. */
+export function dynamoDbEndpoint(value: string | undefined, env: Env, usage: string): string | undefined {
+  const endpoint = value ?? (env.AWS_ENDPOINT_URL_DYNAMODB || undefined);
+  if (endpoint !== undefined && !/^https?:\/\/\S+$/.test(endpoint)) {
+    throw new UsageError(`--endpoint must be an http(s) URL, got "${endpoint}"`, usage);
+  }
+  return endpoint;
+}
+
+/**
+ * A document client for real AWS (credentials and region from the usual chain) or, given an endpoint, for a
+ * local engine, which checks neither: the environment's region and keys are used when set, fixed ones if not.
+ */
+export function documentClientFor(endpoint: string | undefined, env: Env): DynamoDBDocumentClient {
+  const settings = { maxAttempts: 6, retryMode: 'standard' } as const;
+  const client = endpoint
+    ? new DynamoDBClient({
+        ...settings,
+        endpoint,
+        region: env.AWS_REGION || 'local',
+        credentials: {
+          accessKeyId: env.AWS_ACCESS_KEY_ID || 'local',
+          secretAccessKey: env.AWS_SECRET_ACCESS_KEY || 'local',
+        },
+      })
+    : new DynamoDBClient(settings);
+  return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+}
+
+/** "2.4s", "4m 12s", "2h 05m", "3d 4h": precise enough for an operator, short enough for one line. */
+export function formatDuration(ms: number): string {
+  if (ms < 9_950) return `${(Math.max(0, ms) / 1000).toFixed(1)}s`;
+  const seconds = Math.round(ms / 1000);
+  if (seconds < 60) return `${seconds}s`;
+  const minutes = Math.floor(seconds / 60);
+  if (minutes < 60) return `${minutes}m ${String(seconds % 60).padStart(2, '0')}s`;
+  const hours = Math.floor(minutes / 60);
+  if (hours < 48) return `${hours}h ${String(minutes % 60).padStart(2, '0')}m`;
+  return `${Math.floor(hours / 24)}d ${hours % 24}h`;
+}
+
+export function formatCount(value: number): string {
+  return value.toLocaleString('en-US');
+}

@@ -1,0 +1,108 @@
+/**
+ * `npm run cli -- <command>`: the operator's tool. `status` reads the lock and the last run, `run` invokes the
+ * checker once (deployed, or in process with --local), `backfill` brings an existing users table into the data
+ * contract. Bad arguments exit 2 with the usage, before anything is read or written.
+ */
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { backfillUsage, runBackfillCommand } from './backfill-command';
+import { type CliIo, exitCodes, UsageError } from './io';
+import { runRunCommand, runUsage } from './run';
+import { runStatusCommand, statusUsage } from './status';
+
+export const mainUsage = `Usage: npm run cli -- <command> [options]
+
+Commands:
+  status      the lease lock (holder, lease left, or free) and the last run's summary
+  run         run the checker once: the deployed function, or --local in this process
+  backfill    bring an existing users table into the data contract (a dry run unless --apply)
+
+npm run cli -- <command> --help shows a command's options.
+Tables and endpoint come from flags or USERS_TABLE_NAME, LOCK_TABLE_NAME, AWS_ENDPOINT_URL_DYNAMODB.`;
+
+interface Command {
+  readonly run: (args: readonly string[], io: CliIo) => Promise<number>;
+  readonly usage: string;
+}
+
+const commands: Record<string, Command> = {
+  status: { run: runStatusCommand, usage: statusUsage },
+  run: { run: runRunCommand, usage: runUsage },
+  backfill: { run: (args, io) => runBackfillCommand(args, io), usage: backfillUsage },
+};
+
+/** Runs one command line and resolves to the exit code; never calls `process.exit`. */
+export async function main(argv: readonly string[], io: CliIo): Promise<number> {
+  const [command, ...args] = argv;
+  if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
+    (command === undefined ? io.err : io.out)(mainUsage);
+    return command === undefined ? exitCodes.usage : exitCodes.ok;
+  }
+  const selected = Object.hasOwn(commands, command) ? commands[command] : undefined;
+  if (!selected) {
+    io.err(`Unknown command "${command}"\n\n${mainUsage}`);
+    return exitCodes.usage;
+  }
+  try {
+    return await selected.run(args, io);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      io.err(`${error.message}\n\n${error.usage}`);
+      return exitCodes.usage;
+    }
+    if (isParseArgsError(error)) {
+      io.err(`${error.message}\n\n${selected.usage}`);
+      return exitCodes.usage;
+    }
+    io.err(
+      `${command} failed: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`,
+    );
+    return exitCodes.failed;
+  }
+}
+
+/** node:util parseArgs reports unknown flags and missing values as TypeErrors with an ERR_PARSE_ARGS_ code. */
+function isParseArgsError(error: unknown): error is Error {
+  return (
+    error instanceof Error &&
+    'code' in error &&
+    typeof error.code === 'string' &&
+    error.code.startsWith('ERR_PARSE_ARGS')
+  );
+}
+
+function isEntryPoint(): boolean {
+  const script = process.argv[1];
+  if (script === undefined) return false;
+  try {
+    return realpathSync(script) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (isEntryPoint()) {
+  const interrupt = new AbortController();
+  process.once('SIGINT', () => {
+    process.stderr.write(
+      '\nInterrupted: finishing writes in flight, then printing the checkpoint (Ctrl-C again quits now)\n',
+    );
+    interrupt.abort();
+    process.once('SIGINT', () => process.exit(exitCodes.interrupted));
+  });
+  main(process.argv.slice(2), {
+    out: (line) => process.stdout.write(`${line}\n`),
+    err: (line) => process.stderr.write(`${line}\n`),
+    env: process.env,
+    now: () => new Date(),
+    signal: interrupt.signal,
+  }).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      console.error(error);
+      process.exitCode = exitCodes.failed;
+    },
+  );
+}

@@ -1,0 +1,246 @@
+import { randomUUID } from 'node:crypto';
+import { parseArgs } from 'node:util';
+import { Logger, LogLevel } from '@aws-lambda-powertools/logger';
+import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { createHandler, wireFromEnvironment } from '../functions/passive-user-checker/handler';
+import type { RunSummary } from '../functions/passive-user-checker/ports';
+import { envNames } from '../functions/shared/config';
+import { DynamoDbLeaseLock } from '../functions/shared/lease-lock';
+import { serviceName } from '../functions/shared/observability-names';
+import { DynamoDbUserStore } from '../functions/shared/user-store';
+import {
+  type CliIo,
+  documentClientFor,
+  dynamoDbEndpoint,
+  exitCodes,
+  numberFlag,
+  tableName,
+  UsageError,
+} from './io';
+import { describeSummary } from './summary';
+
+export const functionNameEnv = 'FUNCTION_NAME';
+
+export const runUsage = `Usage: npm run cli -- run [options]
+
+Runs the passive-user checker once and prints its summary: invokes the deployed function (Lambda Invoke,
+RequestResponse), or with --local runs the same handler in this process.
+
+Options:
+  --dry-run                  payload {"dryRun": true}: count who would be passivated, write nothing
+  --override-breaker         payload {"overrideBreaker": true}: one run past a tripped mass-passivation breaker
+  --function-name <name>     the deployed function (default: $${functionNameEnv}; the stack output FunctionName)
+  --local                    run the handler in process instead (no Lambda: a local engine or the AWS tables)
+  --endpoint <url>           with --local: the engine (default: $AWS_ENDPOINT_URL_DYNAMODB, else AWS)
+  --users-table <name>       with --local: the users table (default: $${envNames.usersTableName})
+  --lock-table <name>        with --local: the lock table (default: $${envNames.lockTableName})
+  --timeout <seconds>        with --local: the simulated function timeout (default 300)
+  --json                     print the summary as JSON
+  -h, --help                 show this help
+
+Every other worker setting (INACTIVE_DAYS, ACTIVE_SHARDS, ...) comes from the environment with --local, and
+from the function's configuration otherwise.
+Exit codes: 0 the run finished (also: lock held by another run), 1 the run failed or the breaker tripped,
+2 bad arguments.`;
+
+interface RunPayload {
+  dryRun?: true;
+  overrideBreaker?: true;
+}
+
+export async function runRunCommand(args: readonly string[], io: CliIo): Promise<number> {
+  const { values } = parseArgs({
+    args: [...args],
+    strict: true,
+    allowPositionals: false,
+    options: {
+      'dry-run': { type: 'boolean', default: false },
+      'override-breaker': { type: 'boolean', default: false },
+      'function-name': { type: 'string' },
+      local: { type: 'boolean', default: false },
+      endpoint: { type: 'string' },
+      'users-table': { type: 'string' },
+      'lock-table': { type: 'string' },
+      timeout: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) {
+    io.out(runUsage);
+    return exitCodes.ok;
+  }
+  if (values['dry-run'] && values['override-breaker']) {
+    throw new UsageError(
+      '--dry-run and --override-breaker exclude each other: a dry run never trips',
+      runUsage,
+    );
+  }
+  const payload: RunPayload = {
+    ...(values['dry-run'] ? { dryRun: true } : {}),
+    ...(values['override-breaker'] ? { overrideBreaker: true } : {}),
+  };
+
+  if (!values.local) {
+    for (const flag of ['endpoint', 'users-table', 'lock-table', 'timeout'] as const) {
+      if (values[flag] !== undefined) throw new UsageError(`--${flag} applies only with --local`, runUsage);
+    }
+    const functionName = values['function-name'] ?? (io.env[functionNameEnv] || undefined);
+    if (functionName === undefined) {
+      throw new UsageError(
+        `--function-name is required (or set ${functionNameEnv}; it is the stack output FunctionName), ` +
+          'or use --local to run the handler in this process',
+        runUsage,
+      );
+    }
+    return invokeDeployed(functionName, payload, values.json, io);
+  }
+
+  if (values['function-name'] !== undefined) {
+    throw new UsageError('--function-name and --local exclude each other', runUsage);
+  }
+  return invokeLocally(
+    {
+      endpoint: dynamoDbEndpoint(values.endpoint, io.env, runUsage),
+      usersTableName: tableName(
+        'users-table',
+        values['users-table'],
+        envNames.usersTableName,
+        io.env,
+        runUsage,
+      ),
+      lockTableName: tableName('lock-table', values['lock-table'], envNames.lockTableName, io.env, runUsage),
+      timeoutMs: numberFlag('timeout', values.timeout, 300, { min: 1, max: 900 }, runUsage) * 1000,
+    },
+    payload,
+    values.json,
+    io,
+  );
+}
+
+async function invokeDeployed(
+  functionName: string,
+  payload: RunPayload,
+  json: boolean,
+  io: CliIo,
+): Promise<number> {
+  const endpoint = io.env.AWS_ENDPOINT_URL_LAMBDA || undefined;
+  const lambda = new LambdaClient({
+    ...(endpoint ? { endpoint } : {}),
+    ...(io.env.AWS_REGION ? { region: io.env.AWS_REGION } : {}),
+  });
+  io.err(`Invoking ${functionName} with ${JSON.stringify(payload)} (waits for the run to finish)`);
+  try {
+    const response = await lambda.send(
+      new InvokeCommand({
+        FunctionName: functionName,
+        InvocationType: 'RequestResponse',
+        LogType: 'Tail',
+        Payload: new TextEncoder().encode(JSON.stringify(payload)),
+      }),
+    );
+    const body = response.Payload ? new TextDecoder().decode(response.Payload) : '';
+    if (response.FunctionError) {
+      const failure = parseFailure(body);
+      io.err(`The run failed (${response.FunctionError}): ${failure.errorType}: ${failure.errorMessage}`);
+      if (failure.errorType === 'BreakerTrippedError') io.err(breakerHint);
+      if (response.LogResult) {
+        io.err('Last lines of its log:');
+        io.err(Buffer.from(response.LogResult, 'base64').toString('utf8').trimEnd());
+      }
+      return exitCodes.failed;
+    }
+    printSummary(JSON.parse(body) as RunSummary, json, io);
+    return exitCodes.ok;
+  } finally {
+    lambda.destroy();
+  }
+}
+
+interface LocalTarget {
+  readonly endpoint: string | undefined;
+  readonly usersTableName: string;
+  readonly lockTableName: string;
+  readonly timeoutMs: number;
+}
+
+/**
+ * The deployed handler, wired as in Lambda from the environment, with the tables and endpoint the flags name.
+ * Logs go to stderr from WARN up (POWERTOOLS_LOG_LEVEL overrides); EMF metrics are off unless asked for.
+ */
+async function invokeLocally(
+  target: LocalTarget,
+  payload: RunPayload,
+  json: boolean,
+  io: CliIo,
+): Promise<number> {
+  // Powertools reads this from process.env when it wires: locally, EMF lines on stdout would only be noise.
+  process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
+  const env = {
+    ...io.env,
+    [envNames.usersTableName]: target.usersTableName,
+    [envNames.lockTableName]: target.lockTableName,
+  };
+  const client = documentClientFor(target.endpoint, io.env);
+  const handler = createHandler(() => {
+    const deps = wireFromEnvironment(env);
+    return {
+      ...deps,
+      lock: new DynamoDbLeaseLock(client, deps.config.lockTableName, deps.config.lockName),
+      users: new DynamoDbUserStore(client, deps.config.usersTableName),
+      logger: new Logger({ serviceName, logLevel: logLevelFrom(io.env.POWERTOOLS_LOG_LEVEL) }),
+    };
+  });
+  const deadline = Date.now() + target.timeoutMs;
+  io.err(
+    `Running the handler in process on ${target.endpoint ?? 'AWS'} (${target.usersTableName}, ` +
+      `${target.lockTableName}) with ${JSON.stringify(payload)}`,
+  );
+  try {
+    const summary = await handler(payload, {
+      awsRequestId: `cli-${randomUUID()}`,
+      getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+    });
+    printSummary(summary, json, io);
+    return exitCodes.ok;
+  } catch (error) {
+    const failure = error instanceof Error ? error : new Error(String(error));
+    io.err(`The run failed: ${failure.name}: ${failure.message}`);
+    if (failure.name === 'BreakerTrippedError') io.err(breakerHint);
+    const summary = (failure as { summary?: RunSummary }).summary;
+    if (summary) printSummary(summary, json, io);
+    return exitCodes.failed;
+  } finally {
+    client.destroy();
+  }
+}
+
+const breakerHint =
+  'Nothing was written. First check that the login path still writes lastLoginAt (npm run cli -- status shows ' +
+  'the counts); if these users really are inactive, run once with --override-breaker.';
+
+function printSummary(summary: RunSummary, json: boolean, io: CliIo): void {
+  if (json) io.out(JSON.stringify(summary, null, 2));
+  else for (const line of describeSummary(summary)) io.out(line);
+}
+
+function parseFailure(body: string): { errorType: string; errorMessage: string } {
+  try {
+    const parsed = JSON.parse(body) as { errorType?: unknown; errorMessage?: unknown };
+    return {
+      errorType: typeof parsed.errorType === 'string' ? parsed.errorType : 'Error',
+      errorMessage: typeof parsed.errorMessage === 'string' ? parsed.errorMessage : body,
+    };
+  } catch {
+    return { errorType: 'Error', errorMessage: body };
+  }
+}
+
+const logLevels = Object.values(LogLevel) as string[];
+
+function logLevelFrom(value: string | undefined): (typeof LogLevel)[keyof typeof LogLevel] {
+  const upper = value?.toUpperCase();
+  return upper !== undefined && logLevels.includes(upper)
+    ? (upper as (typeof LogLevel)[keyof typeof LogLevel])
+    : LogLevel.WARN;
+}
