@@ -1,0 +1,153 @@
+import { spawnSync } from 'node:child_process';
+import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { encodeCheckpoint } from '../../../cli/checkpoint';
+import { selectedEngineKind } from '../../../local/engine';
+import type { TableNames } from '../../../local/tables';
+import { engineHookTimeoutMs, startTestEngine, type TestEngine } from '../../support/engine';
+import { allItems, runCli } from './run-cli';
+
+describe(`bad command lines on ${selectedEngineKind()}`, () => {
+  let local: TestEngine;
+  let names: TableNames;
+
+  beforeAll(async () => {
+    local = await startTestEngine();
+    names = await local.freshTables('cli-args');
+    // One user the backfill would change and one stale user the worker would passivate, had either run.
+    const documents = DynamoDBDocumentClient.from(local.client);
+    for (const Item of [
+      { userId: 'legacy-1', status: 'active', lastLoginAt: '2020-01-01T00:00:00.000Z' },
+      { userId: 'stale-1', status: 'active', lastLoginAt: '2020-01-01T00:00:00.000Z', activeShard: '0' },
+    ]) {
+      await documents.send(new PutCommand({ TableName: names.usersTableName, Item }));
+    }
+  }, engineHookTimeoutMs);
+
+  afterAll(async () => {
+    await local?.stop();
+  }, engineHookTimeoutMs);
+
+  const users = () => ['--users-table', names.usersTableName];
+  const lock = () => ['--lock-table', names.lockTableName];
+  const endpoint = () => ['--endpoint', local.engine.endpoint];
+  const backfill = (...extra: string[]) => ['backfill', ...users(), ...endpoint(), '--apply', ...extra];
+  const runLocal = (...extra: string[]) => ['run', '--local', ...users(), ...lock(), ...endpoint(), ...extra];
+  const dryRunCheckpoint = () =>
+    encodeCheckpoint({
+      table: names.usersTableName,
+      shards: 16,
+      apply: false,
+      segments: [{ state: 'pending' }],
+    });
+
+  const cases: { argv: () => string[]; env?: Record<string, string>; message: RegExp; usage: RegExp }[] = [
+    { argv: () => ['frobnicate'], message: /Unknown command "frobnicate"/, usage: /Commands:/ },
+    { argv: () => [], message: /Usage: npm run cli -- <command>/, usage: /Commands:/ },
+    {
+      argv: () => backfill('--segments', '0'),
+      message: /--segments must be an integer from 1 to 128, got "0"/,
+      usage: /cli -- backfill/,
+    },
+    {
+      argv: () => backfill('--max-writes-per-second', 'fast'),
+      message: /--max-writes-per-second must be a number from 0.1 to 40000, got "fast"/,
+      usage: /cli -- backfill/,
+    },
+    {
+      argv: () => backfill('--dry-run'),
+      message: /--apply and --dry-run exclude each other/,
+      usage: /cli -- backfill/,
+    },
+    {
+      argv: () => backfill('--resume', 'garbage!'),
+      message: /--resume: it is not a checkpoint token/,
+      usage: /cli -- backfill/,
+    },
+    {
+      argv: () => backfill('--resume', dryRunCheckpoint()),
+      message: /--resume: the checkpoint was taken by a dry run/,
+      usage: /cli -- backfill/,
+    },
+    {
+      argv: () => ['backfill', ...endpoint(), '--apply'],
+      message: /--users-table is required \(or set USERS_TABLE_NAME\)/,
+      usage: /cli -- backfill/,
+    },
+    {
+      argv: () => backfill(),
+      env: { ACTIVE_SHARDS: 'sixteen' },
+      message: /--shards \(from ACTIVE_SHARDS\) must be an integer from 1 to 1000, got "sixteen"/,
+      usage: /cli -- backfill/,
+    },
+    { argv: () => backfill('--bogus'), message: /Unknown option '--bogus'/, usage: /cli -- backfill/ },
+    { argv: () => backfill('now'), message: /Unexpected argument 'now'/, usage: /cli -- backfill/ },
+    {
+      argv: () => backfill('--endpoint', 'localhost:8000'),
+      message: /--endpoint must be an http\(s\) URL, got "localhost:8000"/,
+      usage: /cli -- backfill/,
+    },
+    {
+      argv: () => ['status', ...lock(), '--endpoint'],
+      message: /Option '--endpoint <value>' argument missing/,
+      usage: /cli -- status/,
+    },
+    {
+      argv: () => ['status', '--lock-table', 'xy', ...endpoint()],
+      message: /--lock-table must be a DynamoDB table name/,
+      usage: /cli -- status/,
+    },
+    {
+      argv: () => ['run', '--override-breaker'],
+      message: /--function-name is required \(or set FUNCTION_NAME/,
+      usage: /cli -- run/,
+    },
+    {
+      argv: () => runLocal('--dry-run', '--override-breaker'),
+      message: /--dry-run and --override-breaker exclude each other/,
+      usage: /cli -- run/,
+    },
+    {
+      argv: () => runLocal('--function-name', 'PassiveUsersStack-Checker'),
+      message: /--function-name and --local exclude each other/,
+      usage: /cli -- run/,
+    },
+    {
+      argv: () => ['run', '--function-name', 'f', ...endpoint()],
+      message: /--endpoint applies only with --local/,
+      usage: /cli -- run/,
+    },
+    {
+      argv: () => runLocal('--timeout', '0'),
+      message: /--timeout must be a number from 1 to 900/,
+      usage: /cli -- run/,
+    },
+  ];
+
+  it.each(cases)(
+    'exits 2 for $message, shows the usage and writes nothing',
+    async ({ argv, env, message, usage }) => {
+      const usersBefore = await allItems(local.client, names.usersTableName);
+
+      const result = await runCli(argv(), { env: env ?? {} });
+
+      expect(result.code).toBe(2);
+      expect(result.err).toMatch(message);
+      expect(result.err).toMatch(usage);
+      expect(result.out).toBe('');
+      expect(await allItems(local.client, names.usersTableName)).toEqual(usersBefore);
+      expect(await allItems(local.client, names.lockTableName)).toEqual([]);
+    },
+  );
+
+  it('sets exit code 2 when run as npm run cli', () => {
+    const result = spawnSync('npm', ['run', '--silent', 'cli', '--', 'backfill', '--segments', 'many'], {
+      encoding: 'utf8',
+      env: { ...process.env, USERS_TABLE_NAME: 'Users' },
+    });
+
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(/--segments must be an integer from 1 to 128, got "many"/);
+    expect(result.stderr).toMatch(/Usage: npm run cli -- backfill/);
+  });
+});

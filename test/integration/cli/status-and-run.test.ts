@@ -1,0 +1,217 @@
+import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { JobStatus } from '../../../cli/status';
+import type { RunSummary } from '../../../functions/passive-user-checker/ports';
+import { DynamoDbLeaseLock } from '../../../functions/shared/lease-lock';
+import { lastRunKey } from '../../../functions/shared/table-schema';
+import { selectedEngineKind } from '../../../local/engine';
+import { activeUser, putUsers } from '../../../local/seed';
+import type { TableNames } from '../../../local/tables';
+import { engineHookTimeoutMs, startTestEngine, type TestEngine } from '../../support/engine';
+import { allItems, runCli } from './run-cli';
+
+const shards = 4;
+const lockName = 'passive-user-checker';
+const daysAgo = (days: number) => new Date(Date.now() - days * 86_400_000).toISOString();
+
+describe(`status and run --local on ${selectedEngineKind()}`, () => {
+  let local: TestEngine;
+  let documents: DynamoDBDocumentClient;
+
+  beforeAll(async () => {
+    local = await startTestEngine();
+    documents = DynamoDBDocumentClient.from(local.client);
+  }, engineHookTimeoutMs);
+
+  afterAll(async () => {
+    await local?.stop();
+  }, engineHookTimeoutMs);
+
+  /** Two stale users, two recent ones, in fresh tables. */
+  const seeded = async (): Promise<TableNames> => {
+    const names = await local.freshTables('cli');
+    await putUsers(documents, names.usersTableName, [
+      activeUser({ userId: 'stale-a', lastLoginAt: daysAgo(45), activeShards: shards }),
+      activeUser({ userId: 'stale-b', lastLoginAt: daysAgo(400), activeShards: shards }),
+      activeUser({ userId: 'recent-a', lastLoginAt: daysAgo(1), activeShards: shards }),
+      activeUser({ userId: 'recent-b', lastLoginAt: daysAgo(29), activeShards: shards }),
+    ]);
+    return names;
+  };
+
+  const workerEnv = { ACTIVE_SHARDS: String(shards) };
+  const tableArgs = (names: TableNames) => [
+    '--endpoint',
+    local.engine.endpoint,
+    '--users-table',
+    names.usersTableName,
+    '--lock-table',
+    names.lockTableName,
+  ];
+  const statusArgs = (names: TableNames) => [
+    'status',
+    '--endpoint',
+    local.engine.endpoint,
+    '--lock-table',
+    names.lockTableName,
+  ];
+
+  it('shows a held lock and the last run that the real handler recorded', async () => {
+    const names = await seeded();
+    const run = await runCli(['run', '--local', ...tableArgs(names)], { env: workerEnv });
+    expect(run.code).toBe(0);
+    expect(run.out).toMatch(/: completed \(every stale user was handled\)/);
+    expect(run.out).toMatch(/passivated {6}2\n/);
+    const now = new Date();
+    const lock = new DynamoDbLeaseLock(documents, names.lockTableName, lockName);
+    await lock.acquireLease('next-run-7f3a', now, 300_000);
+
+    const status = await runCli(statusArgs(names), { now: new Date(now.getTime() + 60_000) });
+
+    expect(status.code).toBe(0);
+    expect(status.stdoutLines[0]).toBe(
+      `Lock ${lockName}: held by next-run-7f3a since ${now.toISOString()}, lease left 4m 00s ` +
+        `(until ${new Date(now.getTime() + 300_000).toISOString()})`,
+    );
+    expect(status.out).toMatch(/Last run: finished \S+ \(1m 0\ds ago\)/);
+    expect(status.out).toMatch(/Run cli-[0-9a-f-]+\/[0-9a-f]{8}: completed/);
+    expect(status.out).toMatch(/passivated {6}2\n/);
+    expect(status.out).toMatch(/breaker {9}ok: 2 stale$/m);
+  });
+
+  it('prints the same status as JSON', async () => {
+    const names = await seeded();
+    await runCli(['run', '--local', ...tableArgs(names)], { env: workerEnv });
+    const now = new Date();
+    await new DynamoDbLeaseLock(documents, names.lockTableName, lockName).acquireLease(
+      'holder-1',
+      now,
+      90_000,
+    );
+
+    const status = await runCli([...statusArgs(names), '--json'], { now });
+
+    const parsed = JSON.parse(status.out) as JobStatus;
+    expect(parsed.lock).toMatchObject({ state: 'held', owner: 'holder-1', leaseLeftMs: 90_000 });
+    expect(parsed.lastRun?.summary).toMatchObject({ outcome: 'completed', passivated: 2, complete: true });
+  });
+
+  it('shows a free lock, and says when no run has been recorded yet', async () => {
+    const names = await local.freshTables('cli');
+
+    const status = await runCli(statusArgs(names));
+
+    expect(status.code).toBe(0);
+    expect(status.stdoutLines).toEqual([
+      `Lock ${lockName}: free`,
+      'Last run: none recorded (dry runs and runs that found the lock held record nothing)',
+    ]);
+  });
+
+  it('shows an expired lease as free for the next run to take over', async () => {
+    const names = await local.freshTables('cli');
+    const acquiredAt = new Date('2026-11-23T12:00:00.000Z');
+    await new DynamoDbLeaseLock(documents, names.lockTableName, lockName).acquireLease(
+      'crashed-run',
+      acquiredAt,
+      330_000,
+    );
+
+    const status = await runCli(statusArgs(names), { now: new Date(acquiredAt.getTime() + 3_600_000) });
+
+    expect(status.stdoutLines[0]).toMatch(
+      /^Lock passive-user-checker: free: the lease of crashed-run since \S+ expired 54m 30s ago/,
+    );
+  });
+
+  it('reads the lock named by --lock-name or LOCK_NAME', async () => {
+    const names = await local.freshTables('cli');
+    const now = new Date();
+    await new DynamoDbLeaseLock(documents, names.lockTableName, 'other-job').acquireLease('x-1', now, 60_000);
+
+    const byFlag = await runCli([...statusArgs(names), '--lock-name', 'other-job'], { now });
+    const byEnv = await runCli(statusArgs(names), { now, env: { LOCK_NAME: 'other-job' } });
+    const defaultLock = await runCli(statusArgs(names), { now });
+
+    expect(byFlag.stdoutLines[0]).toMatch(/^Lock other-job: held by x-1/);
+    expect(byEnv.stdoutLines[0]).toMatch(/^Lock other-job: held by x-1/);
+    expect(defaultLock.stdoutLines[0]).toBe(`Lock ${lockName}: free`);
+  });
+
+  it('runs a dry run in process that writes nothing and names who would go', async () => {
+    const names = await seeded();
+    const before = await allItems(local.client, names.usersTableName);
+
+    const run = await runCli(['run', '--local', '--dry-run', ...tableArgs(names)], { env: workerEnv });
+
+    expect(run.code).toBe(0);
+    expect(run.out).toMatch(/: dry-run \(nothing was written\)/);
+    expect(run.out).toMatch(/would passivate 2, e\.g\. (stale-a, stale-b|stale-b, stale-a)/);
+    expect(await allItems(local.client, names.usersTableName)).toEqual(before);
+    expect(await allItems(local.client, names.lockTableName)).toEqual([]);
+  });
+
+  it('stops at the breaker, shows it in status, and passes it once with --override-breaker', async () => {
+    const names = await seeded();
+    const env = { ...workerEnv, BREAKER_MAX_STALE: '1' };
+    const before = await allItems(local.client, names.usersTableName);
+
+    const tripped = await runCli(['run', '--local', ...tableArgs(names)], { env });
+    const status = await runCli(statusArgs(names));
+
+    expect(tripped.code).toBe(1);
+    expect(tripped.err).toMatch(/BreakerTrippedError: Mass-passivation breaker tripped/);
+    expect(tripped.err).toMatch(/run once with --override-breaker/);
+    expect(await allItems(local.client, names.usersTableName)).toEqual(before);
+    expect(status.out).toMatch(/breaker {9}TRIPPED: 2 stale/);
+    expect(status.out).toMatch(/2 stale users exceed BREAKER_MAX_STALE \(1\)/);
+    expect(status.out).toMatch(/npm run cli -- run --override-breaker/);
+
+    const overridden = await runCli(['run', '--local', '--override-breaker', ...tableArgs(names)], { env });
+
+    expect(overridden.code).toBe(0);
+    expect(overridden.out).toMatch(/passivated {6}2\n/);
+    expect(overridden.out).toMatch(/breaker {9}overridden by the operator/);
+    const statuses = (await allItems(local.client, names.usersTableName)).map((item) => [
+      item.userId,
+      item.status,
+    ]);
+    expect(statuses).toEqual([
+      ['recent-a', 'active'],
+      ['recent-b', 'active'],
+      ['stale-a', 'passive'],
+      ['stale-b', 'passive'],
+    ]);
+  });
+
+  it('reports a held lock from run --local without doing anything', async () => {
+    const names = await seeded();
+    await new DynamoDbLeaseLock(documents, names.lockTableName, lockName).acquireLease(
+      'busy-run',
+      new Date(),
+      300_000,
+    );
+    const before = await allItems(local.client, names.usersTableName);
+
+    const run = await runCli(['run', '--local', ...tableArgs(names), '--json'], { env: workerEnv });
+
+    expect(run.code).toBe(0);
+    expect((JSON.parse(run.out) as RunSummary).outcome).toBe('lock-held');
+    expect(await allItems(local.client, names.usersTableName)).toEqual(before);
+  });
+
+  it('does not trip over a last-run item it cannot read', async () => {
+    const names = await local.freshTables('cli');
+    await documents.send(
+      new PutCommand({
+        TableName: names.lockTableName,
+        Item: { lockName: lastRunKey(lockName), summary: 'not a summary' },
+      }),
+    );
+
+    const status = await runCli(statusArgs(names));
+
+    expect(status.code).toBe(0);
+    expect(status.out).toMatch(/Last run: none recorded/);
+  });
+});

@@ -1,0 +1,164 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunSummary } from '../../functions/passive-user-checker/ports';
+import { DynamoDbLeaseLock } from '../../functions/shared/lease-lock';
+import { lastRunKey, lockTable } from '../../functions/shared/table-schema';
+import { engineClientConfig, selectedEngineKind } from '../../local/engine';
+import { engineHookTimeoutMs, startTestEngine, type TestEngine } from '../support/engine';
+import { recordCommandNames } from '../support/faults';
+
+const a = lockTable.attributes;
+const lockName = 'nightly-job';
+const t0 = new Date('2026-11-23T12:00:00.000Z');
+const leaseMs = 330_000;
+const at = (offsetMs: number) => new Date(t0.getTime() + offsetMs);
+
+describe(`DynamoDbLeaseLock (${selectedEngineKind()})`, () => {
+  let local: TestEngine;
+  let client: DynamoDBClient;
+  let commands: string[];
+
+  beforeAll(async () => {
+    local = await startTestEngine();
+    client = new DynamoDBClient(engineClientConfig(local.engine.endpoint));
+    commands = recordCommandNames(client);
+  }, engineHookTimeoutMs);
+
+  afterAll(async () => {
+    client?.destroy();
+    await local?.stop();
+  }, engineHookTimeoutMs);
+
+  async function freshLock() {
+    const { lockTableName } = await local.freshTables('lease');
+    const documents = DynamoDBDocumentClient.from(client);
+    const item = async (key = lockName) =>
+      (
+        await documents.send(
+          new GetCommand({
+            TableName: lockTableName,
+            Key: { [lockTable.partitionKey]: key },
+            ConsistentRead: true,
+          }),
+        )
+      ).Item;
+    return { lock: new DynamoDbLeaseLock(documents, lockTableName, lockName), item };
+  }
+
+  it('acquires on an empty table and stores the owner, the lease end and the acquisition time', async () => {
+    const { lock, item } = await freshLock();
+
+    const outcome = await lock.acquireLease('run-a', t0, leaseMs);
+
+    expect(outcome).toEqual({
+      acquired: true,
+      lease: { lockName, owner: 'run-a', leaseUntil: at(leaseMs) },
+    });
+    expect(await item()).toMatchObject({
+      [a.lockName]: lockName,
+      [a.owner]: 'run-a',
+      [a.leaseUntil]: at(leaseMs).getTime(),
+      [a.acquiredAt]: t0.toISOString(),
+    });
+  });
+
+  it('refuses while the lease is valid and names holder and expiry from the failed write alone', async () => {
+    const { lock } = await freshLock();
+    await lock.acquireLease('run-a', t0, leaseMs);
+    const sentBefore = commands.length;
+
+    const outcome = await lock.acquireLease('run-b', at(leaseMs - 1), leaseMs);
+
+    expect(outcome).toEqual({ acquired: false, holder: { owner: 'run-a', leaseUntil: at(leaseMs) } });
+    expect(commands.slice(sentBefore)).toEqual(['PutItemCommand']);
+  });
+
+  it('still refuses at the very instant the lease ends', async () => {
+    const { lock } = await freshLock();
+    await lock.acquireLease('run-a', t0, leaseMs);
+
+    const outcome = await lock.acquireLease('run-b', at(leaseMs), leaseMs);
+
+    expect(outcome.acquired).toBe(false);
+  });
+
+  it('acquires once the lease has expired, and the new owner holds the item', async () => {
+    const { lock, item } = await freshLock();
+    await lock.acquireLease('run-a', t0, leaseMs);
+
+    const outcome = await lock.acquireLease('run-b', at(leaseMs + 1), leaseMs);
+
+    expect(outcome).toEqual({
+      acquired: true,
+      lease: { lockName, owner: 'run-b', leaseUntil: at(2 * leaseMs + 1) },
+    });
+    expect(await item()).toMatchObject({ [a.owner]: 'run-b', [a.leaseUntil]: at(2 * leaseMs + 1).getTime() });
+  });
+
+  it('lets exactly one of many simultaneous runs acquire an empty lock', async () => {
+    const { lock } = await freshLock();
+    const owners = Array.from({ length: 8 }, (_, i) => `run-${i}`);
+
+    const outcomes = await Promise.all(owners.map((owner) => lock.acquireLease(owner, t0, leaseMs)));
+
+    const winners = outcomes.flatMap((outcome) => (outcome.acquired ? [outcome.lease.owner] : []));
+    expect(winners).toHaveLength(1);
+    for (const outcome of outcomes.filter((o) => !o.acquired)) {
+      expect(outcome).toEqual({ acquired: false, holder: { owner: winners[0], leaseUntil: at(leaseMs) } });
+    }
+  });
+
+  it('refuses a release by a run that does not own the lease and keeps the holder’s item', async () => {
+    const { lock, item } = await freshLock();
+    await lock.acquireLease('run-a', t0, leaseMs);
+    const held = await item();
+
+    const released = await lock.releaseLease({ lockName, owner: 'run-b', leaseUntil: at(leaseMs) });
+
+    expect(released).toBe(false);
+    expect(await item()).toEqual(held);
+  });
+
+  it('releases its own lease, after which the lock is free and a second release reports false', async () => {
+    const { lock, item } = await freshLock();
+    const outcome = await lock.acquireLease('run-a', t0, leaseMs);
+    if (!outcome.acquired) throw new Error('the lease should have been acquired');
+
+    const released = await lock.releaseLease(outcome.lease);
+    const releasedAgain = await lock.releaseLease(outcome.lease);
+
+    expect(released).toBe(true);
+    expect(releasedAgain).toBe(false);
+    expect(await item()).toBeUndefined();
+    expect((await lock.acquireLease('run-b', at(1), leaseMs)).acquired).toBe(true);
+  });
+
+  it('sets the TTL attribute in whole epoch seconds, after the lease end', async () => {
+    const { lock, item } = await freshLock();
+
+    await lock.acquireLease('run-a', t0, leaseMs);
+
+    const expiresAt = (await item())?.[lockTable.ttlAttribute];
+    expect(Number.isInteger(expiresAt)).toBe(true);
+    const leaseEndSeconds = at(leaseMs).getTime() / 1000;
+    expect(expiresAt).toBeGreaterThan(leaseEndSeconds);
+    // Seconds, not milliseconds: DynamoDB ignores a TTL more than five years away, so a value in ms never expires.
+    expect(expiresAt).toBeLessThan(leaseEndSeconds + 5 * 365 * 24 * 3600);
+  });
+
+  it('keeps the last run summary beside the lock without touching the lock item', async () => {
+    const { lock, item } = await freshLock();
+    await lock.acquireLease('run-a', t0, leaseMs);
+    const held = await item();
+    const summary = { runId: 'run-a', outcome: 'completed' } as RunSummary;
+
+    await lock.recordLastRun(summary, at(1_000));
+
+    expect(await item()).toEqual(held);
+    expect(await item(lastRunKey(lockName))).toMatchObject({
+      [a.summary]: summary,
+      [a.finishedAt]: at(1_000).toISOString(),
+    });
+  });
+});

@@ -1,0 +1,169 @@
+import { DynamoDBDocumentClient, GetCommand, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+// Imported through the package's `exports` entry, as an application would.
+import {
+  activeShardFor,
+  LoginRecordError,
+  recordLogin,
+  UnexpectedUserStatusError,
+} from 'passive-user-checker/login';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DynamoDbUserStore } from '../../functions/shared/user-store';
+import { selectedEngineKind } from '../../local/engine';
+import { engineHookTimeoutMs, startTestEngine, type TestEngine } from '../support/engine';
+
+const shards = 8;
+const now = new Date('2026-11-23T12:00:00.000Z');
+const daysAgo = (days: number) => new Date(now.getTime() - days * 86_400_000).toISOString();
+const cutoff = daysAgo(30);
+const farFuture = '9999-12-31T23:59:59.999Z';
+
+describe(`recordLogin on ${selectedEngineKind()}`, () => {
+  let local: TestEngine;
+  let documents: DynamoDBDocumentClient;
+
+  beforeAll(async () => {
+    local = await startTestEngine();
+    documents = DynamoDBDocumentClient.from(local.client);
+  }, engineHookTimeoutMs);
+
+  afterAll(async () => {
+    await local?.stop();
+  }, engineHookTimeoutMs);
+
+  const itemOf = async (tableName: string, userId: string) =>
+    (await documents.send(new GetCommand({ TableName: tableName, Key: { userId }, ConsistentRead: true })))
+      .Item;
+
+  const indexedUserIds = async (tableName: string, shard: string) => {
+    const store = new DynamoDbUserStore(documents, tableName);
+    const page = await store.staleCandidatesPage(shard, farFuture, 100, undefined);
+    return page.candidates.map((candidate) => candidate.userId);
+  };
+
+  it('creates a new user in the data contract on sign-up', async () => {
+    const { usersTableName } = await local.freshTables('login');
+
+    await recordLogin(documents, {
+      tableName: usersTableName,
+      userId: 'newcomer',
+      activeShards: shards,
+      at: now,
+    });
+
+    expect(await itemOf(usersTableName, 'newcomer')).toEqual({
+      userId: 'newcomer',
+      status: 'active',
+      lastLoginAt: now.toISOString(),
+      activeShard: activeShardFor('newcomer', shards),
+    });
+    expect(await indexedUserIds(usersTableName, activeShardFor('newcomer', shards))).toEqual(['newcomer']);
+  });
+
+  it('reactivates a user the worker passivated and puts it back in the index the worker queries', async () => {
+    const { usersTableName } = await local.freshTables('login');
+    const shard = activeShardFor('frank', shards);
+    await documents.send(
+      new PutCommand({
+        TableName: usersTableName,
+        Item: {
+          userId: 'frank',
+          status: 'active',
+          lastLoginAt: daysAgo(45),
+          activeShard: shard,
+          email: 'frank@example.com',
+          inactivityWarnedAt: daysAgo(20),
+          preferences: { theme: 'dark', locales: ['de', 'en'] },
+        },
+      }),
+    );
+    const worker = new DynamoDbUserStore(documents, usersTableName);
+    expect(await worker.passivateIfStillStale('frank', cutoff, now.toISOString())).toBe('passivated');
+    expect(await indexedUserIds(usersTableName, shard)).toEqual([]);
+    const loginAt = new Date(now.getTime() + 60_000);
+
+    await recordLogin(documents, {
+      tableName: usersTableName,
+      userId: 'frank',
+      activeShards: shards,
+      at: loginAt,
+    });
+
+    expect(await itemOf(usersTableName, 'frank')).toEqual({
+      userId: 'frank',
+      status: 'active',
+      lastLoginAt: loginAt.toISOString(),
+      activeShard: shard,
+      email: 'frank@example.com',
+      inactivityWarnedAt: daysAgo(20),
+      preferences: { theme: 'dark', locales: ['de', 'en'] },
+    });
+    expect(await indexedUserIds(usersTableName, shard)).toEqual(['frank']);
+    expect(await worker.passivateIfStillStale('frank', cutoff, loginAt.toISOString())).toBe('changed');
+  });
+
+  it('moves an active user forward in the index and leaves the exemption flag alone', async () => {
+    const { usersTableName } = await local.freshTables('login');
+    const shard = activeShardFor('root-admin', shards);
+    await documents.send(
+      new PutCommand({
+        TableName: usersTableName,
+        Item: {
+          userId: 'root-admin',
+          status: 'active',
+          lastLoginAt: daysAgo(400),
+          activeShard: shard,
+          neverPassivate: true,
+        },
+      }),
+    );
+
+    await recordLogin(documents, {
+      tableName: usersTableName,
+      userId: 'root-admin',
+      activeShards: shards,
+      at: now,
+    });
+
+    expect(await itemOf(usersTableName, 'root-admin')).toEqual({
+      userId: 'root-admin',
+      status: 'active',
+      lastLoginAt: now.toISOString(),
+      activeShard: shard,
+      neverPassivate: true,
+    });
+  });
+
+  it('refuses to turn a status it does not own into active', async () => {
+    const { usersTableName } = await local.freshTables('login');
+    const suspended = { userId: 'mallory', status: 'suspended', lastLoginAt: daysAgo(3) };
+    await documents.send(new PutCommand({ TableName: usersTableName, Item: suspended }));
+
+    const login = recordLogin(documents, {
+      tableName: usersTableName,
+      userId: 'mallory',
+      activeShards: shards,
+    });
+
+    await expect(login).rejects.toThrow(UnexpectedUserStatusError);
+    await expect(login).rejects.toThrow(/"mallory" has status "suspended"/);
+    expect(await itemOf(usersTableName, 'mallory')).toEqual(suspended);
+  });
+
+  it.each([
+    { case: 'an empty userId', options: { userId: '' }, message: /userId must be a non-empty string/ },
+    { case: 'an oversized userId', options: { userId: 'x'.repeat(2049) }, message: /at most 2048 bytes/ },
+    { case: 'an invalid date', options: { at: new Date('not a date') }, message: /at must be a valid Date/ },
+    { case: 'a year past 9999', options: { at: new Date('+010000-01-01T00:00:00Z') }, message: /valid Date/ },
+    { case: 'zero shards', options: { activeShards: 0 }, message: /activeShards must be an integer/ },
+    { case: 'a bad table name', options: { tableName: '' }, message: /tableName must be a DynamoDB table/ },
+  ])('rejects $case with a LoginRecordError and writes nothing', async ({ options, message }) => {
+    const { usersTableName } = await local.freshTables('login');
+
+    const login = recordLogin(documents, { tableName: usersTableName, userId: 'someone', ...options });
+
+    await expect(login).rejects.toThrow(LoginRecordError);
+    await expect(login).rejects.toThrow(message);
+    const { Items } = await documents.send(new ScanCommand({ TableName: usersTableName }));
+    expect(Items).toEqual([]);
+  });
+});

@@ -1,0 +1,215 @@
+import type {
+  AcquireOutcome,
+  CandidatePage,
+  DomainEvents,
+  Lease,
+  LeaseLock,
+  PassivationResult,
+  RunLog,
+  RunSummary,
+  StaleCount,
+  UserInactivityWarningEvent,
+  UserPassivatedEvent,
+  UserStore,
+} from '../../functions/passive-user-checker/ports';
+
+export interface FakeUser {
+  userId: string;
+  status: 'active' | 'passive';
+  lastLoginAt: string;
+  activeShard?: string;
+  passivatedAt?: string;
+  neverPassivate?: boolean;
+  inactivityWarnedAt?: string;
+}
+
+/** The users table and its sparse index, with the same conditions as the DynamoDB adapter. */
+export class InMemoryUserStore implements UserStore {
+  readonly users = new Map<string, FakeUser>();
+  readonly writes: string[] = [];
+  /** Lets a test fail or interleave with a write: throw to fail it, mutate `users` to race it. */
+  beforeWrite: (userId: string) => void = () => {};
+
+  constructor(users: FakeUser[] = []) {
+    for (const user of users) this.users.set(user.userId, { ...user });
+  }
+
+  private indexEntries(shard: string): FakeUser[] {
+    return [...this.users.values()]
+      .filter((user) => user.activeShard === shard)
+      .sort((a, b) => compareIndexKeys(a, b));
+  }
+
+  async countStale(shard: string, cutoffIso: string): Promise<StaleCount> {
+    const stale = this.indexEntries(shard).filter((user) => user.lastLoginAt < cutoffIso);
+    const exempt = stale.filter((user) => user.neverPassivate === true).length;
+    return { stale: stale.length - exempt, exempt };
+  }
+
+  async countActive(shard: string): Promise<number> {
+    return this.indexEntries(shard).length;
+  }
+
+  async staleCandidatesPage(
+    shard: string,
+    cutoffIso: string,
+    pageSize: number,
+    start: Record<string, unknown> | undefined,
+  ): Promise<CandidatePage> {
+    return this.page(
+      this.indexEntries(shard).filter((user) => user.lastLoginAt < cutoffIso),
+      pageSize,
+      start,
+      (user) => user.neverPassivate !== true,
+    );
+  }
+
+  async warningCandidatesPage(
+    shard: string,
+    cutoffIso: string,
+    warnBeforeIso: string,
+    pageSize: number,
+    start: Record<string, unknown> | undefined,
+  ): Promise<CandidatePage> {
+    return this.page(
+      this.indexEntries(shard).filter(
+        (user) => user.lastLoginAt >= cutoffIso && user.lastLoginAt <= warnBeforeIso,
+      ),
+      pageSize,
+      start,
+      (user) =>
+        user.neverPassivate !== true &&
+        (user.inactivityWarnedAt === undefined || user.inactivityWarnedAt < user.lastLoginAt),
+    );
+  }
+
+  async passivateIfStillStale(
+    userId: string,
+    cutoffIso: string,
+    passivatedAtIso: string,
+  ): Promise<PassivationResult> {
+    this.beforeWrite(userId);
+    this.writes.push(userId);
+    const user = this.users.get(userId);
+    if (user?.status !== 'active' || !(user.lastLoginAt < cutoffIso) || user.neverPassivate === true) {
+      return 'changed';
+    }
+    user.status = 'passive';
+    user.passivatedAt = passivatedAtIso;
+    delete user.activeShard;
+    return 'passivated';
+  }
+
+  async markWarnedIfNotYet(userId: string, lastLoginAt: string, warnedAtIso: string): Promise<boolean> {
+    this.beforeWrite(userId);
+    const user = this.users.get(userId);
+    if (user?.status !== 'active' || user.lastLoginAt !== lastLoginAt) return false;
+    if (user.inactivityWarnedAt !== undefined && user.inactivityWarnedAt >= user.lastLoginAt) return false;
+    user.inactivityWarnedAt = warnedAtIso;
+    return true;
+  }
+
+  /**
+   * Pages like a Limit'ed query: the limit applies before the filter, and the continuation is the last key
+   * read, so entries that leave the index meanwhile do not shift the next page.
+   */
+  private page(
+    entries: FakeUser[],
+    pageSize: number,
+    start: Record<string, unknown> | undefined,
+    keep: (user: FakeUser) => boolean,
+  ): CandidatePage {
+    const after = start as { lastLoginAt: string; userId: string } | undefined;
+    const rest = after ? entries.filter((entry) => compareIndexKeys(entry, after) > 0) : entries;
+    const slice = rest.slice(0, pageSize);
+    const last = slice.at(-1);
+    const next =
+      rest.length > pageSize && last ? { lastLoginAt: last.lastLoginAt, userId: last.userId } : undefined;
+    return {
+      candidates: slice.filter(keep).map((user) => ({ userId: user.userId, lastLoginAt: user.lastLoginAt })),
+      next,
+    };
+  }
+}
+
+function compareIndexKeys(
+  a: { lastLoginAt: string; userId: string },
+  b: { lastLoginAt: string; userId: string },
+): number {
+  if (a.lastLoginAt !== b.lastLoginAt) return a.lastLoginAt < b.lastLoginAt ? -1 : 1;
+  return a.userId < b.userId ? -1 : a.userId > b.userId ? 1 : 0;
+}
+
+export class InMemoryLeaseLock implements LeaseLock {
+  item: { owner: string; leaseUntil: Date } | undefined;
+  readonly lastRuns: RunSummary[] = [];
+  readonly acquisitions: string[] = [];
+
+  constructor(private readonly lockName = 'passive-user-checker') {}
+
+  async acquireLease(owner: string, now: Date, leaseMs: number): Promise<AcquireOutcome> {
+    if (this.item && this.item.leaseUntil.getTime() >= now.getTime()) {
+      return { acquired: false, holder: { ...this.item } };
+    }
+    this.item = { owner, leaseUntil: new Date(now.getTime() + leaseMs) };
+    this.acquisitions.push(owner);
+    return { acquired: true, lease: { lockName: this.lockName, owner, leaseUntil: this.item.leaseUntil } };
+  }
+
+  async releaseLease(lease: Lease): Promise<boolean> {
+    if (this.item?.owner !== lease.owner) return false;
+    this.item = undefined;
+    return true;
+  }
+
+  async recordLastRun(summary: RunSummary): Promise<void> {
+    this.lastRuns.push(summary);
+  }
+}
+
+export class RecordingEvents implements DomainEvents {
+  readonly passivated: UserPassivatedEvent[] = [];
+  readonly warnings: UserInactivityWarningEvent[] = [];
+  undeliverable = new Set<string>();
+
+  async publishPassivated(events: readonly UserPassivatedEvent[]): Promise<readonly string[]> {
+    return this.deliver(events, this.passivated);
+  }
+
+  async publishInactivityWarnings(events: readonly UserInactivityWarningEvent[]): Promise<readonly string[]> {
+    return this.deliver(events, this.warnings);
+  }
+
+  private deliver<T extends { userId: string }>(events: readonly T[], into: T[]): string[] {
+    into.push(...events.filter((event) => !this.undeliverable.has(event.userId)));
+    return events.filter((event) => this.undeliverable.has(event.userId)).map((event) => event.userId);
+  }
+}
+
+export interface LogLine {
+  level: 'info' | 'warn' | 'error';
+  message: string;
+  extra: Record<string, unknown>;
+}
+
+export class RecordingLog implements RunLog {
+  readonly lines: LogLine[] = [];
+  info(message: string, extra: Record<string, unknown>): void {
+    this.lines.push({ level: 'info', message, extra });
+  }
+  warn(message: string, extra: Record<string, unknown>): void {
+    this.lines.push({ level: 'warn', message, extra });
+  }
+  error(message: string, extra: Record<string, unknown>): void {
+    this.lines.push({ level: 'error', message, extra });
+  }
+}
+
+/** A clock tests move by hand. */
+export class ManualClock {
+  constructor(private current: Date) {}
+  now = (): Date => new Date(this.current);
+  advance(ms: number): void {
+    this.current = new Date(this.current.getTime() + ms);
+  }
+}

@@ -1,0 +1,427 @@
+import { describe, expect, it } from 'vitest';
+import {
+  BreakerTrippedError,
+  type CheckPassiveUsersDeps,
+  checkPassiveUsers,
+  type RunRequest,
+  SystemicFailureError,
+} from '../../functions/passive-user-checker/check-passive-users';
+import type { WorkerConfig } from '../../functions/shared/config';
+import { testConfig } from '../support/config';
+import {
+  type FakeUser,
+  InMemoryLeaseLock,
+  InMemoryUserStore,
+  ManualClock,
+  RecordingEvents,
+  RecordingLog,
+} from '../support/in-memory-ports';
+
+const now = new Date('2026-11-23T12:00:00.000Z');
+const daysAgo = (days: number) => new Date(now.getTime() - days * 86_400_000).toISOString();
+
+function user(userId: string, lastLoginDaysAgo: number, extra: Partial<FakeUser> = {}): FakeUser {
+  return {
+    userId,
+    status: 'active',
+    lastLoginAt: daysAgo(lastLoginDaysAgo),
+    activeShard: String(userId.length % 4),
+    ...extra,
+  };
+}
+
+function setup(users: FakeUser[], configOverrides: Partial<WorkerConfig> = {}) {
+  const config = testConfig({ activeShards: 4, ...configOverrides });
+  const store = new InMemoryUserStore(users);
+  const lock = new InMemoryLeaseLock(config.lockName);
+  const events = new RecordingEvents();
+  const log = new RecordingLog();
+  const clock = new ManualClock(now);
+  const deps: CheckPassiveUsersDeps = { lock, users: store, events, log, now: clock.now };
+  const run = (request: Partial<RunRequest> = {}) =>
+    checkPassiveUsers(config, deps, {
+      runId: `run-${Math.random()}`,
+      dryRun: false,
+      overrideBreaker: false,
+      remainingMs: () => 300_000,
+      ...request,
+    });
+  return { config, store, lock, events, log, clock, run };
+}
+
+const statusOf = (store: InMemoryUserStore, userId: string) => store.users.get(userId)?.status;
+
+describe('checkPassiveUsers', () => {
+  it('passivates users inactive for longer than INACTIVE_DAYS and leaves everyone else alone', async () => {
+    const { store, run } = setup([
+      user('stale1', 31),
+      user('stale22', 90),
+      user('fresh', 29),
+      user('new', 0),
+    ]);
+
+    const summary = await run();
+
+    expect(summary).toMatchObject({ outcome: 'completed', complete: true, passivated: 2, failed: 0 });
+    expect(statusOf(store, 'stale1')).toBe('passive');
+    expect(statusOf(store, 'stale22')).toBe('passive');
+    expect(store.users.get('stale1')?.activeShard).toBeUndefined();
+    expect(store.users.get('stale1')?.passivatedAt).toBe(now.toISOString());
+    expect(statusOf(store, 'fresh')).toBe('active');
+    expect(statusOf(store, 'new')).toBe('active');
+  });
+
+  it('does nothing and reports the holder when another run holds the lease', async () => {
+    const { store, lock, run } = setup([user('stale', 40)]);
+    await lock.acquireLease('other-run', now, 60_000);
+
+    const summary = await run();
+
+    expect(summary.outcome).toBe('lock-held');
+    expect(summary.lockHolder).toEqual({
+      owner: 'other-run',
+      leaseUntil: new Date(now.getTime() + 60_000).toISOString(),
+    });
+    expect(store.writes).toEqual([]);
+    expect(lock.item?.owner).toBe('other-run');
+  });
+
+  it('releases the lease after the run and records the summary for the status command', async () => {
+    const { lock, run } = setup([user('stale', 40)]);
+
+    const summary = await run();
+
+    expect(lock.item).toBeUndefined();
+    expect(lock.lastRuns).toEqual([summary]);
+  });
+
+  it('keeps a user active who logged in after the query', async () => {
+    const { store, run } = setup([user('racer', 45), user('sleeper', 45)]);
+    store.beforeWrite = (userId) => {
+      const racer = store.users.get(userId);
+      if (userId === 'racer' && racer) racer.lastLoginAt = now.toISOString();
+    };
+
+    const summary = await run();
+
+    expect(statusOf(store, 'racer')).toBe('active');
+    expect(statusOf(store, 'sleeper')).toBe('passive');
+    expect(summary).toMatchObject({ passivated: 1, raceSkipped: 1, failed: 0 });
+  });
+
+  it('skips and counts malformed lastLoginAt values, logging only the userId', async () => {
+    const { store, log, run } = setup([
+      user('bad-format', 0, { lastLoginAt: '2020-01-01 00:00:00' }),
+      user('bad-date', 0, { lastLoginAt: '2020-02-30T00:00:00.000Z' }),
+      user('no-ms', 0, { lastLoginAt: '2020-01-01T00:00:00Z' }),
+      user('good', 60),
+    ]);
+
+    const summary = await run();
+
+    expect(summary).toMatchObject({ malformed: 3, passivated: 1 });
+    expect(statusOf(store, 'bad-format')).toBe('active');
+    expect(statusOf(store, 'bad-date')).toBe('active');
+    expect(statusOf(store, 'no-ms')).toBe('active');
+    expect(store.writes).toEqual(['good']);
+    const warnings = log.lines.filter((line) => line.message.includes('not an ISO-8601'));
+    expect(warnings.map((line) => line.extra)).toEqual(
+      expect.arrayContaining([{ userId: 'bad-format' }, { userId: 'bad-date' }, { userId: 'no-ms' }]),
+    );
+  });
+
+  it('never passivates a user marked neverPassivate and counts them as exempt', async () => {
+    const { store, run } = setup([user('admin', 400, { neverPassivate: true }), user('stale', 40)]);
+
+    const summary = await run();
+
+    expect(statusOf(store, 'admin')).toBe('active');
+    expect(store.writes).toEqual(['stale']);
+    expect(summary).toMatchObject({ exempt: 1, passivated: 1 });
+  });
+
+  it('processes every page of a shard', async () => {
+    const users = Array.from({ length: 23 }, (_, i) => user(`u${i}`, 31 + i, { activeShard: '0' }));
+    const { run } = setup(users, { queryPageSize: 5 });
+
+    const summary = await run();
+
+    expect(summary.passivated).toBe(23);
+    expect(summary.pages).toBe(5);
+  });
+
+  it('stops before any write when no time remains, releases the lease, and the next run completes', async () => {
+    const { store, lock, run } = setup([user('stale', 40), user('stale2', 40)]);
+
+    const first = await run({ remainingMs: () => 0 });
+    const second = await run();
+
+    expect(first).toMatchObject({
+      outcome: 'incomplete',
+      complete: false,
+      stopReason: 'time-budget',
+      passivated: 0,
+      pages: 0,
+    });
+    expect(lock.acquisitions).toHaveLength(2);
+    expect(lock.item).toBeUndefined();
+    expect(second).toMatchObject({ outcome: 'completed', passivated: 2 });
+    expect(store.writes).toEqual(expect.arrayContaining(['stale', 'stale2']));
+  });
+
+  it('stops starting writes once the remaining time falls under the safety margin', async () => {
+    const users = Array.from({ length: 10 }, (_, i) => user(`u${i}`, 40, { activeShard: '0' }));
+    const { store, run } = setup(users, { updateConcurrency: 1, safetyMarginMs: 1_000 });
+    let remaining = 5_000;
+    store.beforeWrite = () => {
+      remaining -= 1_000;
+    };
+
+    const summary = await run({ remainingMs: () => remaining });
+
+    expect(summary).toMatchObject({ outcome: 'incomplete', stopReason: 'time-budget' });
+    expect(summary.passivated).toBe(4);
+  });
+
+  it('stops when its own lease is about to run out even if the invocation has time left', async () => {
+    const users = Array.from({ length: 6 }, (_, i) => user(`u${i}`, 40, { activeShard: '0' }));
+    const { store, clock, run } = setup(users, {
+      updateConcurrency: 1,
+      leaseSeconds: 10,
+      safetyMarginMs: 1_000,
+    });
+    store.beforeWrite = () => clock.advance(3_000);
+
+    const summary = await run({ remainingMs: () => 900_000 });
+
+    expect(summary.stopReason).toBe('time-budget');
+    expect(summary.passivated).toBe(3);
+  });
+
+  it('stops at MAX_PASSIVATIONS_PER_RUN and leaves the rest for the next run', async () => {
+    const users = Array.from({ length: 7 }, (_, i) => user(`u${i}`, 40));
+    const { run } = setup(users, { maxPassivationsPerRun: 3 });
+
+    const first = await run();
+    const second = await run();
+
+    expect(first).toMatchObject({ passivated: 3, outcome: 'incomplete', stopReason: 'per-run-cap' });
+    expect(second).toMatchObject({ passivated: 3, outcome: 'incomplete' });
+  });
+
+  it('never has more updates in flight than UPDATE_CONCURRENCY', async () => {
+    const users = Array.from({ length: 40 }, (_, i) => user(`u${i}`, 40));
+    const { store, run } = setup(users, { updateConcurrency: 3 });
+    let inFlight = 0;
+    let peak = 0;
+    const passivate = store.passivateIfStillStale.bind(store);
+    store.passivateIfStillStale = async (...args) => {
+      inFlight += 1;
+      peak = Math.max(peak, inFlight);
+      await new Promise((resolve) => setTimeout(resolve, 1));
+      inFlight -= 1;
+      return passivate(...args);
+    };
+
+    const summary = await run();
+
+    expect(summary.passivated).toBe(40);
+    expect(peak).toBe(3);
+  });
+
+  describe('mass-passivation breaker', () => {
+    it('trips above BREAKER_MAX_STALE, writes nothing, releases the lease and fails loudly', async () => {
+      const users = Array.from({ length: 6 }, (_, i) => user(`u${i}`, 40));
+      const { store, lock, run } = setup(users, { breakerMaxStale: 5 });
+
+      await expect(run()).rejects.toThrow(/breaker tripped.*6 stale users exceed BREAKER_MAX_STALE \(5\)/);
+
+      expect(store.writes).toEqual([]);
+      expect(lock.item).toBeUndefined();
+      expect(lock.lastRuns[0]?.outcome).toBe('breaker-tripped');
+    });
+
+    it('trips when stale users exceed BREAKER_MAX_STALE_PERCENT of the active users', async () => {
+      const users = [
+        ...Array.from({ length: 3 }, (_, i) => user(`s${i}`, 40)),
+        ...Array.from({ length: 5 }, (_, i) => user(`f${i}`, 1)),
+      ];
+      const { store, run } = setup(users, { breakerMaxStalePercent: 25, breakerMinStale: 2 });
+
+      const failure = run();
+
+      await expect(failure).rejects.toBeInstanceOf(BreakerTrippedError);
+      await expect(failure).rejects.toThrow(/3 of 8 active users \(37\.5%\)/);
+      expect(store.writes).toEqual([]);
+    });
+
+    it('does not apply the share rule below BREAKER_MIN_STALE stale users', async () => {
+      const { run } = setup([user('stale', 40), user('fresh', 1)], {
+        breakerMaxStalePercent: 10,
+        breakerMinStale: 2,
+      });
+
+      const summary = await run();
+
+      expect(summary.passivated).toBe(1);
+      expect(summary.breaker).toMatchObject({ tripped: false, activeUsers: undefined });
+    });
+
+    it('lets an operator override it once', async () => {
+      const users = Array.from({ length: 6 }, (_, i) => user(`u${i}`, 40));
+      const { run } = setup(users, { breakerMaxStale: 5 });
+
+      const summary = await run({ overrideBreaker: true });
+
+      expect(summary.passivated).toBe(6);
+      expect(summary.breaker).toMatchObject({ tripped: false, overridden: true });
+    });
+  });
+
+  describe('dry run', () => {
+    it('writes nothing, takes no lock, and reports how many it would passivate with a bounded sample', async () => {
+      const users = Array.from({ length: 25 }, (_, i) => user(`u${i}`, 40));
+      const { store, lock, run } = setup(users);
+
+      const summary = await run({ dryRun: true });
+
+      expect(summary).toMatchObject({ outcome: 'dry-run', wouldPassivate: 25, passivated: 0 });
+      expect(summary.sampleUserIds).toHaveLength(20);
+      expect(store.writes).toEqual([]);
+      expect(lock.acquisitions).toEqual([]);
+    });
+
+    it('reports a tripped breaker instead of failing', async () => {
+      const users = Array.from({ length: 6 }, (_, i) => user(`u${i}`, 40));
+      const { run } = setup(users, { breakerMaxStale: 5 });
+
+      const summary = await run({ dryRun: true });
+
+      expect(summary.breaker?.tripped).toBe(true);
+      expect(summary.outcome).toBe('dry-run');
+    });
+  });
+
+  describe('failures', () => {
+    const throttled = () =>
+      Object.assign(new Error('slow down'), { name: 'ProvisionedThroughputExceededException' });
+
+    it('counts a throttled update, keeps the others and returns normally', async () => {
+      const { store, lock, run } = setup([user('unlucky', 40), user('lucky1', 40), user('lucky22', 40)]);
+      store.beforeWrite = (userId) => {
+        if (userId === 'unlucky') throw throttled();
+      };
+
+      const summary = await run();
+
+      expect(summary).toMatchObject({ outcome: 'completed', passivated: 2, failed: 1 });
+      expect(statusOf(store, 'unlucky')).toBe('active');
+      expect(lock.item).toBeUndefined();
+    });
+
+    it('fails the run when every update fails, after releasing the lease', async () => {
+      const users = Array.from({ length: 6 }, (_, i) => user(`u${i}`, 40));
+      const { store, lock, run } = setup(users);
+      store.beforeWrite = () => {
+        throw throttled();
+      };
+
+      await expect(run()).rejects.toThrow(/all 6 passivation updates failed/);
+      expect(lock.item).toBeUndefined();
+    });
+
+    it('stops and fails on a non-transient error such as AccessDenied', async () => {
+      const users = Array.from({ length: 10 }, (_, i) => user(`u${i}`, 40, { activeShard: '0' }));
+      const { store, lock, run } = setup(users, { updateConcurrency: 1 });
+      store.beforeWrite = (userId) => {
+        if (userId === 'u2') throw Object.assign(new Error('no'), { name: 'AccessDeniedException' });
+      };
+
+      const failure = run();
+
+      await expect(failure).rejects.toBeInstanceOf(SystemicFailureError);
+      await expect(failure).rejects.toThrow(/AccessDeniedException/);
+      expect(store.writes.length).toBeLessThan(10);
+      expect(lock.item).toBeUndefined();
+    });
+
+    it('fails the run when the index cannot be read, after releasing the lease', async () => {
+      const { store, lock, run } = setup([user('stale', 40)]);
+      store.staleCandidatesPage = async () => {
+        throw Object.assign(new Error('gone'), { name: 'ResourceNotFoundException' });
+      };
+
+      await expect(run()).rejects.toThrow(/ResourceNotFoundException: gone/);
+      expect(lock.item).toBeUndefined();
+    });
+
+    it('fails without touching users when the lock table is unavailable', async () => {
+      const { store, lock, run } = setup([user('stale', 40)]);
+      lock.acquireLease = async () => {
+        throw Object.assign(new Error('unavailable'), { name: 'InternalServerError' });
+      };
+
+      await expect(run()).rejects.toThrow(/unavailable/);
+      expect(store.writes).toEqual([]);
+    });
+
+    it('returns its summary when releasing the lease fails', async () => {
+      const { lock, log, run } = setup([user('stale', 40)]);
+      lock.releaseLease = async () => {
+        throw new Error('network down');
+      };
+
+      const summary = await run();
+
+      expect(summary.passivated).toBe(1);
+      expect(log.lines.some((line) => line.level === 'error' && line.message.includes('release'))).toBe(true);
+    });
+  });
+
+  describe('domain events', () => {
+    it('publishes one UserPassivated event per passivation with the run id', async () => {
+      const { events, run } = setup([user('a', 40), user('bb', 50)]);
+
+      const summary = await run({ runId: 'run-1' });
+
+      expect(summary.passivated).toBe(2);
+      expect(events.passivated).toEqual(
+        expect.arrayContaining([
+          { userId: 'a', lastLoginAt: daysAgo(40), passivatedAt: now.toISOString(), runId: 'run-1' },
+          { userId: 'bb', lastLoginAt: daysAgo(50), passivatedAt: now.toISOString(), runId: 'run-1' },
+        ]),
+      );
+    });
+
+    it('counts and logs events that could not be delivered', async () => {
+      const { events, log, run } = setup([user('a', 40), user('bb', 50)]);
+      events.undeliverable.add('bb');
+
+      const summary = await run();
+
+      expect(summary.eventsFailed).toBe(1);
+      expect(log.lines.find((line) => line.message.includes('could not be delivered'))?.extra).toEqual({
+        userIds: ['bb'],
+      });
+    });
+
+    it('warns users near the cutoff once per inactivity period', async () => {
+      const { store, events, clock, run } = setup([user('soon', 27), user('later', 10), user('stale', 40)], {
+        warningDays: 5,
+        eventBusName: 'bus',
+      });
+
+      const first = await run();
+      clock.advance(60_000);
+      const second = await run();
+
+      expect(first.warningsSent).toBe(1);
+      expect(second.warningsSent).toBe(0);
+      expect(events.warnings.map((event) => event.userId)).toEqual(['soon']);
+      expect(events.warnings[0]?.passivationDueAt).toBe(
+        new Date(Date.parse(daysAgo(27)) + 30 * 86_400_000).toISOString(),
+      );
+      expect(store.users.get('soon')?.inactivityWarnedAt).toBe(now.toISOString());
+    });
+  });
+});
