@@ -1,0 +1,190 @@
+/**
+ * What every benchmark needs: fresh tables on a running engine, users seeded in the contract's shape, the
+ * worker's environment, and the real handler to invoke.
+ */
+import { randomUUID } from 'node:crypto';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import {
+  createHandler,
+  type HandlerDeps,
+  wireFromEnvironment,
+} from '../functions/passive-user-checker/handler';
+import type { RunSummary } from '../functions/passive-user-checker/ports';
+import { createDynamoDbClient } from '../functions/shared/clients';
+import { configDefaults, envNames } from '../functions/shared/config';
+import { dayMs } from '../functions/shared/instant';
+import { DynamoDbLeaseLock } from '../functions/shared/lease-lock';
+import { DynamoDbUserStore } from '../functions/shared/user-store';
+import { engineClientConfig } from '../local/engine-client';
+import { activeUser, putUsers, type UserItem } from '../local/seed';
+import { createTables, deleteTables, type TableNames, uniqueTableNames } from '../local/tables';
+import { itemSize } from './billing';
+
+/** A client for setup and teardown (seeding, scans of the baseline): never the client under measurement. */
+export interface SetupClients {
+  readonly endpoint: string;
+  readonly client: DynamoDBClient;
+  readonly doc: DynamoDBDocumentClient;
+  destroy(): void;
+}
+
+export function setupClients(endpoint: string): SetupClients {
+  const client = new DynamoDBClient({ ...engineClientConfig(endpoint), maxAttempts: 8 });
+  const doc = DynamoDBDocumentClient.from(client);
+  return { endpoint, client, doc, destroy: () => client.destroy() };
+}
+
+export async function freshTables(setup: SetupClients, prefix: string): Promise<TableNames> {
+  const names = uniqueTableNames(prefix);
+  await createTables(setup.client, names);
+  return names;
+}
+
+export async function dropTables(setup: SetupClients, names: TableNames): Promise<void> {
+  await deleteTables(setup.client, names);
+}
+
+export interface SeedSpec {
+  readonly count: number;
+  /** Stale users last logged in 31+ days ago; fresh ones within the last 29 days. */
+  readonly stale: boolean;
+  readonly now: Date;
+  readonly activeShards?: number;
+}
+
+/** Fixed-width ids and timestamps, so every item has (nearly) the same size and the billing model is exact. */
+export function benchUsers(spec: SeedSpec): UserItem[] {
+  const shards = spec.activeShards ?? configDefaults.activeShards;
+  return Array.from({ length: spec.count }, (_, i) => {
+    const userId = `user-${String(i).padStart(8, '0')}`;
+    const daysAgo = spec.stale ? 31 + (i % 300) : i % 29;
+    const lastLoginAt = new Date(spec.now.getTime() - daysAgo * dayMs - (i % 3600) * 1000).toISOString();
+    // An e-mail address stands in for the profile a real users table carries; bigger items only make a Scan dearer.
+    return activeUser({
+      userId,
+      lastLoginAt,
+      activeShards: shards,
+      extra: { email: `${userId}@example.com` },
+    });
+  });
+}
+
+export interface Seeded {
+  readonly userIds: string[];
+  /** Mean DynamoDB item size of the seeded users, in bytes. */
+  readonly meanItemBytes: number;
+  readonly totalBytes: number;
+}
+
+export async function seedUsers(setup: SetupClients, tableName: string, spec: SeedSpec): Promise<Seeded> {
+  const users = benchUsers(spec);
+  await putUsers(setup.doc, tableName, users, 8);
+  const totalBytes = users.reduce((sum, user) => sum + itemSize(user), 0);
+  return {
+    userIds: users.map((user) => user.userId),
+    meanItemBytes: users.length === 0 ? 0 : totalBytes / users.length,
+    totalBytes,
+  };
+}
+
+/** The worker settings a benchmark may tune from its own environment (page size, timeouts, …). */
+const tunableSettings = [
+  envNames.activeShards,
+  envNames.queryPageSize,
+  envNames.requestTimeoutMs,
+  envNames.maxAttempts,
+  envNames.safetyMarginMs,
+] as const;
+
+export interface WorkerEnvOptions {
+  readonly endpoint: string;
+  readonly tables: TableNames;
+  readonly updateConcurrency: number;
+  /** Settings taken from the bench's own environment when set there (QUERY_PAGE_SIZE=… npm run bench). */
+  readonly inherit?: Readonly<Record<string, string | undefined>>;
+}
+
+/**
+ * The environment the stack would give the function, pointed at the local engine, with the mass-passivation
+ * breaker and the per-run cap raised so they do not stop a throughput run (both are tested elsewhere).
+ */
+export function workerEnv(options: WorkerEnvOptions): Record<string, string> {
+  const env: Record<string, string> = {
+    AWS_ENDPOINT_URL_DYNAMODB: options.endpoint,
+    AWS_REGION: 'local',
+    AWS_ACCESS_KEY_ID: 'local',
+    AWS_SECRET_ACCESS_KEY: 'local',
+    POWERTOOLS_LOG_LEVEL: 'SILENT',
+    POWERTOOLS_METRICS_DISABLED: 'true',
+    [envNames.usersTableName]: options.tables.usersTableName,
+    [envNames.lockTableName]: options.tables.lockTableName,
+    [envNames.updateConcurrency]: String(options.updateConcurrency),
+    [envNames.leaseSeconds]: '900',
+    [envNames.breakerMaxStale]: '100000000',
+    [envNames.breakerMaxStalePercent]: '100',
+    [envNames.maxPassivationsPerRun]: '10000000',
+  };
+  for (const name of tunableSettings) {
+    const value = options.inherit?.[name];
+    if (value !== undefined && value !== '') env[name] = value;
+  }
+  return env;
+}
+
+/** The SDK reads the endpoint, region and credentials from process.env: point this process at the engine. */
+export function useEndpointInProcess(env: Readonly<Record<string, string>>): void {
+  for (const name of [
+    'AWS_ENDPOINT_URL_DYNAMODB',
+    'AWS_REGION',
+    'AWS_ACCESS_KEY_ID',
+    'AWS_SECRET_ACCESS_KEY',
+    'POWERTOOLS_LOG_LEVEL',
+    'POWERTOOLS_METRICS_DISABLED',
+  ]) {
+    const value = env[name];
+    if (value !== undefined) process.env[name] = value;
+  }
+}
+
+export type WorkerHandler = ReturnType<typeof createHandler>;
+
+/** The deployed handler exactly: `createHandler(wireFromEnvironment)`. */
+export function productionHandler(env: Readonly<Record<string, string>>): WorkerHandler {
+  return createHandler(() => wireFromEnvironment(env));
+}
+
+/**
+ * The deployed handler with `instrument` applied to its DynamoDB client. The client is made by the same
+ * `createDynamoDbClient` with the settings `wireFromEnvironment` gives it (mirrored here: the production
+ * wiring keeps its client private), and the real lock and user-store adapters run on it.
+ */
+export function instrumentedHandler(
+  env: Readonly<Record<string, string>>,
+  instrument: (client: DynamoDBDocumentClient) => void,
+): WorkerHandler {
+  return createHandler((): HandlerDeps => {
+    const base = wireFromEnvironment(env);
+    const { config } = base;
+    const client = createDynamoDbClient({
+      requestTimeoutMs: config.requestTimeoutMs,
+      maxAttempts: config.maxAttempts,
+      maxSockets: config.updateConcurrency + config.activeShards + 4,
+    });
+    instrument(client);
+    return {
+      ...base,
+      lock: new DynamoDbLeaseLock(client, config.lockTableName, config.lockName),
+      users: new DynamoDbUserStore(client, config.usersTableName),
+    };
+  });
+}
+
+/** Invokes a handler once, as the schedule would, with a generous time budget. */
+export async function invokeOnce(handler: WorkerHandler, budgetMs = 15 * 60_000): Promise<RunSummary> {
+  const deadline = Date.now() + budgetMs;
+  return handler(
+    { source: 'aws.events', 'detail-type': 'Scheduled Event' },
+    { awsRequestId: randomUUID(), getRemainingTimeInMillis: () => deadline - Date.now() },
+  );
+}

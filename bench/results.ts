@@ -1,0 +1,76 @@
+/** The shape of bench/results.json: one run per engine, each with its machine, settings and verdicts. */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import type { EngineKind } from '../local/engine';
+import type { ColdStartResult } from './cold-start';
+import type { CostRow } from './cost';
+import type { IdleTickResult } from './idle-tick';
+import type { MemoryResult } from './memory';
+import type { LatencyPoint, ThroughputResult } from './throughput';
+
+export interface Machine {
+  readonly nproc: number;
+  readonly cpuModel: string;
+  readonly memoryGiB: number;
+  readonly node: string;
+  readonly platform: string;
+  /** 1-minute load average when the run started and ended: other work on the machine skews timings. */
+  readonly loadAverageAtStart: number;
+  readonly loadAverageAtEnd: number;
+}
+
+export interface Verdict {
+  readonly name: string;
+  readonly target: string;
+  readonly measured: string;
+  /** undefined: reported, no target. */
+  readonly met: boolean | undefined;
+}
+
+export interface BenchRun {
+  readonly engine: { readonly kind: EngineKind; readonly version: string };
+  readonly profile: 'full' | 'quick';
+  readonly date: string;
+  readonly command: string;
+  readonly durationSeconds: number;
+  /** The code measured: HEAD, and files under functions/ that differed from it when the run started. */
+  readonly source: { readonly commit: string; readonly uncommittedInFunctions: string[] };
+  readonly machine: Machine;
+  /** Worker settings taken from the environment of `npm run bench` (tuning), if any. */
+  readonly tuning: Record<string, string>;
+  readonly idleTick: IdleTickResult;
+  readonly throughput: ThroughputResult;
+  readonly latency: LatencyPoint[];
+  readonly memory: MemoryResult;
+  readonly coldStart: ColdStartResult;
+  readonly cost: {
+    readonly pricing: Record<string, string | number>;
+    readonly ticksPerMonth: number;
+    readonly loginsPerUserPerDay: number;
+    readonly rows: CostRow[];
+  };
+  readonly verdicts: Verdict[];
+}
+
+export interface ResultsFile {
+  readonly runs: Partial<Record<EngineKind, BenchRun>>;
+}
+
+export function readResults(path: string): ResultsFile {
+  if (!existsSync(path)) return { runs: {} };
+  const parsed = JSON.parse(readFileSync(path, 'utf8')) as Partial<ResultsFile>;
+  return { runs: parsed.runs ?? {} };
+}
+
+/** Replaces this engine's run and keeps the other engine's, so one file holds both. */
+export function writeResults(path: string, run: BenchRun): ResultsFile {
+  const results = readResults(path);
+  const updated: ResultsFile = { runs: { ...results.runs, [run.engine.kind]: run } };
+  writeFileSync(path, `${JSON.stringify(updated, null, 2)}\n`);
+  return updated;
+}
+
+/** What describes a run, apart from its measurements. */
+export type RunHeader = Pick<
+  BenchRun,
+  'engine' | 'profile' | 'date' | 'command' | 'durationSeconds' | 'source' | 'machine' | 'tuning'
+>;

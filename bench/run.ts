@@ -1,0 +1,398 @@
+/**
+ * `npm run bench [-- --engine dynalite|dynamodb-local] [--quick] [--lambda-heap] [--out <dir>]`
+ *
+ * Runs the six benchmarks on one engine, prints a markdown report with a PASS / MISSED line per target, and
+ * records the run in <out>/results.json (one entry per engine), <out>/throughput.svg and <out>/memory.svg, and,
+ * for a full run into bench/, the engine's section of BENCHMARKS.md. Worker settings can be tuned through the
+ * environment (QUERY_PAGE_SIZE, REQUEST_TIMEOUT_MS, MAX_ATTEMPTS, ACTIVE_SHARDS, SAFETY_MARGIN_MS).
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { envNames } from '../functions/shared/config';
+import { type EngineKind, engineKinds, selectedEngineKind } from '../local/engine';
+import { dynamoDbLocalPackage } from '../scripts/fetch-dynamodb-local.mjs';
+import { buildDir, handlerEntry, lambdaHeapFlags, stackMemoryMb } from './bundling';
+import { type ColdStartResult, measureColdStart } from './cold-start';
+import { idleCostTable, loginsPerUserPerDay, pricing, ticksPerMonth } from './cost';
+import { startEngineProcess } from './engine-process';
+import { setupClients, useEndpointInProcess, workerEnv } from './fixtures';
+import { type IdleTickResult, measureIdleTick } from './idle-tick';
+import { type MemoryResult, measureMemory } from './memory';
+import {
+  coldStartSection,
+  coldStartVerdict,
+  idleSection,
+  idleVerdicts,
+  latencySection,
+  memorySection,
+  memoryVerdict,
+  renderMarkdown,
+  runHeader,
+  throughputSection,
+  throughputVerdict,
+  verdictLines,
+  verdictsOf,
+  verdictTable,
+} from './report';
+import {
+  type BenchRun,
+  type Machine,
+  type RunHeader,
+  readResults,
+  type Verdict,
+  writeResults,
+} from './results';
+import { memorySvg, throughputSvg } from './svg';
+import {
+  type LatencyPoint,
+  measureLatencyModel,
+  measureThroughput,
+  type ThroughputResult,
+} from './throughput';
+
+const usage = `Usage: npm run bench -- [--engine dynalite|dynamodb-local] [--quick] [--lambda-heap] [--out <dir>]
+       npm run bench -- --sections memory[,throughput,…] [--engine …]   (measure some, print, record nothing)
+       npm run bench -- --redraw [--out <dir>]
+
+  --engine <name>   the engine to measure (default: $DYNAMODB_ENGINE or dynalite)
+  --quick           small sizes, for a fast check of the machinery (results go to a temporary directory)
+  --lambda-heap     run the memory child with the heap flags Lambda's Node.js runtime uses for a ${stackMemoryMb} MB function
+  --out <dir>       where results.json and the SVGs go (default: bench/, or a temporary directory with --quick)
+  --sections <list> only these of ${['cold-start', 'idle', 'throughput', 'latency', 'memory'].join(', ')}: for tuning; prints, records nothing
+  --redraw          measure nothing: redraw the SVGs (and, in bench/, the BENCHMARKS.md sections) from <dir>/results.json`;
+
+class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+export interface Profile {
+  readonly idleUsers: number;
+  readonly throughputUsers: number;
+  readonly warmupUsers: number;
+  readonly throughputPairs: number;
+  readonly concurrency: number;
+  readonly latenciesMs: readonly number[];
+  readonly concurrencies: readonly number[];
+  readonly latencyUsers: Readonly<Record<number, number>>;
+  readonly memorySizes: readonly number[];
+  readonly coldStartSamples: number;
+  readonly costUsers: readonly number[];
+}
+
+export const profiles = {
+  full: {
+    idleUsers: 20_000,
+    throughputUsers: 20_000,
+    warmupUsers: 5_000,
+    throughputPairs: 3,
+    concurrency: 16,
+    latenciesMs: [5, 20],
+    concurrencies: [1, 4, 16, 64],
+    latencyUsers: { 1: 200, 4: 600, 16: 2_000, 64: 2_000 },
+    memorySizes: [1_000, 10_000, 50_000],
+    coldStartSamples: 21,
+    costUsers: [100_000, 1_000_000],
+  },
+  quick: {
+    idleUsers: 2_000,
+    throughputUsers: 2_000,
+    warmupUsers: 200,
+    throughputPairs: 2,
+    concurrency: 16,
+    latenciesMs: [5, 20],
+    concurrencies: [1, 4, 16, 64],
+    latencyUsers: { 1: 50, 4: 100, 16: 300, 64: 300 },
+    memorySizes: [200, 1_000, 2_000],
+    coldStartSamples: 5,
+    costUsers: [100_000, 1_000_000],
+  },
+} as const satisfies Record<string, Profile>;
+
+const repoRoot = fileURLToPath(new URL('..', import.meta.url));
+const benchDir = join(repoRoot, 'bench');
+const benchmarksDoc = join(repoRoot, 'BENCHMARKS.md');
+const tunables = [
+  envNames.activeShards,
+  envNames.queryPageSize,
+  envNames.requestTimeoutMs,
+  envNames.maxAttempts,
+  envNames.safetyMarginMs,
+];
+
+function engineVersion(kind: EngineKind): string {
+  if (kind === 'dynamodb-local') return `DynamoDB Local from ${dynamoDbLocalPackage}`;
+  const require = createRequire(import.meta.url);
+  const { version } = require('dynalite/package.json') as { version: string };
+  return `dynalite ${version}, in its own process`;
+}
+
+function sourceState(): BenchRun['source'] {
+  const git = (...args: string[]) =>
+    spawnSync('git', args, { cwd: repoRoot, encoding: 'utf8' }).stdout?.trim() ?? '';
+  return {
+    commit: git('rev-parse', 'HEAD') || 'unknown',
+    uncommittedInFunctions: git('status', '--porcelain', '--', 'functions').split('\n').filter(Boolean),
+  };
+}
+
+const progress = (message: string) => process.stderr.write(`[bench] ${message}\n`);
+
+const sectionNames = ['cold-start', 'idle', 'throughput', 'latency', 'memory'] as const;
+type SectionName = (typeof sectionNames)[number];
+
+function parseSections(raw: string | undefined): Set<SectionName> {
+  if (raw === undefined) return new Set(sectionNames);
+  const wanted = raw.split(',').map((name) => name.trim());
+  for (const name of wanted) {
+    if (!(sectionNames as readonly string[]).includes(name)) {
+      throw new UsageError(`--sections takes a list of ${sectionNames.join(', ')}, got "${name}"`);
+    }
+  }
+  return new Set(wanted as SectionName[]);
+}
+
+async function main(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    strict: true,
+    options: {
+      engine: { type: 'string' },
+      quick: { type: 'boolean', default: false },
+      'lambda-heap': { type: 'boolean', default: false },
+      sections: { type: 'string' },
+      out: { type: 'string' },
+      redraw: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) {
+    console.log(usage);
+    return 0;
+  }
+  if (values.engine !== undefined && !(engineKinds as readonly string[]).includes(values.engine)) {
+    throw new UsageError(`--engine must be one of ${engineKinds.join(', ')}, got "${values.engine}"`);
+  }
+  const kind = (values.engine as EngineKind | undefined) ?? selectedEngineKind();
+  const sections = parseSections(values.sections);
+  const complete = sections.size === sectionNames.length;
+  const profileName = values.quick ? 'quick' : 'full';
+  const profile: Profile = profiles[profileName];
+  const outDir = values.out ?? (values.quick ? join(tmpdir(), 'passive-user-checker-bench-quick') : benchDir);
+  mkdirSync(outDir, { recursive: true });
+  if (values.redraw) {
+    const results = readResults(join(outDir, 'results.json'));
+    writeFileSync(join(outDir, 'throughput.svg'), throughputSvg(results));
+    writeFileSync(join(outDir, 'memory.svg'), memorySvg(results));
+    const documented = Object.values(results.runs).filter(
+      (run) =>
+        run.profile === 'full' &&
+        outDir === benchDir &&
+        updateBenchmarksDoc(run.engine.kind, renderMarkdown({ ...run, verdicts: verdictsOf(run) })),
+    );
+    console.log(
+      `Redrew ${join(outDir, 'throughput.svg')} and memory.svg from ${Object.keys(results.runs).join(', ')}` +
+        (documented.length > 0
+          ? `, and the BENCHMARKS.md sections of ${documented.map((run) => run.engine.kind).join(', ')}.`
+          : '.'),
+    );
+    return 0;
+  }
+  const tuning = Object.fromEntries(
+    tunables.flatMap((name) => (process.env[name] ? [[name, process.env[name] as string]] : [])),
+  );
+  const tuned = Object.entries(tuning).map(([name, value]) => `${name}=${value}`);
+  const command = [...tuned, `npm run bench${argv.length > 0 ? ` -- ${argv.join(' ')}` : ''}`].join(' ');
+
+  const started = Date.now();
+  const source = sourceState();
+  if (source.uncommittedInFunctions.length > 0) {
+    progress(
+      `note: measuring uncommitted changes in functions/: ${source.uncommittedInFunctions.join(', ')}`,
+    );
+  }
+  const loadAverageAtStart = loadavg()[0] ?? 0;
+  const dir = buildDir();
+  try {
+    const handlerBundle = await dir.bundle(handlerEntry, 'handler');
+    let coldStart: ColdStartResult | undefined;
+    if (sections.has('cold-start')) {
+      progress(`cold start: loading each bundle ${profile.coldStartSamples}× in a fresh node`);
+      coldStart = await measureColdStart(dir, handlerBundle, profile.coldStartSamples);
+    }
+
+    progress(`starting ${kind} in its own process`);
+    const engine = await startEngineProcess(kind);
+    const setup = setupClients(engine.endpoint);
+    try {
+      useEndpointInProcess(
+        workerEnv({
+          endpoint: engine.endpoint,
+          tables: { usersTableName: 'unused', lockTableName: 'unused' },
+          updateConcurrency: 1,
+        }),
+      );
+      const common = { endpoint: engine.endpoint, setup, inherit: process.env };
+
+      let idleTick: IdleTickResult | undefined;
+      if (sections.has('idle')) {
+        progress(`idle tick: ${profile.idleUsers} active users`);
+        idleTick = await measureIdleTick({ ...common, users: profile.idleUsers });
+      }
+
+      let throughput: ThroughputResult | undefined;
+      if (sections.has('throughput')) {
+        progress(
+          `throughput: ${profile.throughputUsers} stale users × ${profile.throughputPairs} pairs of runs`,
+        );
+        throughput = await measureThroughput({
+          ...common,
+          users: profile.throughputUsers,
+          concurrency: profile.concurrency,
+          warmupUsers: profile.warmupUsers,
+          pairs: profile.throughputPairs,
+        });
+      }
+
+      let latency: LatencyPoint[] | undefined;
+      if (sections.has('latency')) {
+        progress(
+          `latency model: ${profile.latenciesMs.join(' and ')} ms × concurrency ${profile.concurrencies.join(', ')}`,
+        );
+        latency = await measureLatencyModel({
+          ...common,
+          latenciesMs: profile.latenciesMs,
+          concurrencies: profile.concurrencies,
+          usersAt: (concurrency) => profile.latencyUsers[concurrency] ?? 200,
+        });
+      }
+
+      let memory: MemoryResult | undefined;
+      if (sections.has('memory')) {
+        progress(`memory: ${profile.memorySizes.join(', ')} stale users, a fresh child process each`);
+        memory = await measureMemory({
+          ...common,
+          sizes: profile.memorySizes,
+          concurrency: profile.concurrency,
+          buildDir: dir,
+          handlerBundle,
+          nodeFlags: values['lambda-heap'] ? lambdaHeapFlags(stackMemoryMb) : [],
+        });
+      }
+
+      const machine: Machine = {
+        nproc: cpus().length,
+        cpuModel: cpus()[0]?.model.trim() ?? 'unknown',
+        memoryGiB: totalmem() / 1024 ** 3,
+        node: process.versions.node,
+        platform: `${process.platform} ${process.arch}`,
+        loadAverageAtStart,
+        loadAverageAtEnd: loadavg()[0] ?? 0,
+      };
+      const header: RunHeader = {
+        engine: { kind, version: engineVersion(kind) },
+        profile: profileName,
+        date: new Date(started).toISOString(),
+        command,
+        durationSeconds: (Date.now() - started) / 1000,
+        source,
+        machine,
+        tuning,
+      };
+
+      if (!(complete && idleTick && throughput && latency && memory && coldStart)) {
+        // A partial run (--sections): for tuning; printed, never recorded.
+        const verdicts: Verdict[] = [
+          ...(idleTick ? idleVerdicts(idleTick) : []),
+          ...(throughput ? [throughputVerdict(throughput)] : []),
+          ...(memory ? [memoryVerdict(memory)] : []),
+          ...(coldStart ? [coldStartVerdict(coldStart)] : []),
+        ];
+        console.log(
+          [
+            runHeader(header),
+            verdictTable(verdicts),
+            idleTick ? idleSection(idleTick) : '',
+            throughput ? throughputSection(throughput) : '',
+            latency ? latencySection(latency) : '',
+            memory ? memorySection(memory) : '',
+            coldStart ? coldStartSection(coldStart) : '',
+          ]
+            .filter(Boolean)
+            .join('\n'),
+        );
+        for (const line of verdictLines(verdicts)) console.log(line);
+        console.log('\nA partial run (--sections): nothing written.');
+        return 0;
+      }
+
+      const partial: Omit<BenchRun, 'verdicts'> = {
+        ...header,
+        idleTick,
+        throughput,
+        latency,
+        memory,
+        coldStart,
+        cost: {
+          pricing: { ...pricing },
+          ticksPerMonth,
+          loginsPerUserPerDay,
+          rows: idleCostTable(idleTick, profile.costUsers),
+        },
+      };
+      const run: BenchRun = { ...partial, verdicts: verdictsOf(partial) };
+
+      const resultsPath = join(outDir, 'results.json');
+      const results = writeResults(resultsPath, run);
+      writeFileSync(join(outDir, 'throughput.svg'), throughputSvg(results));
+      writeFileSync(join(outDir, 'memory.svg'), memorySvg(results));
+      const markdown = renderMarkdown(run);
+      const documented = profileName === 'full' && outDir === benchDir && updateBenchmarksDoc(kind, markdown);
+
+      console.log(markdown);
+      for (const line of verdictLines(run.verdicts)) console.log(line);
+      console.log(
+        `\nWrote ${resultsPath}, throughput.svg and memory.svg` +
+          (documented ? ` and the ${kind} section of BENCHMARKS.md.` : '.'),
+      );
+      return 0;
+    } finally {
+      setup.destroy();
+      await engine.stop();
+    }
+  } finally {
+    dir.remove();
+  }
+}
+
+/** Replaces the text between `<!-- bench:<engine>:start -->` and `<!-- bench:<engine>:end -->`, if present. */
+function updateBenchmarksDoc(kind: EngineKind, markdown: string): boolean {
+  if (!existsSync(benchmarksDoc)) return false;
+  const doc = readFileSync(benchmarksDoc, 'utf8');
+  const start = `<!-- bench:${kind}:start -->`;
+  const end = `<!-- bench:${kind}:end -->`;
+  const from = doc.indexOf(start);
+  const to = doc.indexOf(end);
+  if (from < 0 || to < from) return false;
+  writeFileSync(benchmarksDoc, `${doc.slice(0, from + start.length)}\n${markdown}\n${doc.slice(to)}`);
+  return true;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    if (error instanceof UsageError) {
+      console.error(`${error.message}\n\n${usage}`);
+      process.exit(2);
+    }
+    console.error(error);
+    process.exit(1);
+  },
+);
