@@ -195,9 +195,11 @@ class PassivationRun {
       throw new SystemicFailureError(summary, this.systemicError);
     }
 
+    // Users whose update failed after retries are still stale: the next run picks them up, so this one is
+    // incomplete even though it ran to the end.
     const outcome: RunOutcome = this.request.dryRun
       ? 'dry-run'
-      : this.stopReason
+      : this.stopReason !== undefined || this.failed > 0
         ? 'incomplete'
         : 'completed';
     const summary = this.summary(outcome);

@@ -14,7 +14,8 @@ const lastRunRetentionSeconds = 90 * 24 * 60 * 60;
  * A lease lock on one DynamoDB item, taken with a single conditional write.
  *
  * Timeline, with T = the function timeout and L = the lease (T < L ≤ T + 60 s < the schedule period):
- *   t0        run A puts {owner: A, leaseUntil: t0 + L} if no item exists or the stored leaseUntil < t0.
+ *   t0        run A puts {owner: A, leaseUntil: t0 + L} if no item exists, the stored leaseUntil < t0 (or is
+ *             not a number), or the stored owner is A itself (a retry of A's own write).
  *   t0 … t0+T A works; it stops starting work a safety margin before T or leaseUntil, whichever is first.
  *             A run B in this window fails the condition and reads A's owner and leaseUntil from the
  *             ConditionalCheckFailedException (ALL_OLD): no extra read.
@@ -44,9 +45,18 @@ export class DynamoDbLeaseLock implements LeaseLock {
             [a.acquiredAt]: now.toISOString(),
             [a.expiresAt]: Math.ceil(leaseUntil.getTime() / 1000) + ttlAfterLeaseSeconds,
           },
-          ConditionExpression: 'attribute_not_exists(#lockName) OR #leaseUntil < :now',
-          ExpressionAttributeNames: { '#lockName': a.lockName, '#leaseUntil': a.leaseUntil },
-          ExpressionAttributeValues: { ':now': now.getTime() },
+          // Free, expired, or already ours: an SDK retry after a lost answer meets its own first write, and
+          // Lambda's retry of a timed-out invocation reuses the request id of the attempt it replaces. An item
+          // without a numeric leaseUntil (written by hand, say) can never expire, so it counts as expired.
+          ConditionExpression:
+            'attribute_not_exists(#lockName) OR #owner = :owner OR ' +
+            'NOT attribute_type(#leaseUntil, :number) OR #leaseUntil < :now',
+          ExpressionAttributeNames: {
+            '#lockName': a.lockName,
+            '#owner': a.owner,
+            '#leaseUntil': a.leaseUntil,
+          },
+          ExpressionAttributeValues: { ':now': now.getTime(), ':owner': owner, ':number': 'N' },
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       );

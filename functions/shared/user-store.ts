@@ -105,8 +105,12 @@ export class DynamoDbUserStore implements UserStore {
           Key: { [a.userId]: userId },
           UpdateExpression: 'SET #status = :passive, #passivatedAt = :now REMOVE #shard',
           // Re-checked at write time: the index may be stale, the user may have logged in since the query, and
-          // a user deleted meanwhile fails `#status = :active` instead of coming back as a phantom item.
-          ConditionExpression: `#status = :active AND #lastLoginAt < :cutoff AND ${notExempt}`,
+          // a user deleted meanwhile fails `#status = :active` instead of coming back as a phantom item. The
+          // second branch matches only this very write (same passivatedAt to the millisecond): when the answer
+          // to the first attempt is lost, the SDK's retry succeeds instead of passing for a race.
+          ConditionExpression:
+            `(#status = :active AND #lastLoginAt < :cutoff AND ${notExempt}) OR ` +
+            '(#status = :passive AND #passivatedAt = :now)',
           ExpressionAttributeNames: { ...names, '#status': a.status, '#passivatedAt': a.passivatedAt },
           ExpressionAttributeValues: {
             ':passive': userStatus.passive,
@@ -157,9 +161,10 @@ export class DynamoDbUserStore implements UserStore {
           Key: { [a.userId]: userId },
           UpdateExpression: 'SET #warnedAt = :now',
           // Once per inactivity period: a login moves lastLoginAt past the last warning and opens a new one.
+          // `#warnedAt = :now` is this very write, retried by the SDK after its answer was lost.
           ConditionExpression:
             '#status = :active AND #lastLoginAt = :lastLoginAt AND ' +
-            '(attribute_not_exists(#warnedAt) OR #warnedAt < #lastLoginAt)',
+            '(attribute_not_exists(#warnedAt) OR #warnedAt < #lastLoginAt OR #warnedAt = :now)',
           ExpressionAttributeNames: {
             '#status': a.status,
             '#lastLoginAt': a.lastLoginAt,

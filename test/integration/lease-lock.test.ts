@@ -1,5 +1,5 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunSummary } from '../../functions/passive-user-checker/ports';
 import { DynamoDbLeaseLock } from '../../functions/shared/lease-lock';
@@ -43,7 +43,9 @@ describe(`DynamoDbLeaseLock (${selectedEngineKind()})`, () => {
           }),
         )
       ).Item;
-    return { lock: new DynamoDbLeaseLock(documents, lockTableName, lockName), item };
+    const put = async (raw: Record<string, unknown>) =>
+      documents.send(new PutCommand({ TableName: lockTableName, Item: raw }));
+    return { lock: new DynamoDbLeaseLock(documents, lockTableName, lockName), item, put };
   }
 
   it('acquires on an empty table and stores the owner, the lease end and the acquisition time', async () => {
@@ -94,6 +96,39 @@ describe(`DynamoDbLeaseLock (${selectedEngineKind()})`, () => {
       lease: { lockName, owner: 'run-b', leaseUntil: at(2 * leaseMs + 1) },
     });
     expect(await item()).toMatchObject({ [a.owner]: 'run-b', [a.leaseUntil]: at(2 * leaseMs + 1).getTime() });
+  });
+
+  it('grants the lease again to the same owner, as when the answer to its first write was lost', async () => {
+    const { lock, item } = await freshLock();
+    await lock.acquireLease('run-a', t0, leaseMs);
+
+    // The SDK's retry (same owner, same instant) and Lambda's retry of a timed-out attempt (same request id,
+    // later instant) both meet the owner's own item.
+    const retried = await lock.acquireLease('run-a', t0, leaseMs);
+    const relaunched = await lock.acquireLease('run-a', at(60_000), leaseMs);
+
+    expect(retried).toEqual({ acquired: true, lease: { lockName, owner: 'run-a', leaseUntil: at(leaseMs) } });
+    expect(relaunched).toEqual({
+      acquired: true,
+      lease: { lockName, owner: 'run-a', leaseUntil: at(60_000 + leaseMs) },
+    });
+    expect(await item()).toMatchObject({
+      [a.owner]: 'run-a',
+      [a.leaseUntil]: at(60_000 + leaseMs).getTime(),
+    });
+  });
+
+  it.each([
+    ['has no leaseUntil', {}],
+    ['holds leaseUntil as a string', { [a.leaseUntil]: String(at(leaseMs).getTime()) }],
+  ])('takes over a lock item that %s instead of being blocked by it forever', async (_, broken) => {
+    const { lock, item, put } = await freshLock();
+    await put({ [a.lockName]: lockName, [a.owner]: 'hand-written', ...broken });
+
+    const outcome = await lock.acquireLease('run-b', t0, leaseMs);
+
+    expect(outcome).toEqual({ acquired: true, lease: { lockName, owner: 'run-b', leaseUntil: at(leaseMs) } });
+    expect(await item()).toMatchObject({ [a.owner]: 'run-b', [a.leaseUntil]: at(leaseMs).getTime() });
   });
 
   it('lets exactly one of many simultaneous runs acquire an empty lock', async () => {
