@@ -45,9 +45,9 @@ export class DynamoDbLeaseLock implements LeaseLock {
             [a.acquiredAt]: now.toISOString(),
             [a.expiresAt]: Math.ceil(leaseUntil.getTime() / 1000) + ttlAfterLeaseSeconds,
           },
-          // Free, expired, or already ours: an SDK retry after a lost answer meets its own first write, and
-          // Lambda's retry of a timed-out invocation reuses the request id of the attempt it replaces. An item
-          // without a numeric leaseUntil (written by hand, say) can never expire, so it counts as expired.
+          // Free, expired, or already ours: the SDK's retry after a lost answer meets its own first write. (The
+          // owner is the run id, unique per attempt, so a Lambda retry of a timed-out attempt is not "ours".)
+          // An item without a numeric leaseUntil (written by hand, say) could never expire: it counts as expired.
           ConditionExpression:
             'attribute_not_exists(#lockName) OR #owner = :owner OR ' +
             'NOT attribute_type(#leaseUntil, :number) OR #leaseUntil < :now',

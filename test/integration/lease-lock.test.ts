@@ -102,8 +102,7 @@ describe(`DynamoDbLeaseLock (${selectedEngineKind()})`, () => {
     const { lock, item } = await freshLock();
     await lock.acquireLease('run-a', t0, leaseMs);
 
-    // The SDK's retry (same owner, same instant) and Lambda's retry of a timed-out attempt (same request id,
-    // later instant) both meet the owner's own item.
+    // The SDK's retry repeats the same request; a later write by the same owner renews the lease.
     const retried = await lock.acquireLease('run-a', t0, leaseMs);
     const relaunched = await lock.acquireLease('run-a', at(60_000), leaseMs);
 
