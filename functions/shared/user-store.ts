@@ -135,12 +135,15 @@ export class DynamoDbUserStore implements UserStore {
     pageSize: number,
     start: Record<string, unknown> | undefined,
   ): Promise<CandidatePage> {
-    return this.candidatePage({
+    // DynamoDB refuses key attributes (lastLoginAt is the index's sort key) in a filter, so "not warned since
+    // the last login" is decided here, from the projected inactivityWarnedAt; a filter would not save reads
+    // anyway, since filtered-out items are read and paid for all the same.
+    const page = await this.candidatePage({
       TableName: this.tableName,
       IndexName: index.name,
       KeyConditionExpression: '#shard = :shard AND #lastLoginAt BETWEEN :cutoff AND :warnBefore',
-      FilterExpression: `${notExempt} AND (attribute_not_exists(#warnedAt) OR #warnedAt < #lastLoginAt)`,
-      ProjectionExpression: '#userId, #lastLoginAt',
+      FilterExpression: notExempt,
+      ProjectionExpression: '#userId, #lastLoginAt, #warnedAt',
       ExpressionAttributeNames: { ...names, '#userId': a.userId, '#warnedAt': a.inactivityWarnedAt },
       ExpressionAttributeValues: {
         ':shard': shard,
@@ -151,6 +154,12 @@ export class DynamoDbUserStore implements UserStore {
       Limit: pageSize,
       ExclusiveStartKey: start,
     });
+    return {
+      candidates: page.candidates.filter(
+        (candidate) => !(candidate.warnedAt !== undefined && candidate.warnedAt >= candidate.lastLoginAt),
+      ),
+      next: page.next,
+    };
   }
 
   async markWarnedIfNotYet(userId: string, lastLoginAt: string, warnedAtIso: string): Promise<boolean> {
@@ -184,13 +193,19 @@ export class DynamoDbUserStore implements UserStore {
     }
   }
 
-  private async candidatePage(input: QueryCommandInput): Promise<CandidatePage> {
+  private async candidatePage(
+    input: QueryCommandInput,
+  ): Promise<{ candidates: (StaleCandidate & { warnedAt?: string })[]; next: CandidatePage['next'] }> {
     const page = await this.client.send(new QueryCommand(input));
-    const candidates: StaleCandidate[] = (page.Items ?? []).map((item) => ({
-      userId: String(item[a.userId]),
-      // The index only holds string sort keys; anything else would be caught as malformed downstream.
-      lastLoginAt: typeof item[a.lastLoginAt] === 'string' ? item[a.lastLoginAt] : '',
-    }));
+    const candidates = (page.Items ?? []).map((item) => {
+      const warnedAt = item[a.inactivityWarnedAt];
+      return {
+        userId: String(item[a.userId]),
+        // The index only holds string sort keys; anything else would be caught as malformed downstream.
+        lastLoginAt: typeof item[a.lastLoginAt] === 'string' ? item[a.lastLoginAt] : '',
+        ...(typeof warnedAt === 'string' ? { warnedAt } : {}),
+      };
+    });
     return { candidates, next: page.LastEvaluatedKey };
   }
 

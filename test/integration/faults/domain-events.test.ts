@@ -1,0 +1,199 @@
+/**
+ * Domain events end to end: the real handler on a real engine (behind the fault proxy) publishing through the
+ * production EventBridge client to a loopback PutEvents recorder. Exemptions live here too: an exempt user is
+ * neither passivated nor announced.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunSummary } from '../../../functions/passive-user-checker/ports';
+import { configDefaults, envNames } from '../../../functions/shared/config';
+import { eventDetailTypes, eventSource } from '../../../functions/shared/event-publisher';
+import { dayMs } from '../../../functions/shared/instant';
+import { userStatus, usersTable } from '../../../functions/shared/table-schema';
+import { selectedEngineKind } from '../../../local/engine';
+import { activeUser } from '../../../local/seed';
+import { engineHookTimeoutMs } from '../../support/engine';
+import { type EventBusRecorder, startEventBusRecorder } from '../../support/event-bus-recorder';
+import { type DynamoCall, forward, keyValue } from '../../support/faults';
+import {
+  type FaultHarness,
+  handlerWithClock,
+  lambdaContext,
+  realHandler,
+  scheduledEvent,
+  staleUsers,
+  startFaultHarness,
+  testShards,
+  usersLastSeen,
+} from './harness';
+
+const a = usersTable.attributes;
+const busName = 'app-events';
+const warningDays = 7;
+const userIdOf = (call: DynamoCall) => keyValue(call, usersTable.partitionKey) ?? '';
+const isWarningMark = (call: DynamoCall) =>
+  call.operation === 'UpdateItem' && JSON.stringify(call.body).includes(a.inactivityWarnedAt);
+
+describe(`domain events on ${selectedEngineKind()}`, () => {
+  let h: FaultHarness;
+  let bus: EventBusRecorder;
+  let previousEndpoint: string | undefined;
+
+  beforeAll(async () => {
+    h = await startFaultHarness();
+    bus = await startEventBusRecorder();
+    previousEndpoint = process.env.AWS_ENDPOINT_URL_EVENTBRIDGE;
+    process.env.AWS_ENDPOINT_URL_EVENTBRIDGE = bus.endpoint;
+  }, engineHookTimeoutMs);
+
+  afterAll(async () => {
+    if (previousEndpoint === undefined) delete process.env.AWS_ENDPOINT_URL_EVENTBRIDGE;
+    else process.env.AWS_ENDPOINT_URL_EVENTBRIDGE = previousEndpoint;
+    await bus?.stop();
+    await h?.stop();
+  }, engineHookTimeoutMs);
+
+  const eventEnv = (extra: Record<string, string> = {}) => ({ [envNames.eventBusName]: busName, ...extra });
+  const detailsOf = (detailType: string, runId: string) =>
+    bus.ofType(detailType).filter((event) => event.detail.runId === runId);
+
+  it('announces every passivated user once, in PutEvents calls of at most ten, and never an exempt one', async () => {
+    const names = await h.freshTables();
+    const now = new Date();
+    const stale = staleUsers('stale', 23, now);
+    const exempt = staleUsers('admin', 2, now).map((user) => ({ ...user, [a.neverPassivate]: true }));
+    const fresh = usersLastSeen('fresh', 3, now, 1);
+    await h.seed(names, [...stale, ...exempt, ...fresh]);
+    const callsBefore = bus.callSizes.length;
+
+    const summary = await realHandler(h.env(names, eventEnv()))(scheduledEvent, lambdaContext('events-1'));
+
+    const announced = detailsOf(eventDetailTypes.userPassivated, summary.runId);
+    expect(summary).toMatchObject({ outcome: 'completed', passivated: stale.length, exempt: exempt.length });
+    expect(announced.map((event) => event.detail.userId).sort()).toEqual(stale.map((u) => u.userId).sort());
+    for (const event of announced) {
+      expect(event).toMatchObject({ eventBusName: busName, source: eventSource });
+      const item = await h.user(names, String(event.detail.userId));
+      expect(event.detail).toEqual({
+        userId: item?.[a.userId],
+        lastLoginAt: item?.[a.lastLoginAt],
+        passivatedAt: item?.[a.passivatedAt],
+        runId: summary.runId,
+      });
+    }
+    expect(Math.max(...bus.callSizes.slice(callsBefore))).toBeLessThanOrEqual(10);
+    expect(await h.statuses(names, exempt)).toEqual(exempt.map(() => userStatus.active));
+    expect(summary.eventsFailed).toBe(0);
+  });
+
+  it('counts and logs the events EventBridge keeps rejecting, and keeps the passivation', async () => {
+    const names = await h.freshTables();
+    const users = staleUsers('stale', 4, new Date());
+    const rejected = users[1]?.userId ?? '';
+    await h.seed(names, users);
+    bus.setRule((event) => (event.detail.userId === rejected ? 'InternalFailure' : undefined));
+
+    let summary: RunSummary;
+    try {
+      summary = await realHandler(h.env(names, eventEnv()))(scheduledEvent, lambdaContext('events-rejected'));
+    } finally {
+      bus.setRule(undefined);
+    }
+
+    const announced = detailsOf(eventDetailTypes.userPassivated, summary.runId).map((e) => e.detail.userId);
+    expect(summary).toMatchObject({ passivated: users.length, eventsFailed: 1 });
+    expect(announced.sort()).toEqual(users.map((u) => u.userId).filter((id) => id !== rejected));
+    expect(await h.statuses(names, users)).toEqual(users.map(() => userStatus.passive));
+  });
+
+  describe('inactivity warnings', () => {
+    // Users last seen 24…26 days ago: within WARNING_DAYS (7) of the 30-day cutoff.
+    const warnable = (now: Date) =>
+      usersLastSeen('soon', 3, now, configDefaults.inactiveDays - warningDays + 1);
+
+    it('warns each user in the window once per inactivity period, and again after a new login', async () => {
+      const names = await h.freshTables();
+      const t0 = new Date();
+      const users = warnable(t0);
+      const fresh = usersLastSeen('fresh', 2, t0, 1);
+      await h.seed(names, [...users, ...fresh]);
+      let now = t0;
+      const handler = handlerWithClock(
+        h.env(names, eventEnv({ [envNames.warningDays]: String(warningDays) })),
+        () => now,
+      );
+
+      const first = await handler(scheduledEvent, lambdaContext('warn-1'));
+      const second = await handler(scheduledEvent, lambdaContext('warn-2'));
+      // The first user logs in again; 25 days later that login is in the window in its turn, and the other
+      // two, never back, are passivated.
+      const [returning] = users;
+      await h.seed(names, [
+        activeUser({
+          userId: returning?.userId ?? '',
+          lastLoginAt: t0.toISOString(),
+          activeShards: testShards,
+        }),
+      ]);
+      now = new Date(t0.getTime() + 25 * dayMs);
+      const later = await handler(scheduledEvent, lambdaContext('warn-3'));
+
+      const warned = (run: RunSummary) =>
+        detailsOf(eventDetailTypes.userInactivityWarning, run.runId).map((event) => event.detail);
+      expect(first.warningsSent).toBe(users.length);
+      expect(
+        warned(first)
+          .map((d) => d.userId)
+          .sort(),
+      ).toEqual(users.map((u) => u.userId));
+      for (const detail of warned(first)) {
+        const user = users.find((u) => u.userId === detail.userId);
+        const due = new Date(Date.parse(String(user?.[a.lastLoginAt])) + configDefaults.inactiveDays * dayMs);
+        expect(detail).toMatchObject({
+          lastLoginAt: user?.[a.lastLoginAt],
+          passivationDueAt: due.toISOString(),
+        });
+      }
+      expect(second.warningsSent).toBe(0);
+      expect(warned(second)).toEqual([]);
+      // 25 days on, the returning user and the two fresh ones (last seen 26–27 days ago) are in the window.
+      expect(
+        warned(later)
+          .map((d) => d.userId)
+          .sort(),
+      ).toEqual([returning?.userId, ...fresh.map((u) => u.userId)].sort());
+      expect(later).toMatchObject({ passivated: users.length - 1, warningsSent: 1 + fresh.length });
+    });
+
+    it('sends a warning exactly once when the answer to its marking write is lost', async () => {
+      const names = await h.freshTables();
+      const users = warnable(new Date());
+      const unlucky = users[0]?.userId ?? '';
+      await h.seed(names, users);
+      let lost = false;
+      h.proxy.setRule((call) => {
+        if (!isWarningMark(call) || userIdOf(call) !== unlucky || lost) return forward;
+        lost = true;
+        return { kind: 'lose-response' };
+      });
+
+      let summary: RunSummary;
+      try {
+        summary = await realHandler(h.env(names, eventEnv({ [envNames.warningDays]: String(warningDays) })))(
+          scheduledEvent,
+          lambdaContext('warn-lost'),
+        );
+      } finally {
+        h.proxy.setRule(undefined);
+      }
+
+      const marks = h.userUpdates(names).filter((call) => isWarningMark(call) && userIdOf(call) === unlucky);
+      expect(marks.map((call) => call.deliveredStatus ?? call.status)).toEqual([200, 200]);
+      expect(summary).toMatchObject({ warningsSent: users.length, failed: 0 });
+      expect(
+        detailsOf(eventDetailTypes.userInactivityWarning, summary.runId)
+          .map((e) => e.detail.userId)
+          .sort(),
+      ).toEqual(users.map((u) => u.userId));
+    });
+  });
+});
