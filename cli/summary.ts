@@ -2,7 +2,7 @@ import type { RunSummary } from '../functions/passive-user-checker/ports';
 
 const outcomeNotes: Record<RunSummary['outcome'], string> = {
   completed: 'every stale user was handled',
-  incomplete: 'stopped early; the next run continues',
+  incomplete: 'stopped early or some writes failed; the next run continues',
   'lock-held': 'another run holds the lock; this one did nothing',
   'dry-run': 'nothing was written',
   'breaker-tripped': 'the mass-passivation breaker tripped; nothing was written',
