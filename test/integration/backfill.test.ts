@@ -1,6 +1,6 @@
 import { DynamoDBClient, ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { type BackfillOptions, type BackfillReport, backfill, burstFor } from '../../cli/backfill';
 import { decodeCheckpoint } from '../../cli/checkpoint';
 import { systemClock } from '../../cli/token-bucket';
@@ -8,7 +8,7 @@ import { activeShardFor } from '../../functions/login-helper';
 import { DynamoDbUserStore } from '../../functions/shared/user-store';
 import { engineClientConfig, selectedEngineKind } from '../../local/engine';
 import { activeUser, putUsers, type UserItem } from '../../local/seed';
-import { engineHookTimeoutMs, startTestEngine, type TestEngine } from '../support/engine';
+import { useTestEngine } from '../support/engine';
 import { allItems, runCli } from './cli/run-cli';
 
 const shards = 16;
@@ -63,21 +63,11 @@ const fixed = (items: Record<string, unknown>[]) =>
 const parseReport = (out: string) => JSON.parse(out) as BackfillReport;
 
 describe(`backfill on ${selectedEngineKind()}`, () => {
-  let local: TestEngine;
-  let documents: DynamoDBDocumentClient;
-
-  beforeAll(async () => {
-    local = await startTestEngine();
-    documents = DynamoDBDocumentClient.from(local.client);
-  }, engineHookTimeoutMs);
-
-  afterAll(async () => {
-    await local?.stop();
-  }, engineHookTimeoutMs);
+  const local = useTestEngine();
 
   const seeded = async (users: UserItem[]) => {
     const { usersTableName } = await local.freshTables('backfill');
-    await putUsers(documents, usersTableName, users);
+    await putUsers(local.documents, usersTableName, users);
     return usersTableName;
   };
 
@@ -146,7 +136,7 @@ describe(`backfill on ${selectedEngineKind()}`, () => {
       reported: 12,
     });
     expect(await allItems(local.client, table)).toEqual(fixed(before));
-    const worker = new DynamoDbUserStore(documents, table);
+    const worker = new DynamoDbUserStore(local.documents, table);
     const indexed = await Promise.all(
       Array.from({ length: shards }, (_, shard) => worker.countActive(String(shard))),
     );
@@ -290,7 +280,10 @@ describe(`backfill on ${selectedEngineKind()}`, () => {
     const checkpoint = decodeCheckpoint(first.checkpoint ?? '');
     expect(checkpoint.segments.filter((segment) => segment.state !== 'done')).toHaveLength(1);
 
-    const resumed = await backfill(options(table, { resume: checkpoint }), { ...quiet, client: documents });
+    const resumed = await backfill(options(table, { resume: checkpoint }), {
+      ...quiet,
+      client: local.documents,
+    });
 
     expect(resumed).toMatchObject({ outcome: 'completed', complete: true, updated: 1, failed: 0 });
     expect(await allItems(local.client, table)).toEqual(fixed(before));
@@ -314,7 +307,10 @@ describe(`backfill on ${selectedEngineKind()}`, () => {
     const checkpoint = decodeCheckpoint(report.checkpoint ?? '');
     expect(checkpoint.segments.some((segment) => segment.state !== 'done')).toBe(true);
 
-    const resumed = await backfill(options(table, { resume: checkpoint }), { ...quiet, client: documents });
+    const resumed = await backfill(options(table, { resume: checkpoint }), {
+      ...quiet,
+      client: local.documents,
+    });
 
     expect(resumed).toMatchObject({ outcome: 'completed', complete: true, failed: 0 });
     expect(report.updated + resumed.updated).toBe(120);
@@ -325,7 +321,7 @@ describe(`backfill on ${selectedEngineKind()}`, () => {
     let count = 0;
     let start: Record<string, unknown> | undefined;
     do {
-      const page = await documents.send(
+      const page = await local.documents.send(
         new ScanCommand({
           TableName: table,
           Segment: segment,

@@ -1,4 +1,4 @@
-import { DynamoDBDocumentClient, GetCommand, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 // Imported through the package's `exports` entry, as an application would.
 import {
   activeShardFor,
@@ -6,10 +6,10 @@ import {
   recordLogin,
   UnexpectedUserStatusError,
 } from 'passive-user-checker/login';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DynamoDbUserStore } from '../../functions/shared/user-store';
 import { selectedEngineKind } from '../../local/engine';
-import { engineHookTimeoutMs, startTestEngine, type TestEngine } from '../support/engine';
+import { useTestEngine } from '../support/engine';
 
 const shards = 8;
 const now = new Date('2026-11-23T12:00:00.000Z');
@@ -18,24 +18,17 @@ const cutoff = daysAgo(30);
 const farFuture = '9999-12-31T23:59:59.999Z';
 
 describe(`recordLogin on ${selectedEngineKind()}`, () => {
-  let local: TestEngine;
-  let documents: DynamoDBDocumentClient;
-
-  beforeAll(async () => {
-    local = await startTestEngine();
-    documents = DynamoDBDocumentClient.from(local.client);
-  }, engineHookTimeoutMs);
-
-  afterAll(async () => {
-    await local?.stop();
-  }, engineHookTimeoutMs);
+  const local = useTestEngine();
 
   const itemOf = async (tableName: string, userId: string) =>
-    (await documents.send(new GetCommand({ TableName: tableName, Key: { userId }, ConsistentRead: true })))
-      .Item;
+    (
+      await local.documents.send(
+        new GetCommand({ TableName: tableName, Key: { userId }, ConsistentRead: true }),
+      )
+    ).Item;
 
   const indexedUserIds = async (tableName: string, shard: string) => {
-    const store = new DynamoDbUserStore(documents, tableName);
+    const store = new DynamoDbUserStore(local.documents, tableName);
     const page = await store.staleCandidatesPage(shard, farFuture, 100, undefined);
     return page.candidates.map((candidate) => candidate.userId);
   };
@@ -43,7 +36,7 @@ describe(`recordLogin on ${selectedEngineKind()}`, () => {
   it('creates a new user in the data contract on sign-up', async () => {
     const { usersTableName } = await local.freshTables('login');
 
-    await recordLogin(documents, {
+    await recordLogin(local.documents, {
       tableName: usersTableName,
       userId: 'newcomer',
       activeShards: shards,
@@ -62,7 +55,7 @@ describe(`recordLogin on ${selectedEngineKind()}`, () => {
   it('reactivates a user the worker passivated and puts it back in the index the worker queries', async () => {
     const { usersTableName } = await local.freshTables('login');
     const shard = activeShardFor('frank', shards);
-    await documents.send(
+    await local.documents.send(
       new PutCommand({
         TableName: usersTableName,
         Item: {
@@ -76,12 +69,12 @@ describe(`recordLogin on ${selectedEngineKind()}`, () => {
         },
       }),
     );
-    const worker = new DynamoDbUserStore(documents, usersTableName);
+    const worker = new DynamoDbUserStore(local.documents, usersTableName);
     expect(await worker.passivateIfStillStale('frank', cutoff, now.toISOString())).toBe('passivated');
     expect(await indexedUserIds(usersTableName, shard)).toEqual([]);
     const loginAt = new Date(now.getTime() + 60_000);
 
-    await recordLogin(documents, {
+    await recordLogin(local.documents, {
       tableName: usersTableName,
       userId: 'frank',
       activeShards: shards,
@@ -104,7 +97,7 @@ describe(`recordLogin on ${selectedEngineKind()}`, () => {
   it('moves an active user forward in the index and leaves the exemption flag alone', async () => {
     const { usersTableName } = await local.freshTables('login');
     const shard = activeShardFor('root-admin', shards);
-    await documents.send(
+    await local.documents.send(
       new PutCommand({
         TableName: usersTableName,
         Item: {
@@ -117,7 +110,7 @@ describe(`recordLogin on ${selectedEngineKind()}`, () => {
       }),
     );
 
-    await recordLogin(documents, {
+    await recordLogin(local.documents, {
       tableName: usersTableName,
       userId: 'root-admin',
       activeShards: shards,
@@ -136,9 +129,9 @@ describe(`recordLogin on ${selectedEngineKind()}`, () => {
   it('refuses to turn a status it does not own into active', async () => {
     const { usersTableName } = await local.freshTables('login');
     const suspended = { userId: 'mallory', status: 'suspended', lastLoginAt: daysAgo(3) };
-    await documents.send(new PutCommand({ TableName: usersTableName, Item: suspended }));
+    await local.documents.send(new PutCommand({ TableName: usersTableName, Item: suspended }));
 
-    const login = recordLogin(documents, {
+    const login = recordLogin(local.documents, {
       tableName: usersTableName,
       userId: 'mallory',
       activeShards: shards,
@@ -159,11 +152,11 @@ describe(`recordLogin on ${selectedEngineKind()}`, () => {
   ])('rejects $case with a LoginRecordError and writes nothing', async ({ options, message }) => {
     const { usersTableName } = await local.freshTables('login');
 
-    const login = recordLogin(documents, { tableName: usersTableName, userId: 'someone', ...options });
+    const login = recordLogin(local.documents, { tableName: usersTableName, userId: 'someone', ...options });
 
     await expect(login).rejects.toThrow(LoginRecordError);
     await expect(login).rejects.toThrow(message);
-    const { Items } = await documents.send(new ScanCommand({ TableName: usersTableName }));
+    const { Items } = await local.documents.send(new ScanCommand({ TableName: usersTableName }));
     expect(Items).toEqual([]);
   });
 });

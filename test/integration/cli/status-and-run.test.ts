@@ -1,5 +1,5 @@
-import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { describe, expect, it } from 'vitest';
 import type { JobStatus } from '../../../cli/status';
 import type { RunSummary } from '../../../functions/passive-user-checker/ports';
 import { DynamoDbLeaseLock } from '../../../functions/shared/lease-lock';
@@ -7,7 +7,7 @@ import { lastRunKey } from '../../../functions/shared/table-schema';
 import { selectedEngineKind } from '../../../local/engine';
 import { activeUser, putUsers } from '../../../local/seed';
 import type { TableNames } from '../../../local/tables';
-import { engineHookTimeoutMs, startTestEngine, type TestEngine } from '../../support/engine';
+import { useTestEngine } from '../../support/engine';
 import { allItems, runCli } from './run-cli';
 
 const shards = 4;
@@ -15,22 +15,12 @@ const lockName = 'passive-user-checker';
 const daysAgo = (days: number) => new Date(Date.now() - days * 86_400_000).toISOString();
 
 describe(`status and run --local on ${selectedEngineKind()}`, () => {
-  let local: TestEngine;
-  let documents: DynamoDBDocumentClient;
-
-  beforeAll(async () => {
-    local = await startTestEngine();
-    documents = DynamoDBDocumentClient.from(local.client);
-  }, engineHookTimeoutMs);
-
-  afterAll(async () => {
-    await local?.stop();
-  }, engineHookTimeoutMs);
+  const local = useTestEngine();
 
   /** Two stale users, two recent ones, in fresh tables. */
   const seeded = async (): Promise<TableNames> => {
     const names = await local.freshTables('cli');
-    await putUsers(documents, names.usersTableName, [
+    await putUsers(local.documents, names.usersTableName, [
       activeUser({ userId: 'stale-a', lastLoginAt: daysAgo(45), activeShards: shards }),
       activeUser({ userId: 'stale-b', lastLoginAt: daysAgo(400), activeShards: shards }),
       activeUser({ userId: 'recent-a', lastLoginAt: daysAgo(1), activeShards: shards }),
@@ -63,7 +53,7 @@ describe(`status and run --local on ${selectedEngineKind()}`, () => {
     expect(run.out).toMatch(/: completed \(every stale user was handled\)/);
     expect(run.out).toMatch(/passivated {6}2\n/);
     const now = new Date();
-    const lock = new DynamoDbLeaseLock(documents, names.lockTableName, lockName);
+    const lock = new DynamoDbLeaseLock(local.documents, names.lockTableName, lockName);
     await lock.acquireLease('next-run-7f3a', now, 300_000);
 
     const status = await runCli(statusArgs(names), { now: new Date(now.getTime() + 60_000) });
@@ -83,7 +73,7 @@ describe(`status and run --local on ${selectedEngineKind()}`, () => {
     const names = await seeded();
     await runCli(['run', '--local', ...tableArgs(names)], { env: workerEnv });
     const now = new Date();
-    await new DynamoDbLeaseLock(documents, names.lockTableName, lockName).acquireLease(
+    await new DynamoDbLeaseLock(local.documents, names.lockTableName, lockName).acquireLease(
       'holder-1',
       now,
       90_000,
@@ -111,7 +101,7 @@ describe(`status and run --local on ${selectedEngineKind()}`, () => {
   it('shows an expired lease as free for the next run to take over', async () => {
     const names = await local.freshTables('cli');
     const acquiredAt = new Date('2026-11-23T12:00:00.000Z');
-    await new DynamoDbLeaseLock(documents, names.lockTableName, lockName).acquireLease(
+    await new DynamoDbLeaseLock(local.documents, names.lockTableName, lockName).acquireLease(
       'crashed-run',
       acquiredAt,
       330_000,
@@ -127,7 +117,11 @@ describe(`status and run --local on ${selectedEngineKind()}`, () => {
   it('reads the lock named by --lock-name or LOCK_NAME', async () => {
     const names = await local.freshTables('cli');
     const now = new Date();
-    await new DynamoDbLeaseLock(documents, names.lockTableName, 'other-job').acquireLease('x-1', now, 60_000);
+    await new DynamoDbLeaseLock(local.documents, names.lockTableName, 'other-job').acquireLease(
+      'x-1',
+      now,
+      60_000,
+    );
 
     const byFlag = await runCli([...statusArgs(names), '--lock-name', 'other-job'], { now });
     const byEnv = await runCli(statusArgs(names), { now, env: { LOCK_NAME: 'other-job' } });
@@ -186,7 +180,7 @@ describe(`status and run --local on ${selectedEngineKind()}`, () => {
 
   it('reports a held lock from run --local without doing anything', async () => {
     const names = await seeded();
-    await new DynamoDbLeaseLock(documents, names.lockTableName, lockName).acquireLease(
+    await new DynamoDbLeaseLock(local.documents, names.lockTableName, lockName).acquireLease(
       'busy-run',
       new Date(),
       300_000,
@@ -202,7 +196,7 @@ describe(`status and run --local on ${selectedEngineKind()}`, () => {
 
   it('does not trip over a last-run item it cannot read', async () => {
     const names = await local.freshTables('cli');
-    await documents.send(
+    await local.documents.send(
       new PutCommand({
         TableName: names.lockTableName,
         Item: { lockName: lastRunKey(lockName), summary: 'not a summary' },
