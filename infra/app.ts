@@ -1,6 +1,7 @@
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { PassiveUsersStack } from './passive-users-stack';
+import { pointAtLocalEngine } from './sam-local';
 
 const app = new App();
 // The kill switch: `cdk deploy -c enabled=false` pauses the schedule (npm run pause), `-c enabled=true` resumes.
@@ -8,8 +9,11 @@ const enabled = app.node.tryGetContext('enabled') as unknown;
 if (enabled !== undefined && String(enabled) !== 'true' && String(enabled) !== 'false') {
   throw new Error(`Context "enabled" must be true or false, got ${JSON.stringify(enabled)}`);
 }
-new PassiveUsersStack(app, 'PassiveUsersStack', {
+const stack = new PassiveUsersStack(app, 'PassiveUsersStack', {
   description: 'Scheduled job that marks users passive after 30 days without login, guarded by a lease lock.',
   checker: { enabled: String(enabled ?? 'true') === 'true' },
 });
+// `cdk synth -c samLocalEndpoint=http://host.docker.internal:8000`: a template for sam local invoke only.
+const samLocalEndpoint = app.node.tryGetContext('samLocalEndpoint') as unknown;
+if (samLocalEndpoint !== undefined) pointAtLocalEngine(stack, String(samLocalEndpoint));
 Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new ServerlessChecks(app));

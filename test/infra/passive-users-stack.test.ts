@@ -1,9 +1,12 @@
-import { Capture, Match } from 'aws-cdk-lib/assertions';
+import { readFileSync } from 'node:fs';
+import { Annotations, Capture, Match, Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { envNames } from '../../functions/shared/config';
 import { defaultMetricsNamespace, serviceName } from '../../functions/shared/observability-names';
 import { lockTable, usersTable } from '../../functions/shared/table-schema';
-import { synthStack, tunedCheckerProps } from './support';
+import { PassiveUsersStack } from '../../infra/passive-users-stack';
+import { dynamoDbEndpointVariable, pointAtLocalEngine } from '../../infra/sam-local';
+import { appWithoutBundling, synthStack, tunedCheckerProps } from './support';
 
 const { template } = synthStack();
 const { template: tuned } = synthStack({ checker: tunedCheckerProps });
@@ -232,5 +235,38 @@ describe('outputs', () => {
       template.hasOutput(name, { Value: Match.anyValue() });
     }
     template.hasOutput('LogGroupName', { Value: { Ref: Match.stringLikeRegexp('LogGroup') } });
+  });
+});
+
+describe('local invoke with SAM', () => {
+  const example = JSON.parse(
+    readFileSync(new URL('../../events/sam-env.example.json', import.meta.url), 'utf8'),
+  ) as Record<string, Record<string, string>>;
+  const [logicalId, variables] = Object.entries(example)[0] ?? ['', {}];
+  const declaredVariables = (t: Template) =>
+    Object.keys(
+      t.findResources('AWS::Lambda::Function')[logicalId]?.Properties?.Environment?.Variables ?? {},
+    );
+
+  it('declares no endpoint variable in the template meant for deployment', () => {
+    expect(declaredVariables(template)).toContain(envNames.usersTableName);
+    expect(declaredVariables(template)).not.toContain(dynamoDbEndpointVariable);
+  });
+
+  it('names in events/sam-env.example.json the function and variables a samLocalEndpoint synth declares', () => {
+    const stack = new PassiveUsersStack(appWithoutBundling(), 'PassiveUsersStack');
+    pointAtLocalEngine(stack, 'http://host.docker.internal:8000');
+    const local = Template.fromStack(stack);
+
+    // SAM's --env-vars only overrides variables the template declares: every one in the example must be there.
+    expect(declaredVariables(local)).toEqual(expect.arrayContaining(Object.keys(variables)));
+    expect(
+      Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('do not deploy')),
+    ).toHaveLength(1);
+  });
+
+  it('rejects a samLocalEndpoint that is not an http(s) URL, naming the context key', () => {
+    const stack = new PassiveUsersStack(appWithoutBundling(), 'PassiveUsersStack');
+    expect(() => pointAtLocalEngine(stack, 'localhost:8000')).toThrow(/samLocalEndpoint/);
   });
 });
