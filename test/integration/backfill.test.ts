@@ -180,7 +180,8 @@ describe(`backfill on ${selectedEngineKind()}`, () => {
     const checkpoint = decodeCheckpoint(interrupted.checkpoint ?? '');
     const done = checkpoint.segments.flatMap((s, i) => (s.state === 'done' ? [i] : []));
     const started = checkpoint.segments.flatMap((s, i) => (s.state === 'started' ? [i] : []));
-    expect(done).toHaveLength(1);
+    // At least the segment that triggered the interrupt; another may finish before the signal lands.
+    expect(done.length).toBeGreaterThanOrEqual(1);
     expect(started.length).toBeGreaterThan(0);
 
     const second = await runCli(
@@ -197,8 +198,9 @@ describe(`backfill on ${selectedEngineKind()}`, () => {
     expect(second.code).toBe(0);
     const resumed = parseReport(second.out);
     expect(resumed).toMatchObject({ outcome: 'completed', complete: true, resumed: true, failed: 0 });
-    const finished = done[0] ?? -1;
-    expect(resumed.segments[finished]).toMatchObject({ skipped: true, scanned: 0, state: 'done' });
+    for (const finished of done) {
+      expect(resumed.segments[finished]).toMatchObject({ skipped: true, scanned: 0, state: 'done' });
+    }
     for (const segment of started) {
       const size = await segmentSize(table, segment, segments);
       // It picks up after the last finished page: at most the interrupted page is read again.
