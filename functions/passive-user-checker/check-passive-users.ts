@@ -331,7 +331,9 @@ class PassivationRun {
         break;
       }
       this.passivationsStarted += 1;
-      writes.push(this.limiter.run(() => this.passivate(candidate)));
+      // Waits for a free slot before looking at the next candidate, so a page is never queued whole: across
+      // all shards at most UPDATE_CONCURRENCY writes are alive and one waits per shard.
+      writes.push((await this.limiter.start(() => this.passivate(candidate))).done);
     }
     const events = (await Promise.all(writes)).filter((event) => event !== undefined);
     if (events.length > 0 && this.deps.events) {
@@ -383,7 +385,7 @@ class PassivationRun {
     for (const candidate of candidates) {
       if (!this.isWellFormed(candidate)) continue;
       if (!this.mayStartWork()) break;
-      marks.push(this.limiter.run(() => this.markWarned(candidate)));
+      marks.push((await this.limiter.start(() => this.markWarned(candidate))).done);
     }
     const events = (await Promise.all(marks)).filter((event) => event !== undefined);
     if (events.length > 0 && this.deps.events) {

@@ -27,6 +27,39 @@ describe('ConcurrencyLimiter', () => {
     await expect(limiter.run(async () => 'next')).resolves.toBe('next');
   });
 
+  it('lets a producer that awaits each start run no further ahead than the free slots', async () => {
+    const limiter = new ConcurrencyLimiter(3);
+    let issued = 0;
+    let finished = 0;
+    let furthestAhead = 0;
+    const done: Promise<number>[] = [];
+
+    for (let i = 0; i < 200; i += 1) {
+      issued += 1;
+      // Tasks handed over but not finished: running ones plus the one waiting for a slot.
+      furthestAhead = Math.max(furthestAhead, issued - finished);
+      const started = await limiter.start(async () => {
+        await new Promise((resolve) => setTimeout(resolve, i % 3));
+        finished += 1;
+        return i;
+      });
+      done.push(started.done);
+    }
+
+    expect(await Promise.all(done)).toEqual(Array.from({ length: 200 }, (_, i) => i));
+    expect(furthestAhead).toBe(4);
+  });
+
+  it('hands a started task’s failure to whoever awaits it, and frees its slot', async () => {
+    const limiter = new ConcurrencyLimiter(1);
+
+    const failing = await limiter.start(async () => Promise.reject(new Error('boom')));
+    const next = await limiter.start(async () => 'next');
+
+    await expect(failing.done).rejects.toThrow(/boom/);
+    await expect(next.done).resolves.toBe('next');
+  });
+
   it('refuses a limit below one', () => {
     expect(() => new ConcurrencyLimiter(0)).toThrow(/positive integer/);
   });
