@@ -75,7 +75,7 @@ export const configDefaults = {
   activeShards: 16,
   leaseSeconds: 270,
   updateConcurrency: 16,
-  queryPageSize: 500,
+  queryPageSize: 100,
   safetyMarginMs: 10_000,
   requestTimeoutMs: 3_000,
   maxAttempts: 4,
