@@ -27,7 +27,22 @@ export interface RecordLoginOptions {
   readonly activeShards?: number;
   /** The login instant. @default new Date() */
   readonly at?: Date;
+  /**
+   * Skip the write when the user is already active, in the right shard, with a `lastLoginAt` less than this many
+   * milliseconds before `at`. Every write moves `lastLoginAt`, the index's sort key, which DynamoDB bills as two
+   * index writes; for users who log in many times a day this caps that at one write per interval. The price:
+   * `lastLoginAt` can lag the true last login by up to the interval, so a user may be passivated that much
+   * earlier. Keep it far below the worker's `INACTIVE_DAYS` (at most 7 days is accepted).
+   * @default 0 (write on every login)
+   */
+  readonly refreshAfterMs?: number;
 }
+
+/** What `recordLogin` did: `recorded` wrote the login; `recent` skipped it under `refreshAfterMs`. */
+export type LoginRecordOutcome = 'recorded' | 'recent';
+
+/** The largest `refreshAfterMs` accepted: a week. */
+export const maxRefreshAfterMs = 7 * 24 * 60 * 60 * 1000;
 
 /** Invalid input: nothing was written. */
 export class LoginRecordError extends Error {
@@ -90,13 +105,15 @@ const a = usersTable.attributes;
  * worker's index. Every other attribute is left as it is; a new `userId` creates the item. Input is validated
  * before anything is sent.
  *
- * @throws LoginRecordError on invalid input (empty or oversized `userId`, invalid `at`, bad `activeShards`)
+ * @returns `recorded`, or `recent` when `refreshAfterMs` let it skip the write
+ * @throws LoginRecordError on invalid input (empty or oversized `userId`, invalid `at`, bad `activeShards` or
+ *   `refreshAfterMs`)
  * @throws UnexpectedUserStatusError when the user exists with a status other than active or passive
  */
 export async function recordLogin(
   client: DynamoDBDocumentClient,
   options: RecordLoginOptions,
-): Promise<void> {
+): Promise<LoginRecordOutcome> {
   const { tableName, userId } = options;
   if (typeof tableName !== 'string' || !tableNamePattern.test(tableName)) {
     throw new LoginRecordError(`tableName must be a DynamoDB table name, got ${JSON.stringify(tableName)}`);
@@ -110,13 +127,27 @@ export async function recordLogin(
   if (!(at instanceof Date) || Number.isNaN(at.getTime()) || !isCanonicalUtcInstant(at.toISOString())) {
     throw new LoginRecordError('at must be a valid Date between the years 0 and 9999');
   }
+  const refreshAfterMs = options.refreshAfterMs ?? 0;
+  if (!Number.isInteger(refreshAfterMs) || refreshAfterMs < 0 || refreshAfterMs > maxRefreshAfterMs) {
+    throw new LoginRecordError(
+      `refreshAfterMs must be an integer from 0 to ${maxRefreshAfterMs} (7 days), got ${refreshAfterMs}`,
+    );
+  }
+  const freshSince = new Date(at.getTime() - refreshAfterMs).toISOString();
+  // One write, one condition: the status must be one the helper owns, and under refreshAfterMs a user who is
+  // already active in this shard with a recent enough lastLoginAt is left alone (the condition fails and the
+  // old item, returned with the failure, tells the two cases apart).
+  const recentEnough =
+    refreshAfterMs > 0
+      ? ' AND NOT (#status = :active AND #shard = :shard AND #lastLoginAt > :freshSince)'
+      : '';
   try {
     await client.send(
       new UpdateCommand({
         TableName: tableName,
         Key: { [a.userId]: userId },
         UpdateExpression: 'SET #status = :active, #lastLoginAt = :at, #shard = :shard REMOVE #passivatedAt',
-        ConditionExpression: 'attribute_not_exists(#status) OR #status IN (:active, :passive)',
+        ConditionExpression: `(attribute_not_exists(#status) OR #status IN (:active, :passive))${recentEnough}`,
         ExpressionAttributeNames: {
           '#status': a.status,
           '#lastLoginAt': a.lastLoginAt,
@@ -128,14 +159,18 @@ export async function recordLogin(
           ':passive': userStatus.passive,
           ':at': at.toISOString(),
           ':shard': shard,
+          ...(refreshAfterMs > 0 ? { ':freshSince': freshSince } : {}),
         },
         ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
       }),
     );
+    return 'recorded';
   } catch (error) {
     if (error instanceof ConditionalCheckFailedException) {
       const old = error.Item ? unmarshall(error.Item) : {};
-      throw new UnexpectedUserStatusError(userId, old[a.status]);
+      const status = old[a.status];
+      if (status === userStatus.active) return 'recent';
+      throw new UnexpectedUserStatusError(userId, status);
     }
     throw error;
   }

@@ -13,7 +13,8 @@ import { useTestEngine } from '../support/engine';
 
 const shards = 8;
 const now = new Date('2026-11-23T12:00:00.000Z');
-const daysAgo = (days: number) => new Date(now.getTime() - days * 86_400_000).toISOString();
+const day = 86_400_000;
+const daysAgo = (days: number) => new Date(now.getTime() - days * day).toISOString();
 const cutoff = daysAgo(30);
 const farFuture = '9999-12-31T23:59:59.999Z';
 
@@ -126,6 +127,63 @@ describe(`recordLogin on ${selectedEngineKind()}`, () => {
     });
   });
 
+  describe('with refreshAfterMs', () => {
+    const login = (tableName: string, userId: string, at: Date) =>
+      recordLogin(local.documents, { tableName, userId, activeShards: shards, at, refreshAfterMs: day });
+
+    it('skips the write while the last recorded login is recent, and writes once the interval has passed', async () => {
+      const { usersTableName } = await local.freshTables('login');
+
+      const first = await login(usersTableName, 'frequent', now);
+      const again = await login(usersTableName, 'frequent', new Date(now.getTime() + day - 1));
+      const recorded = (await itemOf(usersTableName, 'frequent'))?.lastLoginAt;
+      const nextDay = await login(usersTableName, 'frequent', new Date(now.getTime() + day));
+
+      expect([first, again, nextDay]).toEqual(['recorded', 'recent', 'recorded']);
+      expect(recorded).toBe(now.toISOString());
+      expect((await itemOf(usersTableName, 'frequent'))?.lastLoginAt).toBe(
+        new Date(now.getTime() + day).toISOString(),
+      );
+    });
+
+    it('still reactivates a passive user and repairs a wrong shard within the interval', async () => {
+      const { usersTableName } = await local.freshTables('login');
+      const recent = daysAgo(0.5);
+      await local.documents.send(
+        new PutCommand({
+          TableName: usersTableName,
+          Item: { userId: 'frank', status: 'passive', lastLoginAt: recent, passivatedAt: recent },
+        }),
+      );
+      await local.documents.send(
+        new PutCommand({
+          TableName: usersTableName,
+          Item: { userId: 'moved', status: 'active', lastLoginAt: recent, activeShard: 'not-a-shard' },
+        }),
+      );
+
+      const outcomes = [await login(usersTableName, 'frank', now), await login(usersTableName, 'moved', now)];
+
+      expect(outcomes).toEqual(['recorded', 'recorded']);
+      expect(await itemOf(usersTableName, 'frank')).toEqual({
+        userId: 'frank',
+        status: 'active',
+        lastLoginAt: now.toISOString(),
+        activeShard: activeShardFor('frank', shards),
+      });
+      expect((await itemOf(usersTableName, 'moved'))?.activeShard).toBe(activeShardFor('moved', shards));
+    });
+
+    it('still refuses a status it does not own', async () => {
+      const { usersTableName } = await local.freshTables('login');
+      const suspended = { userId: 'mallory', status: 'suspended', lastLoginAt: now.toISOString() };
+      await local.documents.send(new PutCommand({ TableName: usersTableName, Item: suspended }));
+
+      await expect(login(usersTableName, 'mallory', now)).rejects.toThrow(UnexpectedUserStatusError);
+      expect(await itemOf(usersTableName, 'mallory')).toEqual(suspended);
+    });
+  });
+
   it('refuses to turn a status it does not own into active', async () => {
     const { usersTableName } = await local.freshTables('login');
     const suspended = { userId: 'mallory', status: 'suspended', lastLoginAt: daysAgo(3) };
@@ -149,6 +207,12 @@ describe(`recordLogin on ${selectedEngineKind()}`, () => {
     { case: 'a year past 9999', options: { at: new Date('+010000-01-01T00:00:00Z') }, message: /valid Date/ },
     { case: 'zero shards', options: { activeShards: 0 }, message: /activeShards must be an integer/ },
     { case: 'a bad table name', options: { tableName: '' }, message: /tableName must be a DynamoDB table/ },
+    {
+      case: 'a refresh interval over a week',
+      options: { refreshAfterMs: 8 * day },
+      message: /refreshAfterMs/,
+    },
+    { case: 'a negative refresh interval', options: { refreshAfterMs: -1 }, message: /refreshAfterMs/ },
   ])('rejects $case with a LoginRecordError and writes nothing', async ({ options, message }) => {
     const { usersTableName } = await local.freshTables('login');
 
