@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   BreakerTrippedError,
   type CheckPassiveUsersDeps,
@@ -6,6 +6,7 @@ import {
   type RunRequest,
   SystemicFailureError,
 } from '../../functions/passive-user-checker/check-passive-users';
+import { ConcurrencyLimiter } from '../../functions/shared/concurrency';
 import type { WorkerConfig } from '../../functions/shared/config';
 import { testConfig } from '../support/config';
 import {
@@ -52,6 +53,10 @@ function setup(users: FakeUser[], configOverrides: Partial<WorkerConfig> = {}) {
 const statusOf = (store: InMemoryUserStore, userId: string) => store.users.get(userId)?.status;
 
 describe('checkPassiveUsers', () => {
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
   it('passivates users inactive for longer than INACTIVE_DAYS and leaves everyone else alone', async () => {
     const { store, run } = setup([
       user('stale1', 31),
@@ -227,6 +232,58 @@ describe('checkPassiveUsers', () => {
 
     expect(summary.passivated).toBe(40);
     expect(peak).toBe(3);
+  });
+
+  it('hands over a page a write at a time, so only UPDATE_CONCURRENCY writes and one per shard are pending', async () => {
+    const users = Array.from({ length: 400 }, (_, i) => user(`u${i}`, 40, { activeShard: String(i % 4) }));
+    const { store, run } = setup(users, {
+      updateConcurrency: 3,
+      queryPageSize: 100,
+      breakerMaxStalePercent: 100,
+    });
+    let inFlight = 0;
+    let peakInFlight = 0;
+    const passivate = store.passivateIfStillStale.bind(store);
+    store.passivateIfStillStale = async (...args) => {
+      inFlight += 1;
+      peakInFlight = Math.max(peakInFlight, inFlight);
+      await new Promise((resolve) => setTimeout(resolve, 1));
+      inFlight -= 1;
+      return passivate(...args);
+    };
+    // Every write handed to the limiter and not yet settled: running, or queued for a slot.
+    let pending = 0;
+    let peakPending = 0;
+    const counted = <T>(task: () => Promise<T>) => {
+      pending += 1;
+      peakPending = Math.max(peakPending, pending);
+      return async () => {
+        try {
+          return await task();
+        } finally {
+          pending -= 1;
+        }
+      };
+    };
+    const { run: runInSlot, start } = ConcurrencyLimiter.prototype;
+    vi.spyOn(ConcurrencyLimiter.prototype, 'run').mockImplementation(function (
+      this: ConcurrencyLimiter,
+      task,
+    ) {
+      return runInSlot.call(this, counted(task));
+    });
+    vi.spyOn(ConcurrencyLimiter.prototype, 'start').mockImplementation(function (
+      this: ConcurrencyLimiter,
+      task,
+    ) {
+      return start.call(this, counted(task));
+    });
+
+    const summary = await run();
+
+    expect(summary).toMatchObject({ outcome: 'completed', passivated: 400, pages: 4 });
+    expect(peakInFlight).toBe(3);
+    expect(peakPending).toBeLessThanOrEqual(3 + 4);
   });
 
   describe('mass-passivation breaker', () => {

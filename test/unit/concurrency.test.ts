@@ -50,6 +50,36 @@ describe('ConcurrencyLimiter', () => {
     expect(furthestAhead).toBe(4);
   });
 
+  it('keeps producers that share it to its slots plus one waiting task each', async () => {
+    const limiter = new ConcurrencyLimiter(4);
+    let running = 0;
+    let peakRunning = 0;
+    let outstanding = 0;
+    let peakOutstanding = 0;
+    const produce = async (producer: number) => {
+      const done: Promise<void>[] = [];
+      for (let i = 0; i < 50; i += 1) {
+        // Handed over and not finished: running in a slot, or this producer's one waiting for a slot.
+        outstanding += 1;
+        peakOutstanding = Math.max(peakOutstanding, outstanding);
+        const started = await limiter.start(async () => {
+          running += 1;
+          peakRunning = Math.max(peakRunning, running);
+          await new Promise((resolve) => setTimeout(resolve, (producer + i) % 3));
+          running -= 1;
+          outstanding -= 1;
+        });
+        done.push(started.done);
+      }
+      await Promise.all(done);
+    };
+
+    await Promise.all([0, 1, 2, 3, 4, 5].map(produce));
+
+    expect(peakRunning).toBe(4);
+    expect(peakOutstanding).toBeLessThanOrEqual(4 + 6);
+  });
+
   it('hands a started task’s failure to whoever awaits it, and frees its slot', async () => {
     const limiter = new ConcurrencyLimiter(1);
 
