@@ -203,9 +203,10 @@ describe(`backfill on ${selectedEngineKind()}`, () => {
     }
     for (const segment of started) {
       const size = await segmentSize(table, segment, segments);
-      // It picks up after the last finished page: at most the interrupted page is read again.
+      // It picks up after the last finished page: at most the interrupted page is read again (possibly none,
+      // when the interrupt fell after a segment's last full page but before the Scan said it was the last).
       expect(resumed.segments[segment]?.scanned).toBeLessThan(size);
-      expect(resumed.segments[segment]?.scanned).toBeGreaterThan(0);
+      expect(resumed.segments[segment]).toMatchObject({ skipped: false, state: 'done' });
     }
     expect(interrupted.updated + resumed.updated).toBe(400);
     expect(await allItems(local.client, table)).toEqual(fixed(before));
