@@ -10,7 +10,10 @@ import { recordCommandNames } from '../support/faults';
 
 const a = lockTable.attributes;
 const lockName = 'nightly-job';
-const t0 = new Date('2026-11-23T12:00:00.000Z');
+// The simulated clock starts at the real time (whole seconds): the items carry a TTL derived from it, and DynamoDB
+// Local, unlike dynalite, deletes items whose TTL has passed, so a fixed date would make them vanish mid-test once
+// it lies more than a day in the past.
+const t0 = new Date(Math.floor(Date.now() / 1000) * 1000);
 const leaseMs = 330_000;
 const at = (offsetMs: number) => new Date(t0.getTime() + offsetMs);
 

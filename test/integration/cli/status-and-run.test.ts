@@ -100,7 +100,8 @@ describe(`status and run --local on ${selectedEngineKind()}`, () => {
 
   it('shows an expired lease as free for the next run to take over', async () => {
     const names = await local.freshTables('cli');
-    const acquiredAt = new Date('2026-11-23T12:00:00.000Z');
+    // Real time, not a fixed date: DynamoDB Local deletes the lock item once its TTL (lease end + 1 day) has passed.
+    const acquiredAt = new Date(Math.floor(Date.now() / 1000) * 1000);
     await new DynamoDbLeaseLock(local.documents, names.lockTableName, lockName).acquireLease(
       'crashed-run',
       acquiredAt,
