@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { Context } from 'aws-lambda';
-import { createDynamoDbClient } from '../shared/clients';
+import { clientSettingsFor, createDynamoDbClient, createEventBridgeClient } from '../shared/clients';
 import { loadConfig, type WorkerConfig } from '../shared/config';
 import { EventBridgeDomainEvents } from '../shared/event-publisher';
 import { DynamoDbLeaseLock } from '../shared/lease-lock';
@@ -77,20 +76,14 @@ export function createHandler(wire: () => HandlerDeps) {
 /** Production wiring: real AWS clients, created once per container. */
 export function wireFromEnvironment(env: NodeJS.ProcessEnv = process.env): HandlerDeps {
   const config = loadConfig(env);
-  const dynamo = createDynamoDbClient({
-    requestTimeoutMs: config.requestTimeoutMs,
-    maxAttempts: config.maxAttempts,
-    maxSockets: config.updateConcurrency + config.activeShards + 4,
-  });
+  const clientSettings = clientSettingsFor(config);
+  const dynamo = createDynamoDbClient(clientSettings);
   return {
     config,
     lock: new DynamoDbLeaseLock(dynamo, config.lockTableName, config.lockName),
     users: new DynamoDbUserStore(dynamo, config.usersTableName),
     events: config.eventBusName
-      ? new EventBridgeDomainEvents(
-          new EventBridgeClient({ maxAttempts: config.maxAttempts }),
-          config.eventBusName,
-        )
+      ? new EventBridgeDomainEvents(createEventBridgeClient(clientSettings), config.eventBusName)
       : undefined,
     logger: new Logger({ serviceName }),
     metrics: new Metrics({

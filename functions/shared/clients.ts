@@ -1,8 +1,10 @@
 import { Agent as HttpAgent } from 'node:http';
 import { Agent } from 'node:https';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
+import type { WorkerConfig } from './config';
 
 export interface ClientSettings {
   /** Socket inactivity limit per request: a hung connection fails and is retried well before the Lambda times out. */
@@ -13,22 +15,53 @@ export interface ClientSettings {
 }
 
 /**
+ * The settings the function's clients get from its configuration: a socket for every write the limiter lets run,
+ * one per shard's index query, and a few for the lock.
+ */
+export function clientSettingsFor(
+  config: Pick<WorkerConfig, 'requestTimeoutMs' | 'maxAttempts' | 'updateConcurrency' | 'activeShards'>,
+): ClientSettings {
+  return {
+    requestTimeoutMs: config.requestTimeoutMs,
+    maxAttempts: config.maxAttempts,
+    maxSockets: config.updateConcurrency + config.activeShards + 4,
+  };
+}
+
+/** The request handler every client of the function uses: keep-alive sockets and a request timeout that fires. */
+function httpHandler(settings: ClientSettings): NodeHttpHandler {
+  const agentOptions = { keepAlive: true, maxSockets: settings.maxSockets };
+  return new NodeHttpHandler({
+    connectionTimeout: Math.min(settings.requestTimeoutMs, 1_000),
+    requestTimeout: settings.requestTimeoutMs,
+    // Without this the SDK only warns when requestTimeout passes and keeps waiting on a hung socket.
+    throwOnRequestTimeout: true,
+    httpsAgent: new Agent(agentOptions),
+    httpAgent: new HttpAgent(agentOptions),
+  });
+}
+
+/**
  * One DynamoDB client per container, created at cold start and reused by every invocation. The endpoint is the
  * SDK's own choice: the standard `AWS_ENDPOINT_URL_DYNAMODB` variable points it at a local engine.
  */
 export function createDynamoDbClient(settings: ClientSettings): DynamoDBDocumentClient {
-  const agentOptions = { keepAlive: true, maxSockets: settings.maxSockets };
   const client = new DynamoDBClient({
     maxAttempts: settings.maxAttempts,
     retryMode: 'standard',
-    requestHandler: new NodeHttpHandler({
-      connectionTimeout: Math.min(settings.requestTimeoutMs, 1_000),
-      requestTimeout: settings.requestTimeoutMs,
-      // Without this the SDK only warns when requestTimeout passes and keeps waiting on a hung socket.
-      throwOnRequestTimeout: true,
-      httpsAgent: new Agent(agentOptions),
-      httpAgent: new HttpAgent(agentOptions),
-    }),
+    requestHandler: httpHandler(settings),
   });
   return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+}
+
+/**
+ * The EventBridge client, with the same request timeout and attempts as DynamoDB's: a hung PutEvents must not hold
+ * the run (and its lock) until the function times out. `AWS_ENDPOINT_URL_EVENTBRIDGE` points it elsewhere.
+ */
+export function createEventBridgeClient(settings: ClientSettings): EventBridgeClient {
+  return new EventBridgeClient({
+    maxAttempts: settings.maxAttempts,
+    retryMode: 'standard',
+    requestHandler: httpHandler(settings),
+  });
 }

@@ -22,8 +22,11 @@ export const eventDetailTypes = {
 } as const;
 
 /**
- * Publishes domain events to EventBridge in batches of ten. Entries that fail (a partial failure or a failed
- * call) are retried with backoff; what still fails is returned so the run counts and logs it, never dropped.
+ * Publishes domain events to EventBridge in batches of ten. Entries rejected one by one (a partial failure, which
+ * the SDK does not retry) are retried here with backoff. A call that fails as a whole has already been retried by
+ * the SDK (MAX_ATTEMPTS, each bounded by REQUEST_TIMEOUT_MS), so it ends the batch: retrying it again here would
+ * multiply a hung endpoint's cost past the run's safety margin. What still fails is returned so the run counts and
+ * logs it, never dropped.
  */
 export class EventBridgeDomainEvents implements DomainEvents {
   constructor(
@@ -67,7 +70,8 @@ export class EventBridgeDomainEvents implements DomainEvents {
           (_, i) => result.Entries?.[i]?.ErrorCode !== undefined || !result.Entries?.[i],
         );
       } catch {
-        // The SDK already retried the call; keep every entry pending for the next attempt.
+        // The SDK already retried the call: every entry of the batch is undelivered.
+        break;
       }
     }
     return pending.map((event) => event.userId);

@@ -25,6 +25,10 @@ export interface EventBusRecorder {
   /** Entries per PutEvents call, rejected ones included. */
   readonly callSizes: readonly number[];
   setRule(rule: EntryRule | undefined): void;
+  /** While on, every PutEvents request is read and never answered: a hung connection. */
+  setHanging(hanging: boolean): void;
+  /** PutEvents requests left unanswered while hanging was on. */
+  readonly hungCalls: number;
   /** Accepted entries of one detail type. */
   ofType(detailType: string): RecordedEvent[];
   stop(): Promise<void>;
@@ -36,6 +40,8 @@ export async function startEventBusRecorder(): Promise<EventBusRecorder> {
   const accepted: RecordedEvent[] = [];
   const callSizes: number[] = [];
   let rule: EntryRule | undefined;
+  let hanging = false;
+  let hungCalls = 0;
   let nextId = 1;
 
   const server = createServer((req, res) => {
@@ -51,6 +57,10 @@ export async function startEventBusRecorder(): Promise<EventBusRecorder> {
     if (req.headers['x-amz-target'] !== putEventsTarget) {
       res.writeHead(400, { 'content-type': 'application/x-amz-json-1.1' });
       res.end(JSON.stringify({ __type: 'UnknownOperationException', message: 'only PutEvents is recorded' }));
+      return;
+    }
+    if (hanging) {
+      hungCalls += 1;
       return;
     }
     const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { Entries?: WireEntry[] };
@@ -80,6 +90,12 @@ export async function startEventBusRecorder(): Promise<EventBusRecorder> {
     callSizes,
     setRule(next) {
       rule = next;
+    },
+    setHanging(next) {
+      hanging = next;
+    },
+    get hungCalls() {
+      return hungCalls;
     },
     ofType(detailType) {
       return accepted.filter((event) => event.detailType === detailType);

@@ -78,7 +78,22 @@ describe('EventBridgeDomainEvents', () => {
     expect(JSON.parse(calls[1]?.[0]?.Detail ?? '{}').userId).toBe('u1');
   });
 
-  it('returns the userIds it could not deliver after its retries', async () => {
+  it('returns the userIds of entries still rejected after four attempts', async () => {
+    const { client, calls } = fakeEventBridge((entries) => ({
+      FailedEntryCount: entries.length,
+      Entries: entries.map(() => ({ ErrorCode: 'ThrottlingException' })),
+      $metadata: {},
+    }));
+
+    const undelivered = await new EventBridgeDomainEvents(client, 'bus', noSleep).publishPassivated(
+      events(2),
+    );
+
+    expect(undelivered).toEqual(['u0', 'u1']);
+    expect(calls).toHaveLength(4);
+  });
+
+  it('gives a call that failed as a whole back as undelivered without calling again (the SDK retried it)', async () => {
     const { client, calls } = fakeEventBridge(() =>
       Object.assign(new Error('denied'), { name: 'AccessDeniedException' }),
     );
@@ -88,6 +103,6 @@ describe('EventBridgeDomainEvents', () => {
     );
 
     expect(undelivered).toEqual(['u0', 'u1']);
-    expect(calls).toHaveLength(4);
+    expect(calls).toHaveLength(1);
   });
 });

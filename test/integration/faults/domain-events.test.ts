@@ -105,6 +105,45 @@ describe(`domain events on ${selectedEngineKind()}`, () => {
     expect(await h.statuses(names, users)).toEqual(users.map(() => userStatus.passive));
   });
 
+  it('gives up on a hung PutEvents after REQUEST_TIMEOUT_MS per attempt, counts the events and still releases the lock', async () => {
+    const names = await h.freshTables();
+    // All in shard 0: one index page, so one PutEvents batch, whose two attempts both hang.
+    const users = staleUsers('stale', 3, new Date(), 1);
+    await h.seed(names, users);
+    const requestTimeoutMs = 300;
+    const functionTimeoutMs = 12_000;
+    const hungBefore = bus.hungCalls;
+    bus.setHanging(true);
+    const started = Date.now();
+
+    let summary: RunSummary;
+    try {
+      summary = await realHandler(
+        h.env(
+          names,
+          eventEnv({ [envNames.requestTimeoutMs]: String(requestTimeoutMs), [envNames.maxAttempts]: '2' }),
+        ),
+      )(
+        scheduledEvent,
+        lambdaContext('events-hung', () => functionTimeoutMs),
+      );
+    } finally {
+      bus.setHanging(false);
+    }
+
+    const elapsed = Date.now() - started;
+    expect(summary).toMatchObject({
+      outcome: 'completed',
+      passivated: users.length,
+      eventsFailed: users.length,
+    });
+    expect(bus.hungCalls - hungBefore).toBe(2);
+    expect(elapsed).toBeGreaterThanOrEqual(2 * requestTimeoutMs);
+    expect(elapsed).toBeLessThan(functionTimeoutMs / 4);
+    expect(await h.lockItem(names)).toBeUndefined();
+    expect(await h.statuses(names, users)).toEqual(users.map(() => userStatus.passive));
+  }, 15_000);
+
   describe('inactivity warnings', () => {
     // Users last seen 24…26 days ago: within WARNING_DAYS (7) of the 30-day cutoff.
     const warnable = (now: Date) =>
