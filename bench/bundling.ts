@@ -35,6 +35,8 @@ export const handlerEntry = fileURLToPath(
 );
 export const bareClientEntry = fileURLToPath(new URL('./bare-client.ts', import.meta.url));
 export const memoryChildEntry = fileURLToPath(new URL('./memory-child.ts', import.meta.url));
+/** The yardstick benchmark 4's child loads in place of the handler. */
+export const bareLoopMemoryEntry = fileURLToPath(new URL('./memory-bare-loop.ts', import.meta.url));
 
 export interface BuiltBundle {
   readonly file: string;

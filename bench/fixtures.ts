@@ -11,7 +11,7 @@ import {
   wireFromEnvironment,
 } from '../functions/passive-user-checker/handler';
 import type { RunSummary } from '../functions/passive-user-checker/ports';
-import { createDynamoDbClient } from '../functions/shared/clients';
+import { clientSettingsFor, createDynamoDbClient } from '../functions/shared/clients';
 import { configDefaults, envNames } from '../functions/shared/config';
 import { dayMs } from '../functions/shared/instant';
 import { DynamoDbLeaseLock } from '../functions/shared/lease-lock';
@@ -19,6 +19,7 @@ import { DynamoDbUserStore } from '../functions/shared/user-store';
 import { engineClientConfig } from '../local/engine-client';
 import { activeUser, putUsers, type UserItem } from '../local/seed';
 import { createTables, deleteTables, type TableNames, uniqueTableNames } from '../local/tables';
+import { benchUserId } from './bare-loop';
 import { itemSize } from './billing';
 
 /** A client for setup and teardown (seeding, scans of the baseline): never the client under measurement. */
@@ -57,7 +58,7 @@ export interface SeedSpec {
 export function benchUsers(spec: SeedSpec): UserItem[] {
   const shards = spec.activeShards ?? configDefaults.activeShards;
   return Array.from({ length: spec.count }, (_, i) => {
-    const userId = `user-${String(i).padStart(8, '0')}`;
+    const userId = benchUserId(i);
     const daysAgo = spec.stale ? 31 + (i % 300) : i % 29;
     const lastLoginAt = new Date(spec.now.getTime() - daysAgo * dayMs - (i % 3600) * 1000).toISOString();
     // An e-mail address stands in for the profile a real users table carries; bigger items only make a Scan dearer.
@@ -156,8 +157,8 @@ export function productionHandler(env: Readonly<Record<string, string>>): Worker
 
 /**
  * The deployed handler with `instrument` applied to its DynamoDB client. The client is made by the same
- * `createDynamoDbClient` with the settings `wireFromEnvironment` gives it (mirrored here: the production
- * wiring keeps its client private), and the real lock and user-store adapters run on it.
+ * `createDynamoDbClient(clientSettingsFor(config))` call as in `wireFromEnvironment` (which keeps its client
+ * private), and the real lock and user-store adapters run on it.
  */
 export function instrumentedHandler(
   env: Readonly<Record<string, string>>,
@@ -166,11 +167,7 @@ export function instrumentedHandler(
   return createHandler((): HandlerDeps => {
     const base = wireFromEnvironment(env);
     const { config } = base;
-    const client = createDynamoDbClient({
-      requestTimeoutMs: config.requestTimeoutMs,
-      maxAttempts: config.maxAttempts,
-      maxSockets: config.updateConcurrency + config.activeShards + 4,
-    });
+    const client = createDynamoDbClient(clientSettingsFor(config));
     instrument(client);
     return {
       ...base,

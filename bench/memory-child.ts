@@ -1,14 +1,19 @@
 /**
  * The process whose memory benchmark 4 measures: it seeds nothing; it loads the handler bundle (the one the cold
- * start is measured on, built like the Lambda asset) from BENCH_HANDLER_URL, invokes it once against the engine
- * named in its environment and reports its memory.
+ * start is measured on, built like the Lambda asset), or the bare loop's, from BENCH_HANDLER_URL, invokes it once
+ * against the engine named in its environment and reports its memory.
  */
 import { constants, type PerformanceEntry, PerformanceObserver } from 'node:perf_hooks';
 import type { WorkerHandler } from './fixtures';
 
+/** What the child needs of either module: the handler's summary has more, the bare loop's only this. */
+type MeasuredHandler = (
+  ...args: Parameters<WorkerHandler>
+) => Promise<{ readonly outcome: string; readonly passivated: number }>;
+
 const bundleUrl = process.env.BENCH_HANDLER_URL;
-if (!bundleUrl) throw new Error('BENCH_HANDLER_URL must name the handler bundle to load');
-const { handler } = (await import(bundleUrl)) as { handler: WorkerHandler };
+if (!bundleUrl) throw new Error('BENCH_HANDLER_URL must name the bundle to load');
+const { handler } = (await import(bundleUrl)) as { handler: MeasuredHandler };
 
 const afterImportRss = process.memoryUsage.rss();
 let peakSampledRss = afterImportRss;

@@ -1,7 +1,8 @@
 /**
  * Benchmark 4: peak memory against the number of stale users. Each size runs in a fresh child process built like
  * the Lambda asset, which only runs the handler; seeding happens here, and the engine runs in a third process,
- * so neither the seed data nor the engine's store counts towards the worker's RSS.
+ * so neither the seed data nor the engine's store counts towards the worker's RSS. The bare loop of benchmark 2,
+ * bundled and run the same way, gives the same curve for the SDK alone.
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -29,14 +30,19 @@ export interface MemorySample {
   readonly majorGcs: number;
 }
 
-export interface MemoryResult {
-  readonly concurrency: number;
-  readonly nodeFlags: readonly string[];
+export interface MemoryCurve {
   readonly samples: MemorySample[];
   /** maxRSS at the largest size ÷ maxRSS at the smallest. */
   readonly growth: number;
   /** maxRSS at the largest size ÷ maxRSS at the one before it: the slope once the heap has grown to its working size. */
   readonly growthAtScale: number;
+}
+
+export interface MemoryResult extends MemoryCurve {
+  readonly concurrency: number;
+  readonly nodeFlags: readonly string[];
+  /** The bare loop of benchmark 2 in the same kind of child at the same sizes: what the SDK alone costs. */
+  readonly bareLoop?: MemoryCurve;
 }
 
 export interface MemoryOptions {
@@ -47,6 +53,8 @@ export interface MemoryOptions {
   readonly buildDir: BuildDir;
   /** The handler bundle the child loads (built by `BuildDir.bundle(handlerEntry, …)`). */
   readonly handlerBundle: BuiltBundle;
+  /** The bare loop bundle (`bareLoopMemoryEntry`), run at every size after the handler; none: the handler only. */
+  readonly bareLoopBundle?: BuiltBundle;
   /** `node` flags besides the stack's NODE_OPTIONS, e.g. the Lambda runtime's heap sizing. */
   readonly nodeFlags: readonly string[];
   readonly inherit?: Readonly<Record<string, string | undefined>>;
@@ -55,31 +63,53 @@ export interface MemoryOptions {
 export async function measureMemory(options: MemoryOptions): Promise<MemoryResult> {
   const child = await options.buildDir.bundle(memoryChildEntry, 'memory-child');
   const samples: MemorySample[] = [];
+  const bareSamples: MemorySample[] = [];
   for (const users of options.sizes) {
-    const tables = await freshTables(options.setup, 'bench-memory');
-    try {
-      await seedUsers(options.setup, tables.usersTableName, { count: users, stale: true, now: new Date() });
-      const env = workerEnv({
-        endpoint: options.endpoint,
-        tables,
-        updateConcurrency: options.concurrency,
-        inherit: options.inherit,
-      });
-      const report = await runChild(child.file, childFlags(options.nodeFlags), {
-        ...env,
-        BENCH_HANDLER_URL: pathToFileURL(options.handlerBundle.file).href,
-      });
-      samples.push({ users, ...report });
-    } finally {
-      await dropTables(options.setup, tables);
+    samples.push(await measureOne(options, child.file, options.handlerBundle, users));
+    if (options.bareLoopBundle) {
+      bareSamples.push(await measureOne(options, child.file, options.bareLoopBundle, users));
     }
   }
+  return {
+    concurrency: options.concurrency,
+    nodeFlags: childFlags(options.nodeFlags),
+    ...curve(samples),
+    ...(options.bareLoopBundle ? { bareLoop: curve(bareSamples) } : {}),
+  };
+}
+
+/** One child process on a fresh table of `users` stale users, loading `bundle` and invoking it once. */
+async function measureOne(
+  options: MemoryOptions,
+  childFile: string,
+  bundle: BuiltBundle,
+  users: number,
+): Promise<MemorySample> {
+  const tables = await freshTables(options.setup, 'bench-memory');
+  try {
+    await seedUsers(options.setup, tables.usersTableName, { count: users, stale: true, now: new Date() });
+    const env = workerEnv({
+      endpoint: options.endpoint,
+      tables,
+      updateConcurrency: options.concurrency,
+      inherit: options.inherit,
+    });
+    const report = await runChild(childFile, childFlags(options.nodeFlags), {
+      ...env,
+      BENCH_HANDLER_URL: pathToFileURL(bundle.file).href,
+      BENCH_STALE_USERS: String(users),
+    });
+    return { users, ...report };
+  } finally {
+    await dropTables(options.setup, tables);
+  }
+}
+
+function curve(samples: MemorySample[]): MemoryCurve {
   const first = samples[0];
   const last = samples[samples.length - 1];
   const beforeLast = samples[samples.length - 2];
   return {
-    concurrency: options.concurrency,
-    nodeFlags: childFlags(options.nodeFlags),
     samples,
     growth: first && last ? last.maxRssBytes / first.maxRssBytes : Number.NaN,
     growthAtScale: beforeLast && last ? last.maxRssBytes / beforeLast.maxRssBytes : Number.NaN,

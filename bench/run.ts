@@ -16,7 +16,7 @@ import { parseArgs } from 'node:util';
 import { envNames } from '../functions/shared/config';
 import { type EngineKind, engineKinds, selectedEngineKind } from '../local/engine';
 import { dynamoDbLocalPackage } from '../scripts/fetch-dynamodb-local.mjs';
-import { buildDir, handlerEntry, lambdaHeapFlags, stackMemoryMb } from './bundling';
+import { bareLoopMemoryEntry, buildDir, handlerEntry, lambdaHeapFlags, stackMemoryMb } from './bundling';
 import { type ColdStartResult, measureColdStart } from './cold-start';
 import { idleCostTable, loginsPerUserPerDay, pricing, ticksPerMonth } from './cost';
 import { startEngineProcess } from './engine-process';
@@ -276,13 +276,16 @@ async function main(argv: string[]): Promise<number> {
 
       let memory: MemoryResult | undefined;
       if (sections.has('memory')) {
-        progress(`memory: ${profile.memorySizes.join(', ')} stale users, a fresh child process each`);
+        progress(
+          `memory: ${profile.memorySizes.join(', ')} stale users, a fresh child process each (handler, then bare loop)`,
+        );
         memory = await measureMemory({
           ...common,
           sizes: profile.memorySizes,
           concurrency: profile.concurrency,
           buildDir: dir,
           handlerBundle,
+          bareLoopBundle: await dir.bundle(bareLoopMemoryEntry, 'bare-loop'),
           nodeFlags: values['lambda-heap'] ? lambdaHeapFlags(stackMemoryMb) : [],
         });
       }

@@ -4,10 +4,9 @@
  * with a fixed per-request delay standing in for the network between Lambda and DynamoDB.
  */
 import { performance } from 'node:perf_hooks';
-import { createDynamoDbClient } from '../functions/shared/clients';
 import { loadConfig } from '../functions/shared/config';
 import { dayMs } from '../functions/shared/instant';
-import { DynamoDbUserStore } from '../functions/shared/user-store';
+import { bareLoopClient, passivateAll } from './bare-loop';
 import {
   dropTables,
   freshTables,
@@ -87,31 +86,14 @@ export async function measureRun(
     // The same client settings the handler's wiring gives its client, and the same adapter method, so the
     // requests are byte-for-byte the handler's; only the orchestration around them is missing.
     const config = loadConfig(env);
-    const client = createDynamoDbClient({
-      requestTimeoutMs: config.requestTimeoutMs,
-      maxAttempts: config.maxAttempts,
-      maxSockets: config.updateConcurrency + config.activeShards + 4,
-    });
+    const client = bareLoopClient(config);
     addFixedLatency(client, latencyMs);
-    const store = new DynamoDbUserStore(client, config.usersTableName);
     const cutoffIso = new Date(now.getTime() - config.inactiveDays * dayMs).toISOString();
-    let next = 0;
-    let passivated = 0;
     const started = performance.now();
     const cpuBefore = process.cpuUsage();
-    try {
-      await Promise.all(
-        Array.from({ length: concurrency }, async () => {
-          while (next < seeded.userIds.length) {
-            const userId = seeded.userIds[next++] as string;
-            const result = await store.passivateIfStillStale(userId, cutoffIso, new Date().toISOString());
-            if (result === 'passivated') passivated += 1;
-          }
-        }),
-      );
-    } finally {
-      client.destroy();
-    }
+    const passivated = await passivateAll(client, config, seeded.userIds, concurrency, cutoffIso).finally(
+      () => client.destroy(),
+    );
     const seconds = (performance.now() - started) / 1000;
     const cpuMs = cpuMillis(process.cpuUsage(cpuBefore));
     const outcome = passivated === users ? 'completed' : 'incomplete';
