@@ -76,7 +76,10 @@ export const configDefaults = {
   leaseSeconds: 270,
   updateConcurrency: 16,
   queryPageSize: 100,
-  safetyMarginMs: 10_000,
+  // Covers the tail of a run that starts its last write just above the margin: that write's attempts, each up to
+  // REQUEST_TIMEOUT_MS (4 × 3 s plus backoff, about 13 s, when every attempt hangs), then the page's events, the
+  // last-run record and the release. A run that still overruns only times out: its lease ends before the next tick.
+  safetyMarginMs: 30_000,
   requestTimeoutMs: 3_000,
   maxAttempts: 4,
   maxPassivationsPerRun: 10_000,

@@ -418,30 +418,34 @@ describe(`a run under faults: races, bad data, throttling, hangs, budget, config
 
   describe('time budget and configuration', () => {
     describe('a low time budget', () => {
-      it('starts no update with exactly 0 ms left, releases the lock, reports incomplete, and the next run completes', async () => {
-        const names = await h.freshTables();
-        const users = staleUsers('stale', 5, new Date());
-        await h.seed(names, users);
-        const handler = realHandler(h.env(names, { [envNames.safetyMarginMs]: String(safetyMarginMs) }));
+      // A margin of 0 as well: "less than the margin left" alone would let a write start with 0 ms left there.
+      it.each([safetyMarginMs, 0])(
+        'starts no update with exactly 0 ms left (SAFETY_MARGIN_MS=%i), releases the lock, reports incomplete, and the next run completes',
+        async (margin) => {
+          const names = await h.freshTables();
+          const users = staleUsers('stale', 5, new Date());
+          await h.seed(names, users);
+          const handler = realHandler(h.env(names, { [envNames.safetyMarginMs]: String(margin) }));
 
-        const starved = await handler(
-          scheduledEvent,
-          lambdaContext('no-time', () => 0),
-        );
-        const updatesWhenStarved = h.userUpdates(names).length;
-        const lockAfterStarved = await h.lockItem(names);
-        const next = await handler(scheduledEvent, lambdaContext('next-tick'));
+          const starved = await handler(
+            scheduledEvent,
+            lambdaContext('no-time', () => 0),
+          );
+          const updatesWhenStarved = h.userUpdates(names).length;
+          const lockAfterStarved = await h.lockItem(names);
+          const next = await handler(scheduledEvent, lambdaContext('next-tick'));
 
-        expect(starved).toMatchObject({
-          outcome: 'incomplete',
-          complete: false,
-          stopReason: 'time-budget',
-          passivated: 0,
-        });
-        expect(updatesWhenStarved).toBe(0);
-        expect(lockAfterStarved).toBeUndefined();
-        expect(next).toMatchObject({ outcome: 'completed', complete: true, passivated: users.length });
-      });
+          expect(starved).toMatchObject({
+            outcome: 'incomplete',
+            complete: false,
+            stopReason: 'time-budget',
+            passivated: 0,
+          });
+          expect(updatesWhenStarved).toBe(0);
+          expect(lockAfterStarved).toBeUndefined();
+          expect(next).toMatchObject({ outcome: 'completed', complete: true, passivated: users.length });
+        },
+      );
 
       it('stops starting updates once the time left drops below the safety margin, and the next run finishes', async () => {
         const names = await h.freshTables();
