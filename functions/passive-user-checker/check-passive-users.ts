@@ -71,6 +71,12 @@ const dryRunSampleSize = 20;
 /** Transient failures with no success at all, from this many on, mean the table is unusable, not unlucky. */
 const systemicFailureThreshold = 5;
 
+/** A warning this run marked on the item, with the mark's value, until its event is known to be delivered. */
+interface MarkedWarning {
+  readonly warnedAtIso: string;
+  readonly event: UserInactivityWarningEvent;
+}
+
 /**
  * One run of the job: take the lease, check the breaker, passivate stale users shard by shard, send inactivity
  * warnings, record the summary, release the lease. Returns the summary; throws only when an alarm should fire.
@@ -135,6 +141,8 @@ class PassivationRun {
   private exempt = 0;
   private malformed = 0;
   private failed = 0;
+  /** The part of `failed` that were passivations: warnings failing alone do not make a run systemic. */
+  private passivationsFailed = 0;
   private wouldPassivate = 0;
   private readonly sampleUserIds: string[] = [];
   private warningsSent = 0;
@@ -184,9 +192,9 @@ class PassivationRun {
       await Promise.all(this.shards.map((shard) => this.guarded(() => this.warnShard(shard))));
     }
 
-    if (this.systemicError === undefined && this.failed >= systemicFailureThreshold) {
+    if (this.systemicError === undefined && this.passivationsFailed >= systemicFailureThreshold) {
       if (this.passivated + this.raceSkipped === 0) {
-        this.systemicError = new Error(`all ${this.failed} passivation updates failed`);
+        this.systemicError = new Error(`all ${this.passivationsFailed} passivation updates failed`);
       }
     }
     if (this.systemicError !== undefined) {
@@ -368,6 +376,7 @@ class PassivationRun {
       };
     } catch (error) {
       this.failed += 1;
+      this.passivationsFailed += 1;
       if (isTransientAwsError(error)) {
         this.deps.log.warn('Passivation failed after retries; left for the next run', {
           userId: candidate.userId,
@@ -381,42 +390,64 @@ class PassivationRun {
   }
 
   private async warnPage(candidates: readonly StaleCandidate[]): Promise<void> {
-    const marks: Promise<UserInactivityWarningEvent | undefined>[] = [];
+    const marks: Promise<MarkedWarning | undefined>[] = [];
     for (const candidate of candidates) {
       if (!this.isWellFormed(candidate)) continue;
       if (!this.mayStartWork()) break;
       marks.push((await this.limiter.start(() => this.markWarned(candidate))).done);
     }
-    const events = (await Promise.all(marks)).filter((event) => event !== undefined);
-    if (events.length > 0 && this.deps.events) {
-      const undelivered = await this.deps.events.publishInactivityWarnings(events);
+    const marked = (await Promise.all(marks)).filter((mark) => mark !== undefined);
+    if (marked.length > 0 && this.deps.events) {
+      const undelivered = await this.deps.events.publishInactivityWarnings(marked.map((mark) => mark.event));
       this.countUndelivered('UserInactivityWarning', undelivered);
-      this.warningsSent += events.length - undelivered.length;
+      this.warningsSent += marked.length - undelivered.length;
+      // Marked first, so that two runs never both send; a mark whose event did not go out is taken back, so the
+      // next run sends it instead of the user never being warned in this period.
+      const missed = new Set(undelivered);
+      await Promise.all(
+        marked.filter((mark) => missed.has(mark.event.userId)).map((mark) => this.unmarkWarned(mark)),
+      );
     }
   }
 
-  private async markWarned(candidate: StaleCandidate): Promise<UserInactivityWarningEvent | undefined> {
+  private async markWarned(candidate: StaleCandidate): Promise<MarkedWarning | undefined> {
+    const warnedAtIso = this.deps.now().toISOString();
     try {
       const marked = await this.deps.users.markWarnedIfNotYet(
         candidate.userId,
         candidate.lastLoginAt,
-        this.deps.now().toISOString(),
+        warnedAtIso,
       );
       if (!marked) return undefined;
       const passivationDueAt = new Date(
         Date.parse(candidate.lastLoginAt) + this.config.inactiveDays * dayMs,
       ).toISOString();
       return {
-        userId: candidate.userId,
-        lastLoginAt: candidate.lastLoginAt,
-        passivationDueAt,
-        runId: this.request.runId,
+        warnedAtIso,
+        event: {
+          userId: candidate.userId,
+          lastLoginAt: candidate.lastLoginAt,
+          passivationDueAt,
+          runId: this.request.runId,
+        },
       };
     } catch (error) {
       this.failed += 1;
       if (!isTransientAwsError(error)) this.abort(error);
       else this.deps.log.warn('Inactivity warning failed; retried next run', { userId: candidate.userId });
       return undefined;
+    }
+  }
+
+  private async unmarkWarned(mark: MarkedWarning): Promise<void> {
+    try {
+      await this.deps.users.unmarkWarned(mark.event.userId, mark.warnedAtIso);
+    } catch (error) {
+      // The mark stays: this user gets no warning in this inactivity period. Said, so it is not silent.
+      this.deps.log.error('Could not take back the mark of an undelivered inactivity warning', {
+        userId: mark.event.userId,
+        error: errorName(error),
+      });
     }
   }
 

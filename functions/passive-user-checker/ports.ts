@@ -75,6 +75,8 @@ export interface UserStore {
   ): Promise<CandidatePage>;
   /** Remembers the warning on the item; false when it was already sent for this inactivity period. */
   markWarnedIfNotYet(userId: string, lastLoginAt: string, warnedAtIso: string): Promise<boolean>;
+  /** Takes back the mark `markWarnedIfNotYet` set at `warnedAtIso` (the event was not delivered); else no-op. */
+  unmarkWarned(userId: string, warnedAtIso: string): Promise<void>;
 }
 
 export interface UserPassivatedEvent {

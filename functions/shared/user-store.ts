@@ -193,6 +193,25 @@ export class DynamoDbUserStore implements UserStore {
     }
   }
 
+  async unmarkWarned(userId: string, warnedAtIso: string): Promise<void> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { [a.userId]: userId },
+          UpdateExpression: 'REMOVE #warnedAt',
+          // Only this run's own mark: never one a later run set, and never a phantom item for a deleted user.
+          ConditionExpression: '#warnedAt = :warnedAt',
+          ExpressionAttributeNames: { '#warnedAt': a.inactivityWarnedAt },
+          ExpressionAttributeValues: { ':warnedAt': warnedAtIso },
+        }),
+      );
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return;
+      throw error;
+    }
+  }
+
   private async candidatePage(
     input: QueryCommandInput,
   ): Promise<{ candidates: (StaleCandidate & { warnedAt?: string })[]; next: CandidatePage['next'] }> {

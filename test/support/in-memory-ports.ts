@@ -109,6 +109,12 @@ export class InMemoryUserStore implements UserStore {
     return true;
   }
 
+  async unmarkWarned(userId: string, warnedAtIso: string): Promise<void> {
+    this.beforeWrite(userId);
+    const user = this.users.get(userId);
+    if (user?.inactivityWarnedAt === warnedAtIso) delete user.inactivityWarnedAt;
+  }
+
   /**
    * Pages like a Limit'ed query: the limit applies before the filter, and the continuation is the last key
    * read, so entries that leave the index meanwhile do not shift the next page.

@@ -387,6 +387,19 @@ describe('checkPassiveUsers', () => {
       expect(lock.item).toBeUndefined();
     });
 
+    it('does not fail the run when only inactivity warnings fail, with nobody to passivate', async () => {
+      const users = Array.from({ length: 6 }, (_, i) => user(`w${i}`, 27));
+      const { store, lock, run } = setup(users, { warningDays: 5, eventBusName: 'bus' });
+      store.beforeWrite = () => {
+        throw throttled();
+      };
+
+      const summary = await run();
+
+      expect(summary).toMatchObject({ outcome: 'incomplete', passivated: 0, failed: 6, warningsSent: 0 });
+      expect(lock.item).toBeUndefined();
+    });
+
     it('stops and fails on a non-transient error such as AccessDenied', async () => {
       const users = Array.from({ length: 10 }, (_, i) => user(`u${i}`, 40, { activeShard: '0' }));
       const { store, lock, run } = setup(users, { updateConcurrency: 1 });
@@ -479,6 +492,25 @@ describe('checkPassiveUsers', () => {
         new Date(Date.parse(daysAgo(27)) + 30 * 86_400_000).toISOString(),
       );
       expect(store.users.get('soon')?.inactivityWarnedAt).toBe(now.toISOString());
+    });
+
+    it('takes back the mark of a warning it could not deliver, so the next run sends it', async () => {
+      const { store, events, clock, run } = setup([user('soon', 27)], {
+        warningDays: 5,
+        eventBusName: 'bus',
+      });
+      events.undeliverable.add('soon');
+
+      const first = await run();
+      const markAfterFirst = store.users.get('soon')?.inactivityWarnedAt;
+      events.undeliverable.clear();
+      clock.advance(60_000);
+      const second = await run();
+
+      expect(first).toMatchObject({ warningsSent: 0, eventsFailed: 1 });
+      expect(markAfterFirst).toBeUndefined();
+      expect(second).toMatchObject({ warningsSent: 1, eventsFailed: 0 });
+      expect(events.warnings.map((event) => event.userId)).toEqual(['soon']);
     });
   });
 });

@@ -234,5 +234,31 @@ describe(`domain events on ${selectedEngineKind()}`, () => {
           .sort(),
       ).toEqual(users.map((u) => u.userId));
     });
+
+    it('sends a warning EventBridge rejected on the next run, and only that one', async () => {
+      const names = await h.freshTables();
+      const users = warnable(new Date());
+      const rejected = users[0]?.userId ?? '';
+      await h.seed(names, users);
+      const handler = realHandler(h.env(names, eventEnv({ [envNames.warningDays]: String(warningDays) })));
+      bus.setRule((event) => (event.detail.userId === rejected ? 'InternalFailure' : undefined));
+
+      let first: RunSummary;
+      try {
+        first = await handler(scheduledEvent, lambdaContext('warn-rejected'));
+      } finally {
+        bus.setRule(undefined);
+      }
+      const markAfterFirst = (await h.user(names, rejected))?.[a.inactivityWarnedAt];
+      const second = await handler(scheduledEvent, lambdaContext('warn-retried'));
+
+      expect(first).toMatchObject({ warningsSent: users.length - 1, eventsFailed: 1 });
+      expect(markAfterFirst).toBeUndefined();
+      expect(second).toMatchObject({ warningsSent: 1, eventsFailed: 0 });
+      expect(
+        detailsOf(eventDetailTypes.userInactivityWarning, second.runId).map((e) => e.detail.userId),
+      ).toEqual([rejected]);
+      expect((await h.user(names, rejected))?.[a.inactivityWarnedAt]).toEqual(expect.any(String));
+    });
   });
 });
