@@ -156,10 +156,9 @@ export class JobMonitoring extends Construct {
       alarmDescription:
         `No run of the passive-user checker completed in the last ${missedWindow} (${missedRunsPeriods} schedule ` +
         `periods of ${scheduleText}): no ${metricNames.runCompleted} metric in namespace ${namespace}, ` +
-        `service=${serviceName}. The job is failing, timing out, throttled, stuck behind a lock, or no longer ` +
-        'triggered. What to do: check the errors and queue alarms, the function logs (npm run logs), that the ' +
-        'schedule rule is ENABLED, and the lock item in the lock table (its leaseUntil must be in the past or ' +
-        'near future).' +
+        `service=${serviceName}. The job is failing, timing out, throttled, or no longer triggered (a run that ` +
+        'finds the lock held still completes: that is the LockStuck alarm). What to do: check the errors and ' +
+        'queue alarms, the function logs (npm run logs), and that the schedule rule is ENABLED.' +
         (enabled
           ? ''
           : ' Actions are disabled because the job is switched off (enabled: false): no runs are expected.'),

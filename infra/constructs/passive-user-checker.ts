@@ -271,7 +271,9 @@ export class PassiveUserChecker extends Construct {
     this.role.addToPrincipalPolicy(
       new PolicyStatement({
         sid: 'HoldLeaseLock',
-        actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem'],
+        // No GetItem: the worker never reads the lock table (a refused acquire names the holder through
+        // ReturnValuesOnConditionCheckFailure on the PutItem itself); only the operator's `status` reads it.
+        actions: ['dynamodb:PutItem', 'dynamodb:DeleteItem'],
         resources: [props.lockTable.tableArn],
         conditions: {
           'ForAllValues:StringEquals': {

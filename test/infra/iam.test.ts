@@ -19,7 +19,6 @@ describe('function role', () => {
 
     expect(actions).toEqual([
       'dynamodb:DeleteItem',
-      'dynamodb:GetItem',
       'dynamodb:PutItem',
       'dynamodb:Query',
       'dynamodb:UpdateItem',
@@ -103,7 +102,7 @@ describe('function role', () => {
           {
             Sid: 'HoldLeaseLock',
             Effect: 'Allow',
-            Action: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem'],
+            Action: ['dynamodb:DeleteItem', 'dynamodb:PutItem'],
             Resource: { 'Fn::GetAtt': [Match.stringLikeRegexp('^LeaseLockTable'), 'Arn'] },
             Condition: {
               'ForAllValues:StringEquals': {
