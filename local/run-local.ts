@@ -25,7 +25,7 @@ Options:
   --engine <name>        embedded engine: ${engineKinds.join(' | ')} (default: $DYNAMODB_ENGINE or dynalite)
   --endpoint <url>       use a running DynamoDB endpoint instead (also: $AWS_ENDPOINT_URL_DYNAMODB)
   --aws                  use real AWS with the current credentials; needs USERS_TABLE_NAME and LOCK_TABLE_NAME
-  --timeout <seconds>    simulated function timeout for getRemainingTimeInMillis (default 300)
+  --timeout <seconds>    simulated function timeout for getRemainingTimeInMillis (default 240, the stack's function timeout)
   --no-seed              do not seed demo users into an empty table
   -h, --help             show this help
 
@@ -60,7 +60,7 @@ function parseOptions(argv: string[]): Options | undefined {
       engine: { type: 'string' },
       endpoint: { type: 'string' },
       aws: { type: 'boolean', default: false },
-      timeout: { type: 'string', default: '300' },
+      timeout: { type: 'string', default: '240' },
       'no-seed': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },

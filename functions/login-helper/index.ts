@@ -4,7 +4,7 @@
  *
  * The package exports this file as TypeScript source (`passive-user-checker/login`); there is no build step.
  * Consume it through a bundler (esbuild, which CDK's `NodejsFunction` runs anyway; Vite; webpack) or `tsx`;
- * plain `node` cannot load it. Its only runtime dependency is `@aws-sdk/lib-dynamodb`.
+ * plain `node` cannot load it. Its runtime dependencies are `@aws-sdk/lib-dynamodb` and `@aws-sdk/util-dynamodb`.
  *
  * @example
  * ```ts
@@ -12,9 +12,9 @@
  * await recordLogin(documentClient, { tableName: 'Users', userId: user.id });
  * ```
  */
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { isConditionalCheckFailed } from '../shared/aws-errors';
 import { configDefaults, configLimits, tableNamePattern } from '../shared/config';
 import { isCanonicalUtcInstant } from '../shared/instant';
 import { userStatus, usersTable } from '../shared/table-schema';
@@ -146,13 +146,17 @@ export async function recordLogin(
       new UpdateCommand({
         TableName: tableName,
         Key: { [a.userId]: userId },
-        UpdateExpression: 'SET #status = :active, #lastLoginAt = :at, #shard = :shard REMOVE #passivatedAt',
+        // A login opens a new inactivity period: the last period's warning mark goes, so the next warning does
+        // not depend on the application's clock being ahead of the worker's.
+        UpdateExpression:
+          'SET #status = :active, #lastLoginAt = :at, #shard = :shard REMOVE #passivatedAt, #warnedAt',
         ConditionExpression: `(attribute_not_exists(#status) OR #status IN (:active, :passive))${recentEnough}`,
         ExpressionAttributeNames: {
           '#status': a.status,
           '#lastLoginAt': a.lastLoginAt,
           '#shard': a.activeShard,
           '#passivatedAt': a.passivatedAt,
+          '#warnedAt': a.inactivityWarnedAt,
         },
         ExpressionAttributeValues: {
           ':active': userStatus.active,
@@ -166,8 +170,8 @@ export async function recordLogin(
     );
     return 'recorded';
   } catch (error) {
-    if (error instanceof ConditionalCheckFailedException) {
-      const old = error.Item ? unmarshall(error.Item) : {};
+    if (isConditionalCheckFailed(error)) {
+      const old = error.Item ? unmarshall(error.Item as Parameters<typeof unmarshall>[0]) : {};
       const status = old[a.status];
       if (status === userStatus.active) return 'recent';
       throw new UnexpectedUserStatusError(userId, status);

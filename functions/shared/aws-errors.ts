@@ -50,3 +50,13 @@ export function errorName(error: unknown): string {
 export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
+
+/**
+ * A refused condition, told by the error's name rather than `instanceof`: code that the application bundles may
+ * hold its own copy of `@aws-sdk/client-dynamodb`, whose exception class is then not this one.
+ */
+export function isConditionalCheckFailed(
+  error: unknown,
+): error is Error & { Item?: Record<string, unknown> } {
+  return error instanceof Error && error.name === 'ConditionalCheckFailedException';
+}

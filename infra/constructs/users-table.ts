@@ -10,7 +10,8 @@ export interface UsersTableProps {
    * The stack then changes nothing on that table, so it must already provide what the worker relies on:
    * - partition key `userId` (String);
    * - a global secondary index `byActiveShardAndLastLogin` with partition key `activeShard` (String), sort key
-   *   `lastLoginAt` (String, ISO-8601 UTC) and projection INCLUDE `neverPassivate` (keys plus the exemption flag);
+   *   `lastLoginAt` (String, ISO-8601 UTC) and projection INCLUDE `neverPassivate`, `inactivityWarnedAt` (keys
+   *   plus the exemption flag and the warning mark);
    * - `activeShard` ("0" … "ACTIVE_SHARDS-1") written on every active user at login and removed on passivation, so
    *   the index stays sparse and holds active users only.
    *

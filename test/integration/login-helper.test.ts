@@ -88,7 +88,6 @@ describe(`recordLogin on ${selectedEngineKind()}`, () => {
       lastLoginAt: loginAt.toISOString(),
       activeShard: shard,
       email: 'frank@example.com',
-      inactivityWarnedAt: daysAgo(20),
       preferences: { theme: 'dark', locales: ['de', 'en'] },
     });
     expect(await indexedUserIds(usersTableName, shard)).toEqual(['frank']);
@@ -124,6 +123,38 @@ describe(`recordLogin on ${selectedEngineKind()}`, () => {
       lastLoginAt: now.toISOString(),
       activeShard: shard,
       neverPassivate: true,
+    });
+  });
+
+  it('clears the last inactivity warning, so the new inactivity period can warn again whatever the clocks say', async () => {
+    const { usersTableName } = await local.freshTables('login');
+    const shard = activeShardFor('returning', shards);
+    // The worker's clock ran ahead of the application's: its mark is later than the login about to be recorded.
+    await local.documents.send(
+      new PutCommand({
+        TableName: usersTableName,
+        Item: {
+          userId: 'returning',
+          status: 'active',
+          lastLoginAt: daysAgo(27),
+          activeShard: shard,
+          inactivityWarnedAt: new Date(now.getTime() + 60_000).toISOString(),
+        },
+      }),
+    );
+
+    await recordLogin(local.documents, {
+      tableName: usersTableName,
+      userId: 'returning',
+      activeShards: shards,
+      at: now,
+    });
+
+    expect(await itemOf(usersTableName, 'returning')).toEqual({
+      userId: 'returning',
+      status: 'active',
+      lastLoginAt: now.toISOString(),
+      activeShard: shard,
     });
   });
 
