@@ -28,8 +28,11 @@ import {
   usersLastSeen,
 } from './harness';
 
-/** The deployed timeout and the lease that must outlive it by at most a minute (T < L <= T + 60 s). */
-const functionTimeoutMs = 300_000;
+/**
+ * The deployed timeout (the construct's default, 4 minutes) and the lease that must outlive it by at most a minute
+ * (T < L <= T + 60 s): a live holder never loses its lock, a dead one blocks at most until the next tick.
+ */
+const functionTimeoutMs = 240_000;
 const leaseSeconds = configDefaults.leaseSeconds;
 
 describe(`who gets to run: concurrent, repeated and crashed ticks (${selectedEngineKind()})`, () => {
@@ -205,6 +208,10 @@ describe(`who gets to run: concurrent, repeated and crashed ticks (${selectedEng
       expect(ended).toMatchObject({ kind: 'exited', signal: 'SIGKILL' });
       expect(lock?.[lockTable.attributes.owner]).toMatch(/^doomed-holder\//);
       expect(leaseUntil - acquiredAt).toBe(leaseSeconds * 1000);
+      expect(leaseUntil - acquiredAt).toBeGreaterThan(functionTimeoutMs);
+      expect(leaseUntil - acquiredAt).toBeLessThanOrEqual(functionTimeoutMs + 60_000);
+      // The refused run came after the holder's own timeout: its lease, not its process, is what blocks.
+      expect(leaseUntil - 1_000).toBeGreaterThan(acquiredAt + functionTimeoutMs);
       expect(passiveAfterCrash).toBeGreaterThanOrEqual(3);
       expect(passiveAfterCrash).toBeLessThan(users.length);
       expect(duringLease).toMatchObject({
