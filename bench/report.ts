@@ -57,7 +57,9 @@ export function memoryVerdict(memory: MemoryResult): Verdict {
     target: `≤ ${targets.memoryGrowth}`,
     measured:
       `${fixed(memory.growth, 3)} (${first ? mib(first.maxRssBytes) : '?'} → ${last ? mib(last.maxRssBytes) : '?'}; ` +
-      `${fixed(memory.growthAtScale, 2)} over the last step)`,
+      `${fixed(memory.growthAtScale, 2)} over the last step` +
+      // Context, not the verdict: the same UpdateItems with nothing around them, in the same kind of child.
+      (memory.bareLoop ? `; bare loop ${fixed(memory.bareLoop.growth, 3)})` : ')'),
     met: memory.growth <= targets.memoryGrowth,
   };
 }
@@ -228,14 +230,23 @@ export function latencySection(latency: readonly LatencyPoint[]): string {
 }
 
 export function memorySection(memory: MemoryResult): string {
-  return new Markdown()
+  const runs = [
+    ...memory.samples.map((sample) => ({ runner: 'real handler', sample })),
+    ...(memory.bareLoop?.samples ?? []).map((sample) => ({ runner: 'bare loop', sample })),
+  ].sort((x, y) => x.sample.users - y.sample.users);
+  const markdown = new Markdown()
     .paragraph(
       '**4. Memory** — a fresh child process per size running the bundled handler ',
       `(\`node ${memory.nodeFlags.join(' ')}\`), engine in another process, UPDATE_CONCURRENCY = `,
       `${memory.concurrency}.`,
+      memory.bareLoop
+        ? ' Beside it, the bare loop of benchmark 2 (the same conditional UpdateItems on the same client, nothing ' +
+            'else), bundled and run the same way: what the SDK and the runtime cost without the worker.'
+        : '',
     )
     .table(
       [
+        'Runner',
         'Stale users',
         'RSS after load',
         'Peak RSS (maxRSS)',
@@ -246,7 +257,8 @@ export function memorySection(memory: MemoryResult): string {
         'Seconds',
         'Outcome',
       ],
-      memory.samples.map((sample) => [
+      runs.map(({ runner, sample }) => [
+        runner,
         int(sample.users),
         mib(sample.afterImportRss),
         mib(sample.maxRssBytes),
@@ -257,8 +269,15 @@ export function memorySection(memory: MemoryResult): string {
         fixed(sample.seconds, 1),
         `${sample.outcome} (${int(sample.passivated)})`,
       ]),
-    )
-    .toString();
+    );
+  if (memory.bareLoop) {
+    markdown.paragraph(
+      `Peak RSS growth, largest ÷ smallest size: real handler **${fixed(memory.growth, 3)}**, bare loop `,
+      `**${fixed(memory.bareLoop.growth, 3)}**; over the last step ${fixed(memory.growthAtScale, 2)} and `,
+      `${fixed(memory.bareLoop.growthAtScale, 2)}.`,
+    );
+  }
+  return markdown.toString();
 }
 
 export function coldStartSection(coldStart: ColdStartResult): string {

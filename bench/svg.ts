@@ -12,6 +12,7 @@ const margin = { top: 44, right: 20, bottom: 96, left: 64 };
 const plotWidth = panelWidth - margin.left - margin.right;
 const plotHeight = panelHeight - margin.top - margin.bottom;
 const colours = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd'];
+const bareLoopColour = '#333';
 const fontFamily = 'font-family="system-ui, sans-serif"';
 
 const escapeXml = (text: string) =>
@@ -196,9 +197,13 @@ export function memorySvg(results: ResultsFile): string {
 
 function memoryPanel(run: BenchRun, offsetX: number): string[] {
   const samples = run.memory.samples;
+  const bareSamples = run.memory.bareLoop?.samples ?? [];
   const first = samples[0];
   const limit = first ? (first.maxRssBytes * targets.memoryGrowth) / 1024 / 1024 : 0;
-  const maxMiB = Math.max(limit, ...samples.map((sample) => sample.maxRssBytes / 1024 / 1024));
+  const maxMiB = Math.max(
+    limit,
+    ...[...samples, ...bareSamples].map((sample) => sample.maxRssBytes / 1024 / 1024),
+  );
   const yMax = Math.ceil(maxMiB / 50) * 50;
   const y = (mib: number) => margin.top + plotHeight - (mib / yMax) * plotHeight;
   const slot = plotWidth / Math.max(samples.length, 1);
@@ -240,6 +245,14 @@ function memoryPanel(run: BenchRun, offsetX: number): string[] {
         'text-anchor="middle"',
       ),
     );
+    const bare = bareSamples.find((candidate) => candidate.users === sample.users);
+    if (bare) {
+      const barePeak = bare.maxRssBytes / 1024 / 1024;
+      out.push(
+        `<line x1="${round(bx - 4)}" x2="${round(bx + width + 4)}" y1="${round(y(barePeak))}" y2="${round(y(barePeak))}" stroke="${bareLoopColour}" stroke-width="3"/>`,
+        text(bx + width + 6, y(barePeak) + 4, `${barePeak.toFixed(0)}`, `fill="${bareLoopColour}"`),
+      );
+    }
   });
   if (first) {
     out.push(
@@ -261,5 +274,11 @@ function memoryPanel(run: BenchRun, offsetX: number): string[] {
     `<rect x="${lx}" y="${legendY + 10}" width="10" height="10" fill="#9ecae1"/>`,
     text(lx + 14, legendY + 19, 'RSS once the bundle is loaded, before the invocation'),
   );
+  if (bareSamples.length > 0) {
+    out.push(
+      `<line x1="${lx}" x2="${lx + 10}" y1="${legendY + 32}" y2="${legendY + 32}" stroke="${bareLoopColour}" stroke-width="3"/>`,
+      text(lx + 14, legendY + 37, 'peak RSS of the bare loop (the same UpdateItems, nothing else)'),
+    );
+  }
   return out;
 }

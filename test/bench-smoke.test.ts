@@ -3,7 +3,7 @@
  * benchmarks measure and the shape of what they report, never how fast anything was.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildDir, handlerEntry } from '../bench/bundling';
+import { bareLoopMemoryEntry, buildDir, handlerEntry } from '../bench/bundling';
 import { measureColdStart } from '../bench/cold-start';
 import { idleCostTable, loginsPerUserPerDay, pricing, ticksPerMonth } from '../bench/cost';
 import { type SetupClients, setupClients } from '../bench/fixtures';
@@ -108,6 +108,7 @@ describe('the benchmarks, run small', () => {
       concurrency: 4,
       buildDir: dir,
       handlerBundle,
+      bareLoopBundle: await dir.bundle(bareLoopMemoryEntry, 'bare-loop'),
       nodeFlags: [],
     });
     const coldStart = await measureColdStart(dir, handlerBundle, 1, false);
@@ -159,6 +160,12 @@ describe('the benchmarks, run small', () => {
       [40, 40],
     ]);
     expect(memory.samples.every((sample) => sample.maxRssBytes > sample.afterImportRss / 2)).toBe(true);
+    expect(
+      memory.bareLoop?.samples.map((sample) => [sample.users, sample.passivated, sample.outcome]),
+    ).toEqual([
+      [20, 20, 'completed'],
+      [40, 40, 'completed'],
+    ]);
     expect(coldStart.handlerBundle.bytes).toBeGreaterThan(coldStart.bareBundle.bytes);
     expect(run.verdicts).toHaveLength(5);
     expect(run.verdicts.find((verdict) => verdict.name === 'Idle tick reads')?.met).toBe(true);
@@ -173,9 +180,14 @@ describe('the benchmarks, run small', () => {
       expect(markdown).toContain(heading);
     }
     expect(markdown).toContain('**6. Idle-tick cost on AWS** — ASSUMED prices');
+    expect(markdown).toMatch(/\| bare loop \| 40 \|/);
+    expect(markdown).toMatch(
+      /Peak RSS growth, largest ÷ smallest size: real handler \*\*[\d.]+\*\*, bare loop/,
+    );
     const charts = [throughputSvg(results), memorySvg(results)];
     expect(charts[0]).toMatch(/^<svg[\s\S]*<polyline[\s\S]*<\/svg>\n$/);
     expect(charts[1]).toMatch(/^<svg[\s\S]*<rect[\s\S]*<\/svg>\n$/);
+    expect(charts[1]).toContain('peak RSS of the bare loop');
     expect(charts.flatMap(repeatedAttributes)).toEqual([]);
   });
 });
