@@ -188,7 +188,12 @@ class PassivationRun {
     }
 
     await Promise.all((staleShards ?? []).map((shard) => this.guarded(() => this.passivateShard(shard))));
-    if (this.config.warningDays > 0 && this.deps.events && !this.request.dryRun && this.mayStartWork()) {
+    if (
+      this.config.warningDays > 0 &&
+      this.deps.events &&
+      !this.request.dryRun &&
+      this.mayStartUncappedWork()
+    ) {
       await Promise.all(this.shards.map((shard) => this.guarded(() => this.warnShard(shard))));
     }
 
@@ -283,6 +288,7 @@ class PassivationRun {
     await this.forEachPage(
       (start) => this.deps.users.staleCandidatesPage(shard, this.cutoffIso, this.config.queryPageSize, start),
       (candidates) => this.passivatePage(candidates),
+      () => this.mayStartWork(),
     );
   }
 
@@ -300,6 +306,7 @@ class PassivationRun {
           start,
         ),
       (candidates) => this.warnPage(candidates),
+      () => this.mayStartUncappedWork(),
     );
   }
 
@@ -310,17 +317,18 @@ class PassivationRun {
   private async forEachPage(
     fetchPage: (start: Record<string, unknown> | undefined) => Promise<CandidatePage>,
     processPage: (candidates: readonly StaleCandidate[]) => Promise<void>,
+    mayContinue: () => boolean,
   ): Promise<void> {
     let pending: Promise<CandidatePage> | undefined = fetchPage(undefined);
     while (pending) {
       const page: CandidatePage = await pending;
       this.pages += 1;
       this.candidates += page.candidates.length;
-      pending = page.next && this.mayStartWork() ? fetchPage(page.next) : undefined;
+      pending = page.next && mayContinue() ? fetchPage(page.next) : undefined;
       // A prefetched page that fails while this one is written is reported when awaited, not as unhandled.
       pending?.catch(() => undefined);
       await processPage(page.candidates);
-      if (pending && !this.mayStartWork()) return;
+      if (pending && !mayContinue()) return;
     }
   }
 
@@ -352,7 +360,7 @@ class PassivationRun {
 
   private async passivate(candidate: StaleCandidate): Promise<UserPassivatedEvent | undefined> {
     // Re-checked here: a write queued behind the limiter may reach the front after the budget has gone.
-    if (!this.mayStartWork()) {
+    if (!this.mayStartUncappedWork()) {
       this.passivationsStarted -= 1;
       return undefined;
     }
@@ -393,7 +401,7 @@ class PassivationRun {
     const marks: Promise<MarkedWarning | undefined>[] = [];
     for (const candidate of candidates) {
       if (!this.isWellFormed(candidate)) continue;
-      if (!this.mayStartWork()) break;
+      if (!this.mayStartUncappedWork()) break;
       marks.push((await this.limiter.start(() => this.markWarned(candidate))).done);
     }
     const marked = (await Promise.all(marks)).filter((mark) => mark !== undefined);
@@ -467,9 +475,24 @@ class PassivationRun {
     this.deps.log.error(`${type} events could not be delivered after retries`, { userIds });
   }
 
-  /** No new work starts once the invocation or the lease has less than the safety margin left. */
+  /** No new work starts once the run has stopped, or the invocation or the lease is about to end. */
   private mayStartWork(): boolean {
     if (this.stopReason !== undefined) return false;
+    return this.hasTimeLeft();
+  }
+
+  /**
+   * Work the per-run cap does not bound, which only the time budget and a systemic failure stop: warnings (a
+   * backlog would otherwise keep users from being warned before they cross the cutoff), and a passivation already
+   * counted within the cap that was waiting for a slot when another shard reached the cap.
+   */
+  private mayStartUncappedWork(): boolean {
+    if (this.stopReason !== undefined && this.stopReason !== 'per-run-cap') return false;
+    return this.hasTimeLeft();
+  }
+
+  /** More than the safety margin left of both the invocation and the lease; else the run stops for time. */
+  private hasTimeLeft(): boolean {
     const leaseLeft = this.lease ? this.lease.leaseUntil.getTime() - this.deps.now().getTime() : Infinity;
     const left = Math.min(this.request.remainingMs(), leaseLeft);
     if (left > this.config.safetyMarginMs) return true;

@@ -203,6 +203,18 @@ describe('checkPassiveUsers', () => {
     expect(summary.passivated).toBe(3);
   });
 
+  it('passivates exactly MAX_PASSIVATIONS_PER_RUN users when they are spread over several shards', async () => {
+    // Shards by id length: one user in each of shards 1, 2, 3 and two in shard 0.
+    const users = ['a', 'bb', 'ccc', 'dddd', 'eeee'].map((userId) => user(userId, 40));
+    const { run } = setup(users, { maxPassivationsPerRun: 3 });
+
+    const first = await run();
+    const second = await run();
+
+    expect(first).toMatchObject({ passivated: 3, outcome: 'incomplete', stopReason: 'per-run-cap' });
+    expect(second).toMatchObject({ passivated: 2, outcome: 'completed' });
+  });
+
   it('stops at MAX_PASSIVATIONS_PER_RUN and leaves the rest for the next run', async () => {
     const users = Array.from({ length: 7 }, (_, i) => user(`u${i}`, 40));
     const { run } = setup(users, { maxPassivationsPerRun: 3 });
@@ -492,6 +504,29 @@ describe('checkPassiveUsers', () => {
         new Date(Date.parse(daysAgo(27)) + 30 * 86_400_000).toISOString(),
       );
       expect(store.users.get('soon')?.inactivityWarnedAt).toBe(now.toISOString());
+    });
+
+    it('still warns users near the cutoff when the per-run cap stopped the passivations', async () => {
+      const { events, run } = setup([user('a', 40), user('bb', 50), user('ccc', 60), user('soon', 27)], {
+        warningDays: 5,
+        eventBusName: 'bus',
+        maxPassivationsPerRun: 1,
+      });
+
+      const summary = await run();
+
+      expect(summary).toMatchObject({ stopReason: 'per-run-cap', passivated: 1, warningsSent: 1 });
+      expect(events.warnings.map((event) => event.userId)).toEqual(['soon']);
+    });
+
+    it('sends no warning once the time budget has run out', async () => {
+      const { events, store, run } = setup([user('soon', 27)], { warningDays: 5, eventBusName: 'bus' });
+
+      const summary = await run({ remainingMs: () => 0 });
+
+      expect(summary).toMatchObject({ stopReason: 'time-budget', warningsSent: 0 });
+      expect(events.warnings).toEqual([]);
+      expect(store.users.get('soon')?.inactivityWarnedAt).toBeUndefined();
     });
 
     it('takes back the mark of a warning it could not deliver, so the next run sends it', async () => {
