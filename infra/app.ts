@@ -1,7 +1,7 @@
-import { App, Validations } from 'aws-cdk-lib';
-import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
+import { App } from 'aws-cdk-lib';
 import { PassiveUsersStack } from './passive-users-stack';
 import { pointAtLocalEngine } from './sam-local';
+import { addSecurityChecks } from './security-checks';
 
 const app = new App();
 // The kill switch: `cdk deploy -c enabled=false` pauses the schedule (npm run pause), `-c enabled=true` resumes.
@@ -16,4 +16,4 @@ const stack = new PassiveUsersStack(app, 'PassiveUsersStack', {
 // `cdk synth -c samLocalEndpoint=http://host.docker.internal:8000`: a template for sam local invoke only.
 const samLocalEndpoint = app.node.tryGetContext('samLocalEndpoint') as unknown;
 if (samLocalEndpoint !== undefined) pointAtLocalEngine(stack, String(samLocalEndpoint));
-Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new ServerlessChecks(app));
+addSecurityChecks(app);
