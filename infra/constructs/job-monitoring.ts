@@ -196,7 +196,9 @@ export class JobMonitoring extends Construct {
       metric: jobMetric(metricNames.lockContended),
       threshold: 1,
       comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      evaluationPeriods: missedRunsPeriods,
+      // Ticks are not aligned with CloudWatch's periods: one period in a while holds no tick (missing, so not
+      // breaching). N of N + 1 keeps such a gap from resetting the count of contended runs.
+      evaluationPeriods: missedRunsPeriods + 1,
       datapointsToAlarm: missedRunsPeriods,
       treatMissingData: TreatMissingData.NOT_BREACHING,
       alarmDescription:

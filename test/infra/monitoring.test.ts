@@ -101,6 +101,21 @@ describe('alarms', () => {
     expect(watched.sort()).toEqual(queueNames.sort());
   });
 
+  it('alarms when runs keep finding the lock held, over three periods of four so an empty period does not reset it', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: defaultMetricsNamespace,
+      MetricName: metricNames.lockContended,
+      Dimensions: jobDimensions,
+      Statistic: 'Sum',
+      Period: 600,
+      EvaluationPeriods: 4,
+      DatapointsToAlarm: 3,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      Threshold: 1,
+      TreatMissingData: 'notBreaching',
+    });
+  });
+
   it('alarms when the mass-passivation breaker trips', () => {
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       Namespace: defaultMetricsNamespace,
