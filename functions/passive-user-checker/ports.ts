@@ -22,6 +22,7 @@ export interface LeaseLock {
   acquireLease(owner: string, now: Date, leaseMs: number): Promise<AcquireOutcome>;
   /** Deletes the lock only if this lease still owns it; false when a successor had taken it over. */
   releaseLease(lease: Lease): Promise<boolean>;
+  /** Keeps the summary for the status command, unless a run that started later has already kept its own. */
   recordLastRun(summary: RunSummary, now: Date): Promise<void>;
 }
 

@@ -88,17 +88,31 @@ export class DynamoDbLeaseLock implements LeaseLock {
   }
 
   async recordLastRun(summary: RunSummary, now: Date): Promise<void> {
-    await this.client.send(
-      new PutCommand({
-        TableName: this.tableName,
-        Item: {
-          [a.lockName]: lastRunKey(this.lockName),
-          [a.finishedAt]: now.toISOString(),
-          [a.summary]: summary,
-          [a.expiresAt]: Math.ceil(now.getTime() / 1000) + lastRunRetentionSeconds,
-        },
-      }),
-    );
+    try {
+      await this.client.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: {
+            [a.lockName]: lastRunKey(this.lockName),
+            [a.finishedAt]: now.toISOString(),
+            [a.summary]: summary,
+            [a.expiresAt]: Math.ceil(now.getTime() / 1000) + lastRunRetentionSeconds,
+          },
+          // A holder that paused past its lease finishes after its successor started: the successor's summary
+          // is the last run, so an older run never overwrites a newer one (ISO-8601 UTC sorts as text).
+          ConditionExpression:
+            'attribute_not_exists(#summary.#startedAt) OR #summary.#startedAt <= :startedAt',
+          ExpressionAttributeNames: {
+            '#summary': a.summary,
+            '#startedAt': 'startedAt' satisfies keyof RunSummary,
+          },
+          ExpressionAttributeValues: { ':startedAt': summary.startedAt },
+        }),
+      );
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return;
+      throw error;
+    }
   }
 }
 

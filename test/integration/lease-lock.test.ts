@@ -188,7 +188,7 @@ describe(`DynamoDbLeaseLock (${selectedEngineKind()})`, () => {
     const { lock, item } = await freshLock();
     await lock.acquireLease('run-a', t0, leaseMs);
     const held = await item();
-    const summary = { runId: 'run-a', outcome: 'completed' } as RunSummary;
+    const summary = { runId: 'run-a', outcome: 'completed', startedAt: t0.toISOString() } as RunSummary;
 
     await lock.recordLastRun(summary, at(1_000));
 
@@ -197,5 +197,28 @@ describe(`DynamoDbLeaseLock (${selectedEngineKind()})`, () => {
       [a.summary]: summary,
       [a.finishedAt]: at(1_000).toISOString(),
     });
+  });
+
+  it('keeps a later-started run’s summary when a paused holder records its own after it', async () => {
+    const { lock, item } = await freshLock();
+    const paused = { runId: 'run-a', outcome: 'completed', startedAt: t0.toISOString() } as RunSummary;
+    const successor = {
+      runId: 'run-b',
+      outcome: 'completed',
+      startedAt: at(leaseMs + 1).toISOString(),
+    } as RunSummary;
+    const next = {
+      runId: 'run-c',
+      outcome: 'completed',
+      startedAt: at(2 * leaseMs).toISOString(),
+    } as RunSummary;
+
+    await lock.recordLastRun(successor, at(leaseMs + 2_000));
+    await lock.recordLastRun(paused, at(leaseMs + 3_000));
+    const afterPaused = await item(lastRunKey(lockName));
+    await lock.recordLastRun(next, at(2 * leaseMs + 1_000));
+
+    expect(afterPaused?.[a.summary]).toEqual(successor);
+    expect((await item(lastRunKey(lockName)))?.[a.summary]).toEqual(next);
   });
 });

@@ -51,7 +51,8 @@ export interface FaultHarness {
   /** UpdateItem requests (attempts, not calls) to the users table that reached the proxy. */
   userUpdates(names: TableNames, filter?: Pick<CallFilter, 'succeeded' | 'after'>): RecordedCall[];
   deleteUser(names: TableNames, userId: string): Promise<void>;
-  lockItem(names: TableNames): Promise<Record<string, unknown> | undefined>;
+  /** The lock item, or another item of the lock table (the `#last-run` summary) by its key. */
+  lockItem(names: TableNames, key?: string): Promise<Record<string, unknown> | undefined>;
   stop(): Promise<void>;
 }
 
@@ -110,11 +111,11 @@ export async function startFaultHarness(): Promise<FaultHarness> {
         new DeleteCommand({ TableName: names.usersTableName, Key: { [usersTable.partitionKey]: userId } }),
       );
     },
-    async lockItem(names) {
+    async lockItem(names, key = configDefaults.lockName) {
       const { Item } = await documents.send(
         new GetCommand({
           TableName: names.lockTableName,
-          Key: { [lockTable.partitionKey]: configDefaults.lockName },
+          Key: { [lockTable.partitionKey]: key },
           ConsistentRead: true,
         }),
       );

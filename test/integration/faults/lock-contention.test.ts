@@ -1,9 +1,10 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { activeShardFor } from '../../../functions/login-helper';
+import type { RunSummary } from '../../../functions/passive-user-checker/ports';
 import { configDefaults, envNames } from '../../../functions/shared/config';
 import { dayMs } from '../../../functions/shared/instant';
 import { DynamoDbLeaseLock } from '../../../functions/shared/lease-lock';
-import { lockTable, userStatus, usersTable } from '../../../functions/shared/table-schema';
+import { lastRunKey, lockTable, userStatus, usersTable } from '../../../functions/shared/table-schema';
 import { DynamoDbUserStore } from '../../../functions/shared/user-store';
 import { selectedEngineKind } from '../../../local/engine';
 import type { TableNames } from '../../../local/tables';
@@ -249,6 +250,42 @@ describe(`who gets to run: concurrent, repeated and crashed ticks (${selectedEng
         [lockTable.attributes.owner]: 'run-b',
         [lockTable.attributes.leaseUntil]: b.lease.leaseUntil.getTime(),
       });
+    });
+
+    it('lets the real handler, paused past its lease mid-run, finish without deleting its successor’s lock or summary', async () => {
+      const names = await h.freshTables();
+      const users = staleUsers('stale', 4, new Date(), 1);
+      await h.seed(names, users);
+      let paused = false;
+      let resume: () => void = () => {};
+      const gate = new Promise<void>((resolve) => {
+        resume = resolve;
+      });
+      // The holder's writes wait here, as if its process were frozen between query and update.
+      h.proxy.setRule(async (call) => {
+        if (call.operation !== 'UpdateItem' || call.tableName !== names.usersTableName) return forward;
+        paused = true;
+        await gate;
+        return forward;
+      });
+      const holderRun = realHandler(h.env(names))(scheduledEvent, lambdaContext('paused-holder'));
+      await until(() => paused, 10_000);
+      const holderLock = await h.lockItem(names);
+      const takeoverAt = new Date(Number(holderLock?.[lockTable.attributes.leaseUntil]) + 1_000);
+      const successorLock = new DynamoDbLeaseLock(h.documents, names.lockTableName, configDefaults.lockName);
+      const successor = await successorLock.acquireLease('successor-run', takeoverAt, leaseSeconds * 1000);
+      const successorSummary = { runId: 'successor-run', startedAt: takeoverAt.toISOString() } as RunSummary;
+      await successorLock.recordLastRun(successorSummary, takeoverAt);
+
+      resume();
+      const holder = await holderRun;
+      const lastRun = await h.lockItem(names, lastRunKey(configDefaults.lockName));
+
+      expect(successor.acquired).toBe(true);
+      expect(holder).toMatchObject({ outcome: 'completed', passivated: users.length });
+      expect(await h.lockItem(names)).toMatchObject({ [lockTable.attributes.owner]: 'successor-run' });
+      expect(lastRun?.[lockTable.attributes.summary]).toEqual(successorSummary);
+      expect(await h.statuses(names, users)).toEqual(users.map(() => userStatus.passive));
     });
 
     it('makes a paused holder’s late write to a user its successor passivated a harmless no-op', async () => {
