@@ -14,13 +14,25 @@ export interface LockHolder {
   readonly leaseUntil: Date;
 }
 
+/** A lock item the acquiring write replaced: its lease had expired, or lay implausibly far ahead. */
+export interface ReplacedHolder extends LockHolder {
+  /**
+   * The stored lease ended further ahead than any lease could have been granted (a holder whose clock was fast):
+   * counted as expired so it cannot block the job for longer than one lease could.
+   */
+  readonly farAhead: boolean;
+}
+
 export type AcquireOutcome =
-  | { readonly acquired: true; readonly lease: Lease }
+  | { readonly acquired: true; readonly lease: Lease; readonly replaced?: ReplacedHolder | undefined }
   | { readonly acquired: false; readonly holder: LockHolder | undefined };
 
 export interface LeaseLock {
   acquireLease(owner: string, now: Date, leaseMs: number): Promise<AcquireOutcome>;
-  /** Deletes the lock only if this lease still owns it; false when a successor had taken it over. */
+  /**
+   * Deletes the lock only if this lease still owns it. True when the item is gone (also when a retry meets its own
+   * earlier delete whose answer was lost); false only when a successor had taken it over.
+   */
   releaseLease(lease: Lease): Promise<boolean>;
   /** Keeps the summary for the status command, unless a run that started later has already kept its own. */
   recordLastRun(summary: RunSummary, now: Date): Promise<void>;
