@@ -4,6 +4,8 @@
  * invocation with one readable message instead of misbehaving later.
  */
 
+import { parseCanonicalInteger } from './integers';
+
 export class ConfigError extends Error {
   constructor(readonly problems: readonly string[]) {
     super(`Invalid configuration: ${problems.join('; ')}`);
@@ -39,6 +41,8 @@ export interface WorkerConfig {
   readonly breakerMaxStalePercent: number;
   /** …checked only from this many stale users on, so a normal tick never counts the whole index. */
   readonly breakerMinStale: number;
+  /** The breaker judges users who crossed the inactivity cutoff within this many hours. */
+  readonly breakerWindowHours: number;
   /** EventBridge bus for `UserPassivated` events; undefined publishes none. */
   readonly eventBusName: string | undefined;
   /** Users within this many days of the cutoff get one `UserInactivityWarning`; 0 sends none. */
@@ -63,6 +67,7 @@ export const envNames = {
   breakerMaxStale: 'BREAKER_MAX_STALE',
   breakerMaxStalePercent: 'BREAKER_MAX_STALE_PERCENT',
   breakerMinStale: 'BREAKER_MIN_STALE',
+  breakerWindowHours: 'BREAKER_WINDOW_HOURS',
   eventBusName: 'EVENT_BUS_NAME',
   warningDays: 'WARNING_DAYS',
 } as const satisfies Record<keyof WorkerConfig, string>;
@@ -86,6 +91,7 @@ export const configDefaults = {
   breakerMaxStale: 50_000,
   breakerMaxStalePercent: 25,
   breakerMinStale: 100,
+  breakerWindowHours: 24,
   warningDays: 0,
 } as const;
 
@@ -103,8 +109,17 @@ export const configLimits = {
   breakerMaxStale: { min: 1, max: 100_000_000 },
   breakerMaxStalePercent: { min: 1, max: 100 },
   breakerMinStale: { min: 0, max: 100_000_000 },
+  breakerWindowHours: { min: 1, max: 720 },
   warningDays: { min: 0, max: 3649 },
 } as const;
+
+/**
+ * The least time a run must have, after the safety margin, in which it may start work: taking the lease, the
+ * breaker's counts and the first pages. A lease (or, in the stack, a function timeout) shorter than the margin plus
+ * this makes every run stop at once, `incomplete` with `time-budget`, while it still emits the heartbeat, so no
+ * alarm would notice. A floor against a setting that cannot work, not a throughput target.
+ */
+export const minWorkWindowMs = 10_000;
 
 const lockNamePattern = /^[A-Za-z0-9._-]{1,100}$/;
 /** What DynamoDB accepts as a table name. */
@@ -128,9 +143,11 @@ export function loadConfig(env: Env): WorkerConfig {
   const integer = (name: string, fallback: number, range: { min: number; max: number }): number => {
     const raw = env[name];
     if (raw === undefined || raw === '') return fallback;
-    const value = /^-?\d+$/.test(raw.trim()) ? Number(raw.trim()) : Number.NaN;
-    if (!Number.isSafeInteger(value) || value < range.min || value > range.max) {
-      problems.push(`${name} must be an integer from ${range.min} to ${range.max}, got "${raw}"`);
+    const value = parseCanonicalInteger(raw);
+    if (value === undefined || value < range.min || value > range.max) {
+      problems.push(
+        `${name} must be an integer from ${range.min} to ${range.max}, got ${JSON.stringify(raw)}`,
+      );
       return fallback;
     }
     return value;
@@ -170,20 +187,38 @@ export function loadConfig(env: Env): WorkerConfig {
     problems.push(`${envNames.warningDays} needs ${envNames.eventBusName}: warnings are sent as events`);
   }
 
+  const problemsBeforeLease = problems.length;
+  const leaseSeconds = integer(envNames.leaseSeconds, configDefaults.leaseSeconds, limits.leaseSeconds);
+  const safetyMarginMs = integer(
+    envNames.safetyMarginMs,
+    configDefaults.safetyMarginMs,
+    limits.safetyMarginMs,
+  );
+  // A run starts no work once less than the margin is left of its lease, so the lease must outlast the margin by
+  // the work window. Checked only when both values passed their own range check: one problem per bad variable.
+  const minLeaseSeconds = Math.ceil((safetyMarginMs + minWorkWindowMs) / 1000);
+  if (problems.length === problemsBeforeLease && leaseSeconds < minLeaseSeconds) {
+    problems.push(
+      `${envNames.leaseSeconds} (${leaseSeconds}) must leave at least ${minWorkWindowMs} ms of work after ` +
+        `${envNames.safetyMarginMs} (${safetyMarginMs}): no work starts in the last ${safetyMarginMs} ms of ` +
+        `the lease; raise ${envNames.leaseSeconds} to at least ${minLeaseSeconds} or lower ${envNames.safetyMarginMs}`,
+    );
+  }
+
   const config: WorkerConfig = {
     usersTableName,
     lockTableName,
     lockName,
     inactiveDays,
     activeShards: integer(envNames.activeShards, configDefaults.activeShards, limits.activeShards),
-    leaseSeconds: integer(envNames.leaseSeconds, configDefaults.leaseSeconds, limits.leaseSeconds),
+    leaseSeconds,
     updateConcurrency: integer(
       envNames.updateConcurrency,
       configDefaults.updateConcurrency,
       limits.updateConcurrency,
     ),
     queryPageSize: integer(envNames.queryPageSize, configDefaults.queryPageSize, limits.queryPageSize),
-    safetyMarginMs: integer(envNames.safetyMarginMs, configDefaults.safetyMarginMs, limits.safetyMarginMs),
+    safetyMarginMs,
     requestTimeoutMs: integer(
       envNames.requestTimeoutMs,
       configDefaults.requestTimeoutMs,
@@ -210,6 +245,11 @@ export function loadConfig(env: Env): WorkerConfig {
       envNames.breakerMinStale,
       configDefaults.breakerMinStale,
       limits.breakerMinStale,
+    ),
+    breakerWindowHours: integer(
+      envNames.breakerWindowHours,
+      configDefaults.breakerWindowHours,
+      limits.breakerWindowHours,
     ),
     eventBusName,
     warningDays,
