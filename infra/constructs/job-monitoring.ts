@@ -52,6 +52,56 @@ export interface JobMonitoringProps {
    * @default 3
    */
   readonly missedRunsPeriods?: number;
+  /**
+   * How long runs may keep ending incomplete (stopped early, or with failed updates) before the incomplete-runs
+   * alarm fires. Counted in alarm periods of the schedule period, at least 1 hour, and rounded up to whole
+   * periods; at most 7 days (CloudWatch's limit). Make it longer than the largest backlog you would approve takes
+   * to drain: every run of a drain stops at `maxPassivationsPerRun`, so 300,000 stale users at 10,000 a run take
+   * 30 runs, 5 hours at `rate(10 minutes)`.
+   * @default Duration.hours(24)
+   */
+  readonly incompleteRunsWindow?: Duration;
+}
+
+/** CloudWatch evaluates at most 7 days of periods of an hour or more (1 day below an hour). */
+const maxAlarmEvaluationSeconds = Duration.days(7).toSeconds();
+const minIncompleteRunsPeriod = Duration.hours(1);
+
+/**
+ * The incomplete-runs alarm's period and evaluation periods for a window: periods of the schedule period but at
+ * least an hour, so each period holds at least one run, and the window rounded up to whole periods.
+ */
+export function incompleteRunsEvaluation(
+  window: Duration,
+  schedulePeriod: Duration,
+): { readonly period: Duration; readonly evaluationPeriods: number; readonly window: Duration } {
+  const periodSeconds = Math.max(schedulePeriod.toSeconds(), minIncompleteRunsPeriod.toSeconds());
+  const evaluationPeriods = Math.max(1, Math.ceil(window.toSeconds({ integral: false }) / periodSeconds));
+  return {
+    period: Duration.seconds(periodSeconds),
+    evaluationPeriods,
+    window: Duration.seconds(periodSeconds * evaluationPeriods),
+  };
+}
+
+/** Why an incomplete-runs window cannot be used, or undefined when it can. */
+export function incompleteRunsWindowProblem(window: Duration, schedulePeriod: Duration): string | undefined {
+  const seconds = window.toSeconds({ integral: false });
+  const evaluation = incompleteRunsEvaluation(window, schedulePeriod);
+  if (
+    seconds >= minIncompleteRunsPeriod.toSeconds() &&
+    evaluation.window.toSeconds() <= maxAlarmEvaluationSeconds
+  ) {
+    return undefined;
+  }
+  const rounded =
+    evaluation.window.toSeconds() === seconds
+      ? ''
+      : ` (${evaluation.window.toHours({ integral: false })} hours in whole periods of ${evaluation.period.toHumanString()})`;
+  return (
+    'incompleteRunsWindow must be from 1 hour to 7 days in whole alarm periods (the schedule period, at least ' +
+    `1 hour), got ${window.toHumanString()}${rounded}`
+  );
 }
 
 /**
@@ -71,6 +121,8 @@ export class JobMonitoring extends Construct {
   readonly eventsFailedAlarm: Alarm;
   /** The lock was held by someone else on every tick for several periods. */
   readonly lockStuckAlarm: Alarm;
+  /** Runs keep happening but none finished its work for `incompleteRunsWindow`. */
+  readonly incompleteRunsAlarm: Alarm;
   /** Console link to the dashboard. */
   readonly dashboardUrl: string;
 
@@ -103,6 +155,7 @@ export class JobMonitoring extends Construct {
 
     const scheduleText = `${period.toHumanString()}`;
     const missedWindow = Duration.seconds(period.toSeconds() * missedRunsPeriods).toHumanString();
+    const incompleteRuns = incompleteRunsEvaluation(props.incompleteRunsWindow ?? Duration.hours(24), period);
 
     this.errorsAlarm = new Alarm(this, 'ErrorsAlarm', {
       metric: fn.metricErrors({ statistic: 'Sum', period: fiveMinutes }),
@@ -210,6 +263,31 @@ export class JobMonitoring extends Construct {
         'deployment its own lockName or lock table.',
     });
 
+    this.incompleteRunsAlarm = new Alarm(this, 'IncompleteRunsAlarm', {
+      // Maximum: one run in a period that finished all its work makes the period good.
+      metric: new Metric({
+        namespace,
+        metricName: metricNames.runComplete,
+        dimensionsMap: { service: serviceName },
+        statistic: 'Maximum',
+        period: incompleteRuns.period,
+      }),
+      threshold: 1,
+      comparisonOperator: ComparisonOperator.LESS_THAN_THRESHOLD,
+      evaluationPeriods: incompleteRuns.evaluationPeriods,
+      datapointsToAlarm: incompleteRuns.evaluationPeriods,
+      // A period without a run has no RunComplete at all: that is MissedRuns' case, not this alarm's.
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+      alarmDescription:
+        `Runs of the passive-user checker keep happening, but none finished its work in the last ` +
+        `${incompleteRuns.window.toHours()} hours: ${metricNames.runComplete} stayed 0 in every period. Each run ` +
+        'stops early (time-budget: the run needs more time than the timeout leaves after the safety margin; ' +
+        'per-run-cap: a backlog that takes longer than this to drain), keeps failing some updates, finds the lock ' +
+        'held, or trips the breaker. What to do: read stopReason and failed in the "Passive-user check completed" ' +
+        'log lines (npm run logs); for time-budget raise the timeout prop, for per-run-cap raise ' +
+        'maxPassivationsPerRun or accept the drain, for failed updates read the warnings naming the users.',
+    });
+
     const alarms = [
       this.errorsAlarm,
       this.deadLetterQueueAlarm,
@@ -218,6 +296,7 @@ export class JobMonitoring extends Construct {
       this.breakerTrippedAlarm,
       this.eventsFailedAlarm,
       this.lockStuckAlarm,
+      this.incompleteRunsAlarm,
     ];
     if (props.alarmAction !== undefined) {
       for (const alarm of alarms) alarm.addAlarmAction(props.alarmAction);

@@ -16,12 +16,13 @@ import {
   configLimits,
   envNames,
   loadConfig,
+  minWorkWindowMs,
 } from '../../functions/shared/config';
 import { eventDetailTypes, eventSource } from '../../functions/shared/event-publisher';
 import { defaultMetricsNamespace, serviceName } from '../../functions/shared/observability-names';
 import { lastRunKey, usersTable as usersSchema } from '../../functions/shared/table-schema';
 import { handlerBundling, handlerEntry } from './handler-bundle';
-import { JobMonitoring } from './job-monitoring';
+import { incompleteRunsWindowProblem, JobMonitoring } from './job-monitoring';
 
 export type PowertoolsLogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
 
@@ -31,8 +32,9 @@ export interface PassiveUserCheckerProps {
   /** The lease-lock table (partition key `lockName`). */
   readonly lockTable: ITable;
   /**
-   * How often the job runs. Must be a `rate(…)` expression from 1 minute to 1 day: the lease invariant and the
-   * missed-runs alarm both need a fixed period.
+   * How often the job runs. Must be a `rate(…)` expression up to 1 day: the lease invariant and the missed-runs
+   * alarm both need a fixed period. The shortest that works is `rate(2 minutes)`: the period must exceed
+   * timeout + lease (timeout + 30 s), and the timeout must be at least 40 s (see `timeout`).
    * @default Schedule.rate(Duration.minutes(10))
    */
   readonly schedule?: Schedule;
@@ -49,7 +51,8 @@ export interface PassiveUserCheckerProps {
   /**
    * The function's timeout. The lock lease is derived from it (timeout + 30 s, passed as `LEASE_SECONDS`), so the
    * lease always outlives the invocation that holds it. Whole seconds; timeout + lease must stay shorter than the
-   * schedule period, which allows up to 284 s with the default 10-minute schedule.
+   * schedule period, which allows up to 284 s with the default 10-minute schedule. At least 40 s: a run starts no
+   * work in the function's last `SAFETY_MARGIN_MS` (30 s), and needs 10 s (`minWorkWindowMs`) beyond it.
    * @default Duration.minutes(4)
    */
   readonly timeout?: Duration;
@@ -95,6 +98,11 @@ export interface PassiveUserCheckerProps {
    */
   readonly breakerMinStale?: number;
   /**
+   * Safety breaker: it judges users who crossed the inactivity cutoff within this many hours (1 to 720).
+   * @default 24
+   */
+  readonly breakerWindowHours?: number;
+  /**
    * The bus that receives `UserPassivated` (and `UserInactivityWarning`) events.
    * @default - the account's default event bus
    */
@@ -126,6 +134,13 @@ export interface PassiveUserCheckerProps {
    * @default - alarms notify no one
    */
   readonly alarmAction?: IAlarmAction;
+  /**
+   * How long runs may keep ending incomplete before the incomplete-runs alarm fires. Longer than the largest
+   * backlog you would approve takes to drain at `maxPassivationsPerRun` a run (300,000 users at 10,000 a run: 30
+   * runs, 5 hours at `rate(10 minutes)`). 1 hour to 7 days, in periods of the schedule period (at least 1 hour).
+   * @default Duration.hours(24)
+   */
+  readonly incompleteRunsWindow?: Duration;
   /**
    * The lock item's key in the lock table; the function may touch only this item and its last-run item.
    * @default 'passive-user-checker'
@@ -211,6 +226,7 @@ export class PassiveUserChecker extends Construct {
       [envNames.breakerMaxStale]: String(settings.breakerMaxStale),
       [envNames.breakerMaxStalePercent]: String(settings.breakerMaxStalePercent),
       [envNames.breakerMinStale]: String(settings.breakerMinStale),
+      [envNames.breakerWindowHours]: String(settings.breakerWindowHours),
       [envNames.warningDays]: String(settings.warningDays),
       ...(settings.publishEvents ? { [envNames.eventBusName]: eventBus.eventBusName } : {}),
       POWERTOOLS_SERVICE_NAME: serviceName,
@@ -271,8 +287,8 @@ export class PassiveUserChecker extends Construct {
     this.role.addToPrincipalPolicy(
       new PolicyStatement({
         sid: 'HoldLeaseLock',
-        // No GetItem: the worker never reads the lock table (a refused acquire names the holder through
-        // ReturnValuesOnConditionCheckFailure on the PutItem itself); only the operator's `status` reads it.
+        // Taking the lease reads nothing: a refused acquire names the holder through
+        // ReturnValuesOnConditionCheckFailure on the PutItem itself. The breaker's read is ReadBreakerState.
         actions: ['dynamodb:PutItem', 'dynamodb:DeleteItem'],
         resources: [props.lockTable.tableArn],
         conditions: {
@@ -280,6 +296,36 @@ export class PassiveUserChecker extends Construct {
             'dynamodb:LeadingKeys': [settings.lockName, lastRunKey(settings.lockName)],
           },
           Null: { 'dynamodb:LeadingKeys': 'false' },
+        },
+      }),
+    );
+    this.role.addToPrincipalPolicy(
+      new PolicyStatement({
+        sid: 'ReadBreakerState',
+        // The breaker keeps its state in the lock table and reads it back before it judges a run. Only the keys
+        // HoldLeaseLock may write, so no other worker's items are readable; a breaker item under a key of its own
+        // must be added to both lists.
+        actions: ['dynamodb:GetItem'],
+        resources: [props.lockTable.tableArn],
+        conditions: {
+          'ForAllValues:StringEquals': {
+            'dynamodb:LeadingKeys': [settings.lockName, lastRunKey(settings.lockName)],
+          },
+          Null: { 'dynamodb:LeadingKeys': 'false' },
+        },
+      }),
+    );
+    this.role.addToPrincipalPolicy(
+      new PolicyStatement({
+        sid: 'CheckUserStatus',
+        // Before tripping, the breaker checks the status of index entries on the table itself (the index can lag).
+        // Read-only, and, like the update, only through the attributes the worker knows: the request must name
+        // them in a ProjectionExpression, so no other user attribute (personal data) is readable.
+        actions: ['dynamodb:BatchGetItem'],
+        resources: [props.usersTable.tableArn],
+        conditions: {
+          'ForAllValues:StringEquals': { 'dynamodb:Attributes': workerAttributes },
+          Null: { 'dynamodb:Attributes': 'false' },
         },
       }),
     );
@@ -358,6 +404,7 @@ export class PassiveUserChecker extends Construct {
       onFailureQueue: this.onFailureQueue,
       metricsNamespace: settings.metricsNamespace,
       enabled: settings.enabled,
+      incompleteRunsWindow: settings.incompleteRunsWindow,
       ...(props.alarmAction === undefined ? {} : { alarmAction: props.alarmAction }),
     });
   }
@@ -389,10 +436,12 @@ interface Settings {
   readonly breakerMaxStale: number;
   readonly breakerMaxStalePercent: number;
   readonly breakerMinStale: number;
+  readonly breakerWindowHours: number;
   readonly publishEvents: boolean;
   readonly warningDays: number;
   readonly reservedConcurrentExecutions: number | undefined;
   readonly logRetention: RetentionDays;
+  readonly incompleteRunsWindow: Duration;
   readonly lockName: string;
   readonly metricsNamespace: string;
   readonly logLevel: PowertoolsLogLevel;
@@ -427,6 +476,12 @@ function resolveSettings(props: PassiveUserCheckerProps): Settings {
     : timeout.toMilliseconds({ integral: false });
   const timeoutSeconds = timeoutMs / 1000;
   const leaseSeconds = timeoutSeconds + leaseMarginSeconds;
+  // The construct sets no SAFETY_MARGIN_MS, so the function runs with the default margin.
+  const safetyMarginMs = configDefaults.safetyMarginMs;
+  const minTimeout = Math.max(
+    lambdaLimits.timeoutSeconds.min,
+    Math.ceil((safetyMarginMs + minWorkWindowMs) / 1000),
+  );
   if (periodSeconds !== undefined) {
     // timeout + (timeout + margin) < period, and Lambda's own 1..900 s.
     const maxTimeout = Math.min(
@@ -434,18 +489,34 @@ function resolveSettings(props: PassiveUserCheckerProps): Settings {
       lambdaLimits.timeoutSeconds.max,
       configLimits.leaseSeconds.max - leaseMarginSeconds,
     );
-    if (
-      !Number.isSafeInteger(timeoutSeconds) ||
-      timeoutSeconds < lambdaLimits.timeoutSeconds.min ||
-      timeoutSeconds > maxTimeout
-    ) {
+    const got = Number.isNaN(timeoutSeconds) ? 'an unresolved token' : `${timeoutSeconds} s`;
+    if (maxTimeout < minTimeout) {
       problems.push(
-        `timeout must be whole seconds from ${lambdaLimits.timeoutSeconds.min} to ${maxTimeout} with schedule ` +
+        `schedule ${schedule.expressionString} is too short for any timeout: the timeout must be at least ` +
+          `${minTimeout} s (safety margin ${safetyMarginMs / 1000} s + ${minWorkWindowMs / 1000} s of work) and ` +
+          `timeout + lease (timeout + ${leaseMarginSeconds} s) shorter than the period, which needs a period of at ` +
+          `least ${2 * minTimeout + leaseMarginSeconds + 1} s`,
+      );
+    } else if (!Number.isSafeInteger(timeoutSeconds) || timeoutSeconds > maxTimeout) {
+      problems.push(
+        `timeout must be whole seconds from ${minTimeout} to ${maxTimeout} with schedule ` +
           `${schedule.expressionString}: the lease is timeout + ${leaseMarginSeconds} s, and timeout + lease must be ` +
-          `shorter than the ${periodSeconds} s period so a dead lock holder blocks at most one tick; got ` +
-          `${Number.isNaN(timeoutSeconds) ? 'an unresolved token' : `${timeoutSeconds} s`}`,
+          `shorter than the ${periodSeconds} s period so a dead lock holder blocks at most one tick; got ${got}`,
+      );
+    } else if (timeoutSeconds < minTimeout) {
+      // Every run would stop before its first write (incomplete, time-budget) and still emit the heartbeat.
+      problems.push(
+        `timeout (${timeoutSeconds} s) must leave at least ${minWorkWindowMs / 1000} s for work after the safety ` +
+          `margin (${envNames.safetyMarginMs}, ${safetyMarginMs / 1000} s): no run starts work in its last ` +
+          `${safetyMarginMs / 1000} s, so every run would stop at once; use at least ${minTimeout} s`,
       );
     }
+  }
+
+  const incompleteRunsWindow = props.incompleteRunsWindow ?? Duration.hours(24);
+  if (periodSeconds !== undefined) {
+    const problem = incompleteRunsWindowProblem(incompleteRunsWindow, Duration.seconds(periodSeconds));
+    if (problem !== undefined) problems.push(problem);
   }
 
   const inactiveDays = integer(
@@ -506,6 +577,11 @@ function resolveSettings(props: PassiveUserCheckerProps): Settings {
       props.breakerMinStale ?? configDefaults.breakerMinStale,
       configLimits.breakerMinStale,
     ),
+    breakerWindowHours: integer(
+      'breakerWindowHours',
+      props.breakerWindowHours ?? configDefaults.breakerWindowHours,
+      configLimits.breakerWindowHours,
+    ),
     publishEvents: props.publishEvents ?? true,
     warningDays,
     reservedConcurrentExecutions:
@@ -513,6 +589,7 @@ function resolveSettings(props: PassiveUserCheckerProps): Settings {
         ? undefined
         : integer('reservedConcurrentExecutions', reserved, lambdaLimits.reservedConcurrentExecutions),
     logRetention: props.logRetention ?? RetentionDays.ONE_MONTH,
+    incompleteRunsWindow,
     lockName,
     metricsNamespace: props.metricsNamespace ?? defaultMetricsNamespace,
     logLevel: props.logLevel ?? 'INFO',

@@ -18,7 +18,9 @@ describe('function role', () => {
     const actions = statements.flatMap((statement) => asList(statement.Action)).sort();
 
     expect(actions).toEqual([
+      'dynamodb:BatchGetItem',
       'dynamodb:DeleteItem',
+      'dynamodb:GetItem',
       'dynamodb:PutItem',
       'dynamodb:Query',
       'dynamodb:UpdateItem',
@@ -116,10 +118,50 @@ describe('function role', () => {
     });
   });
 
-  it('scopes the lock keys to a custom lock name', () => {
-    expect(bySidIn(tuned, 'HoldLeaseLock')?.Condition?.['ForAllValues:StringEquals']).toEqual({
-      'dynamodb:LeadingKeys': ['nightly', 'nightly#last-run'],
+  it('reads only its own lock item and last-run item in the lock table, for the breaker state', () => {
+    expect(bySid('ReadBreakerState')).toEqual({
+      Sid: 'ReadBreakerState',
+      Effect: 'Allow',
+      Action: 'dynamodb:GetItem',
+      Resource: { 'Fn::GetAtt': [expect.stringMatching(/^LeaseLockTable/), 'Arn'] },
+      Condition: {
+        'ForAllValues:StringEquals': {
+          'dynamodb:LeadingKeys': ['passive-user-checker', 'passive-user-checker#last-run'],
+        },
+        Null: { 'dynamodb:LeadingKeys': 'false' },
+      },
     });
+  });
+
+  it('reads users in batches only through the attributes the worker touches, on the table only', () => {
+    expect(bySid('CheckUserStatus')).toEqual({
+      Sid: 'CheckUserStatus',
+      Effect: 'Allow',
+      Action: 'dynamodb:BatchGetItem',
+      Resource: { 'Fn::GetAtt': [expect.stringMatching(/^UsersTable/), 'Arn'] },
+      Condition: {
+        'ForAllValues:StringEquals': {
+          'dynamodb:Attributes': [
+            'userId',
+            'status',
+            'lastLoginAt',
+            'activeShard',
+            'passivatedAt',
+            'neverPassivate',
+            'inactivityWarnedAt',
+          ],
+        },
+        Null: { 'dynamodb:Attributes': 'false' },
+      },
+    });
+  });
+
+  it('scopes the lock keys to a custom lock name', () => {
+    for (const sid of ['HoldLeaseLock', 'ReadBreakerState']) {
+      expect(bySidIn(tuned, sid)?.Condition?.['ForAllValues:StringEquals']).toEqual({
+        'dynamodb:LeadingKeys': ['nightly', 'nightly#last-run'],
+      });
+    }
   });
 
   it("publishes only the job's own events, to the default bus only", () => {

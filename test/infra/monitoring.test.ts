@@ -1,6 +1,7 @@
-import { Stack } from 'aws-cdk-lib';
+import { Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import { Schedule } from 'aws-cdk-lib/aws-events';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { describe, expect, it } from 'vitest';
 import {
@@ -116,6 +117,46 @@ describe('alarms', () => {
     });
   });
 
+  it('alarms when no run has finished its work for 24 hours of hourly periods, leaving periods without runs to MissedRuns', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: defaultMetricsNamespace,
+      MetricName: metricNames.runComplete,
+      Dimensions: jobDimensions,
+      Statistic: 'Maximum',
+      Period: 3600,
+      EvaluationPeriods: 24,
+      DatapointsToAlarm: 24,
+      ComparisonOperator: 'LessThanThreshold',
+      Threshold: 1,
+      TreatMissingData: 'notBreaching',
+    });
+  });
+
+  it('counts the incomplete-runs window in periods of the given length', () => {
+    const { template: custom } = synthStack({ checker: tunedCheckerProps });
+
+    expect(alarmOn(custom, metricNames.runComplete)).toMatchObject({
+      Namespace: 'PassiveUserChecker/staging',
+      Period: 3600,
+      EvaluationPeriods: 48,
+      DatapointsToAlarm: 48,
+      AlarmDescription: expect.stringContaining('none finished its work in the last 48 hours'),
+    });
+  });
+
+  it('judges a daily job one run per period, so every period of the window holds a run', () => {
+    const { template: daily } = synthStack({
+      checker: { schedule: Schedule.rate(Duration.days(1)), incompleteRunsWindow: Duration.days(3) },
+    });
+
+    expect(alarmOn(daily, metricNames.runComplete)).toMatchObject({
+      Period: 86_400,
+      EvaluationPeriods: 3,
+      DatapointsToAlarm: 3,
+      TreatMissingData: 'notBreaching',
+    });
+  });
+
   it('alarms when the mass-passivation breaker trips', () => {
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       Namespace: defaultMetricsNamespace,
@@ -187,6 +228,19 @@ describe('dashboard', () => {
       expect(body).toContain(`\\"${metric}\\"`);
     }
     expect(body).toMatch(/Function timeout.{0,40}240000|240000.{0,40}Function timeout/);
+  });
+
+  it('shows every alarm, the incomplete-runs alarm included, in its alarm status widget', () => {
+    const body = JSON.stringify(Object.values(template.findResources('AWS::CloudWatch::Dashboard'))[0]);
+    const alarmIds = Object.keys(template.findResources('AWS::CloudWatch::Alarm'));
+    const incompleteRuns = Object.keys(
+      template.findResources('AWS::CloudWatch::Alarm', {
+        Properties: { MetricName: metricNames.runComplete },
+      }),
+    );
+
+    expect(incompleteRuns).toHaveLength(1);
+    for (const id of alarmIds) expect(body).toContain(`"${id}"`);
   });
 
   it('links the dashboard from the stack outputs', () => {

@@ -170,6 +170,7 @@ describe('function', () => {
           [envNames.breakerMaxStale]: '50000',
           [envNames.breakerMaxStalePercent]: '25',
           [envNames.breakerMinStale]: '100',
+          [envNames.breakerWindowHours]: '24',
           [envNames.warningDays]: '0',
           [envNames.eventBusName]: 'default',
           POWERTOOLS_SERVICE_NAME: serviceName,
@@ -193,6 +194,7 @@ describe('function', () => {
           [envNames.activeShards]: '4',
           [envNames.dryRun]: 'true',
           [envNames.lockName]: 'nightly',
+          [envNames.breakerWindowHours]: '72',
         }),
       },
     });

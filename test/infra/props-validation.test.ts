@@ -31,7 +31,34 @@ describe('synth-time validation', () => {
 
   it('rejects a timeout whose lease would still block the next tick', () => {
     expect(build({ timeout: Duration.minutes(5) })).toThrow(
-      /timeout must be whole seconds from 1 to 284 with schedule rate\(10 minutes\).*got 300 s/,
+      /timeout must be whole seconds from 40 to 284 with schedule rate\(10 minutes\).*got 300 s/,
+    );
+  });
+
+  it.each([1, 30, 39])(
+    'rejects a timeout of %i s, which leaves no room for work after the safety margin, naming both',
+    (seconds) => {
+      expect(build({ timeout: Duration.seconds(seconds) })).toThrow(
+        new RegExp(
+          `timeout \\(${seconds} s\\) must leave at least 10 s for work after the safety margin ` +
+            '\\(SAFETY_MARGIN_MS, 30 s\\).*use at least 40 s',
+        ),
+      );
+    },
+  );
+
+  it('accepts the shortest timeout that leaves the minimum work window after the safety margin', () => {
+    const { template } = synthStack({ checker: { timeout: Duration.seconds(40) } });
+
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Timeout: 40,
+      Environment: { Variables: Match.objectLike({ LEASE_SECONDS: '70' }) },
+    });
+  });
+
+  it('rejects a schedule too short for any timeout that leaves room for work', () => {
+    expect(build({ schedule: Schedule.rate(Duration.minutes(1)), timeout: Duration.seconds(14) })).toThrow(
+      /schedule rate\(1 minute\) is too short for any timeout: .*at least 40 s.*a period of at least 111 s/,
     );
   });
 
@@ -48,6 +75,27 @@ describe('synth-time validation', () => {
 
   it('rejects a timeout in fractions of a second', () => {
     expect(build({ timeout: Duration.millis(1500) })).toThrow(/timeout must be whole seconds.*got 1.5 s/);
+  });
+
+  it.each([0, 721])('rejects a breakerWindowHours of %i, outside the range the function accepts', (hours) => {
+    expect(build({ breakerWindowHours: hours })).toThrow(
+      new RegExp(`breakerWindowHours must be an integer from 1 to 720, got ${hours}`),
+    );
+  });
+
+  it.each([
+    ['shorter than an hour', { incompleteRunsWindow: Duration.minutes(30) }, /got 30 minutes/],
+    ['longer than 7 days', { incompleteRunsWindow: Duration.days(8) }, /got 8 days/],
+    [
+      'over 7 days once rounded up to whole 5-hour periods',
+      { schedule: Schedule.rate(Duration.hours(5)), incompleteRunsWindow: Duration.days(7) },
+      /got 7 days \(170 hours in whole periods of 5 hours\)/,
+    ],
+  ])('rejects an incompleteRunsWindow %s', (_case, props, got) => {
+    const attempt = build(props);
+
+    expect(attempt).toThrow(/incompleteRunsWindow must be from 1 hour to 7 days in whole alarm periods/);
+    expect(attempt).toThrow(got);
   });
 
   it('rejects a cron schedule, since the lease and the heartbeat need a fixed period', () => {

@@ -71,4 +71,6 @@ export const tunedCheckerProps = {
   logRetention: RetentionDays.ONE_YEAR,
   publishEvents: false,
   metricsNamespace: 'PassiveUserChecker/staging',
+  breakerWindowHours: 72,
+  incompleteRunsWindow: Duration.hours(48),
 } satisfies PassiveUsersStackProps['checker'];
