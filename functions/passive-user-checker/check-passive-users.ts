@@ -3,6 +3,9 @@ import { ConcurrencyLimiter } from '../shared/concurrency';
 import type { WorkerConfig } from '../shared/config';
 import { dayMs, isCanonicalUtcInstant } from '../shared/instant';
 import type {
+  BreakerApproval,
+  BreakerState,
+  BreakerStore,
   BreakerVerdict,
   CandidatePage,
   DomainEvents,
@@ -20,6 +23,7 @@ import type {
 
 export interface CheckPassiveUsersDeps {
   readonly lock: LeaseLock;
+  readonly breakerState: BreakerStore;
   readonly users: UserStore;
   /** Undefined when no event bus is configured: nothing is published. */
   readonly events: DomainEvents | undefined;
@@ -31,8 +35,10 @@ export interface RunRequest {
   /** Unique per attempt (a Lambda retry reuses its request id, so the owner adds a random part). */
   readonly runId: string;
   readonly dryRun: boolean;
-  /** An operator's one-off override of the mass-passivation breaker. */
+  /** An operator's approval of what the mass-passivation breaker tripped on: recorded, drained by later runs. */
   readonly overrideBreaker: boolean;
+  /** Who approved, as recorded with the approval (the CLI sends the operator's user and host). */
+  readonly approvedBy?: string | undefined;
   /** Time left in the invocation, as `context.getRemainingTimeInMillis()` reports it. */
   readonly remainingMs: () => number;
 }
@@ -49,7 +55,8 @@ export class BreakerTrippedError extends Error {
   constructor(summary: RunSummary) {
     super(
       `Mass-passivation breaker tripped, nothing was written: ${summary.breaker?.reason}. ` +
-        'If these users really are inactive, invoke once with {"overrideBreaker": true}.',
+        'If these users really are inactive, approve them once with {"overrideBreaker": true}: later runs ' +
+        'drain them without another approval.',
     );
     this.name = 'BreakerTrippedError';
     attachSummary(this, summary);
@@ -68,6 +75,8 @@ export class SystemicFailureError extends Error {
 }
 
 const dryRunSampleSize = 20;
+/** The share rule's denominator (a COUNT of the whole index) is reused this long before it is counted again. */
+const activeCountReuseMs = 6 * 60 * 60 * 1000;
 /** Transient failures with no success at all, from this many on, mean the table is unusable, not unlucky. */
 const systemicFailureThreshold = 5;
 
@@ -100,6 +109,16 @@ export async function checkPassiveUsers(
   }
 
   const lease = acquired.lease;
+  if (acquired.replaced?.farAhead) {
+    deps.log.error(
+      'Took over a lease dated further ahead than any lease can be granted (a holder with a fast clock?)',
+      {
+        lockName: config.lockName,
+        holder: acquired.replaced.owner,
+        leaseUntil: acquired.replaced.leaseUntil.toISOString(),
+      },
+    );
+  }
   try {
     return await run.execute(lease);
   } finally {
@@ -136,8 +155,20 @@ class PassivationRun {
 
   private pages = 0;
   private candidates = 0;
+  private warningPages = 0;
+  private warningCandidates = 0;
   private passivated = 0;
   private raceSkipped = 0;
+  private notActive = 0;
+  /** Actionable-looking stale index entries the scan found (before the status check): the backlog's basis. */
+  private staleEntries = 0;
+  private breakerMemory: BreakerState | undefined;
+  /** A count of the whole index made by this run, to be kept for the runs after it. */
+  private countedActive: BreakerState['activeUsers'];
+  /** Index entries the breaker found not active: counted there, not written to. */
+  private knownNotActive: ReadonlySet<string> = new Set();
+  /** The state this run wrote (or read, when it had nothing to write), for the closing backlog update. */
+  private acceptedState: BreakerState | undefined;
   private exempt = 0;
   private malformed = 0;
   private failed = 0;
@@ -187,7 +218,13 @@ class PassivationRun {
       throw new BreakerTrippedError(summary);
     }
 
-    await Promise.all((staleShards ?? []).map((shard) => this.guarded(() => this.passivateShard(shard))));
+    // What the breaker accepted is written before anything is acted on; a withdrawal made meanwhile wins.
+    const accepted =
+      this.breaker && !this.request.dryRun ? await this.guarded(() => this.acceptVerdict()) : true;
+    if (accepted === false) this.stop('breaker-changed');
+    const workShards = accepted ? (staleShards ?? []) : [];
+
+    await Promise.all(workShards.map((shard) => this.guarded(() => this.passivateShard(shard))));
     if (
       this.config.warningDays > 0 &&
       this.deps.events &&
@@ -216,6 +253,7 @@ class PassivationRun {
         ? 'incomplete'
         : 'completed';
     const summary = this.summary(outcome);
+    await this.recordBacklog(summary);
     await this.recordLastRun(summary);
     return summary;
   }
@@ -240,48 +278,214 @@ class PassivationRun {
   }
 
   /**
-   * Counts stale users per shard (an idle tick reads one empty page per shard and nothing else) and trips when
-   * the number is implausible: a login path that stopped writing `lastLoginAt` would otherwise passivate
-   * everyone it touched. Returns the shards that have work.
+   * Judges the flow, not the stock. A login path that stopped writing `lastLoginAt` shows up as many users
+   * crossing the cutoff within a short window; a long-dormant population is a stock that an operator approves
+   * once. So each run scans the stale range (keys only: an idle tick reads one empty page per shard), counts only
+   * entries it would act on, and splits them into the backlog earlier runs accepted and the users that crossed
+   * since (entries from the last passing run's cutoff on, plus any that appeared below it, such as an import).
+   * The rules apply to those crossings within `BREAKER_WINDOW_HOURS`, remembered in the lock table. Returns the
+   * shards that have work.
    */
   private async checkBreaker(): Promise<string[]> {
-    const counts = await Promise.all(
-      this.shards.map((shard) => this.deps.users.countStale(shard, this.cutoffIso)),
+    const memory = await this.deps.breakerState.read();
+    this.breakerMemory = memory;
+    const judgedUntil = memory.judgedUntil;
+    const { breakerMaxStale, breakerMaxStalePercent, breakerMinStale, breakerWindowHours } = this.config;
+    // Zone crossers are kept (ids only, bounded) in case their status must be checked before a trip.
+    const keepAtMost = breakerMaxStale + 1;
+    const zoneIds: string[] = [];
+    let zone = 0;
+    let below = 0;
+    let exempt = 0;
+    const perShard = await Promise.all(
+      this.shards.map(async (shard) => {
+        let actionable = 0;
+        let start: Record<string, unknown> | undefined;
+        do {
+          const page = await this.deps.users.staleIndexPage(shard, this.cutoffIso, start);
+          for (const entry of page.entries) {
+            if (entry.neverPassivate) exempt += 1;
+            else if (!this.isWellFormed(entry)) continue;
+            else {
+              actionable += 1;
+              if (judgedUntil === undefined || entry.lastLoginAt >= judgedUntil) {
+                zone += 1;
+                if (zoneIds.length < keepAtMost) zoneIds.push(entry.userId);
+              } else {
+                below += 1;
+              }
+            }
+          }
+          start = page.next;
+        } while (start);
+        return actionable;
+      }),
     );
-    const staleUsers = counts.reduce((sum, count) => sum + count.stale, 0);
-    this.exempt = counts.reduce((sum, count) => sum + count.exempt, 0);
-    const staleShards = this.shards.filter((_, index) => (counts[index]?.stale ?? 0) > 0);
+    this.exempt = exempt;
+    this.staleEntries = zone + below;
+    const staleShards = this.shards.filter((_, index) => (perShard[index] ?? 0) > 0);
 
-    const { breakerMaxStale, breakerMaxStalePercent, breakerMinStale } = this.config;
+    const windowStart = new Date(Date.parse(this.cutoffIso) - breakerWindowHours * 3_600_000).toISOString();
+    const earlier = memory.crossings
+      .filter((crossing) => crossing.cutoff > windowStart)
+      .reduce((sum, crossing) => sum + crossing.crossed, 0);
+    let notActive = 0;
     let activeUsers: number | undefined;
     let reason: string | undefined;
-    if (staleUsers > breakerMaxStale) {
-      reason = `${staleUsers} stale users exceed BREAKER_MAX_STALE (${breakerMaxStale})`;
-    } else if (staleUsers > 0 && staleUsers >= breakerMinStale && breakerMaxStalePercent < 100) {
-      const actives = await Promise.all(this.shards.map((shard) => this.deps.users.countActive(shard)));
-      activeUsers = actives.reduce((sum, count) => sum + count, 0);
-      if (staleUsers * 100 > breakerMaxStalePercent * activeUsers) {
-        const percent = ((staleUsers * 100) / Math.max(activeUsers, 1)).toFixed(1);
+
+    const judge = async (fresh: boolean): Promise<void> => {
+      const crossed = zone - notActive + Math.max(0, below - memory.backlog);
+      const windowCrossed = crossed + earlier;
+      reason = undefined;
+      activeUsers = undefined;
+      if (windowCrossed > breakerMaxStale) {
         reason =
-          `${staleUsers} of ${activeUsers} active users (${percent}%) are stale, ` +
-          `above BREAKER_MAX_STALE_PERCENT (${breakerMaxStalePercent}%)`;
+          `${windowCrossed} users crossed the cutoff within ${breakerWindowHours} h, ` +
+          `more than BREAKER_MAX_STALE (${breakerMaxStale})`;
+      } else if (windowCrossed > 0 && windowCrossed >= breakerMinStale && breakerMaxStalePercent < 100) {
+        activeUsers = await this.activeUserCount(fresh);
+        if (windowCrossed * 100 > breakerMaxStalePercent * activeUsers) {
+          const percent = ((windowCrossed * 100) / Math.max(activeUsers, 1)).toFixed(1);
+          reason =
+            `${windowCrossed} users crossed the cutoff within ${breakerWindowHours} h, ${percent}% of ` +
+            `${activeUsers} active users, above BREAKER_MAX_STALE_PERCENT (${breakerMaxStalePercent}%)`;
+        }
       }
+    };
+    await judge(false);
+    if (reason !== undefined && !this.request.overrideBreaker) {
+      // Before failing the run, leave out entries whose item is not active (the index does not hold status), and
+      // count the index afresh: a trip is worth a few reads to be sure of.
+      const active = await this.deps.users.activeAmong(zoneIds);
+      this.knownNotActive = new Set(zoneIds.filter((userId) => !active.has(userId)));
+      notActive = this.knownNotActive.size;
+      await judge(true);
     }
 
+    const crossed = zone - notActive + Math.max(0, below - memory.backlog);
     const overridden = reason !== undefined && this.request.overrideBreaker;
     this.breaker = {
       tripped: reason !== undefined && !overridden,
-      staleUsers,
+      staleUsers: this.staleEntries - notActive,
+      backlog: Math.min(below, memory.backlog),
+      crossed,
+      windowCrossed: crossed + earlier,
+      windowHours: breakerWindowHours,
       activeUsers,
+      exempt,
+      malformed: this.malformed,
+      notActive,
       reason,
       overridden,
+      approval: overridden ? this.newApproval() : memory.approval,
+    };
+    const figures = {
+      reason,
+      staleUsers: this.breaker.staleUsers,
+      crossed,
+      windowCrossed: this.breaker.windowCrossed,
+      backlog: this.breaker.backlog,
+      activeUsers,
+      exempt,
+      malformed: this.malformed,
+      notActive,
     };
     if (overridden) {
-      this.deps.log.warn('Mass-passivation breaker overridden by the operator', { reason, staleUsers });
+      this.deps.log.warn('Mass-passivation breaker overridden: approval recorded, later runs drain it', {
+        ...figures,
+        approvedBy: this.breaker.approval?.approvedBy,
+      });
     } else if (reason !== undefined) {
-      this.deps.log.error('Mass-passivation breaker tripped', { reason, staleUsers, activeUsers });
+      this.deps.log.error('Mass-passivation breaker tripped', figures);
     }
     return staleShards;
+  }
+
+  private newApproval(): BreakerApproval {
+    return {
+      approvedBy: this.request.approvedBy ?? 'unknown (no approvedBy in the payload)',
+      approvedAt: this.deps.now().toISOString(),
+      runId: this.request.runId,
+      cutoff: this.cutoffIso,
+      covered: this.staleEntries,
+    };
+  }
+
+  /** The share rule's denominator: the whole index, counted at most every few hours (afresh before a trip). */
+  private async activeUserCount(fresh: boolean): Promise<number> {
+    const cached = this.breakerMemory?.activeUsers;
+    const now = this.deps.now();
+    if (!fresh && cached && now.getTime() - Date.parse(cached.countedAt) < activeCountReuseMs) {
+      return cached.count;
+    }
+    const counts = await Promise.all(this.shards.map((shard) => this.deps.users.countActive(shard)));
+    const count = counts.reduce((sum, value) => sum + value, 0);
+    this.countedActive = { count, countedAt: now.toISOString() };
+    return count;
+  }
+
+  /**
+   * Records what this run accepted: its crossings (for the window), the stale entries it found as the backlog,
+   * and an approval when the operator gave one. Nothing is written when nothing changed (an idle tick).
+   */
+  private async acceptVerdict(): Promise<boolean> {
+    const memory = this.breakerMemory as BreakerState;
+    const verdict = this.breaker as BreakerVerdict;
+    const windowStart = new Date(
+      Date.parse(this.cutoffIso) - this.config.breakerWindowHours * 3_600_000,
+    ).toISOString();
+    const crossings = memory.crossings.filter((crossing) => crossing.cutoff > windowStart);
+    // An approved stock is not flow: it does not count against the window of the runs after it.
+    if (verdict.crossed > 0 && !verdict.overridden) {
+      crossings.push({ cutoff: this.cutoffIso, crossed: verdict.crossed });
+    }
+    const next: Omit<BreakerState, 'version'> = {
+      judgedUntil: verdict.crossed > 0 || verdict.overridden ? this.cutoffIso : memory.judgedUntil,
+      backlog: this.staleEntries,
+      crossings,
+      approval: verdict.approval,
+      activeUsers: this.countedActive ?? memory.activeUsers,
+    };
+    if (sameState(memory, next)) {
+      this.acceptedState = memory;
+      return true;
+    }
+    const written = await this.deps.breakerState.write(next, memory.version);
+    if (!written) {
+      this.deps.log.warn(
+        'The breaker state changed since this run read it (an approval withdrawn?); not acting',
+        {
+          lockName: this.config.lockName,
+        },
+      );
+      return false;
+    }
+    this.acceptedState = { ...next, version: memory.version + 1 };
+    return true;
+  }
+
+  /**
+   * After the run: what is left of the accepted stock is the backlog the next run expects, and an approval
+   * whose users are all handled is marked drained. Best effort: a lost update only makes the next run judge the
+   * difference (never accept more than it saw).
+   */
+  private async recordBacklog(summary: RunSummary): Promise<void> {
+    const accepted = this.acceptedState;
+    if (!accepted || this.request.dryRun) return;
+    const backlog = Math.max(0, this.staleEntries - this.passivated - this.raceSkipped);
+    const approval =
+      accepted.approval && !accepted.approval.drainedAt && !accepted.approval.withdrawnAt && summary.complete
+        ? { ...accepted.approval, drainedAt: this.deps.now().toISOString() }
+        : accepted.approval;
+    const next: Omit<BreakerState, 'version'> = { ...accepted, backlog, approval };
+    if (sameState(accepted, next)) return;
+    try {
+      await this.deps.breakerState.write(withoutVersion(next), accepted.version);
+    } catch (error) {
+      this.deps.log.warn('Could not record the breaker backlog; the next run judges the difference', {
+        error: errorName(error),
+      });
+    }
   }
 
   private async passivateShard(shard: string): Promise<void> {
@@ -289,6 +493,7 @@ class PassivationRun {
       (start) => this.deps.users.staleCandidatesPage(shard, this.cutoffIso, this.config.queryPageSize, start),
       (candidates) => this.passivatePage(candidates),
       () => this.mayStartWork(),
+      'passivation',
     );
   }
 
@@ -307,6 +512,7 @@ class PassivationRun {
         ),
       (candidates) => this.warnPage(candidates),
       () => this.mayStartUncappedWork(),
+      'warning',
     );
   }
 
@@ -318,12 +524,18 @@ class PassivationRun {
     fetchPage: (start: Record<string, unknown> | undefined) => Promise<CandidatePage>,
     processPage: (candidates: readonly StaleCandidate[]) => Promise<void>,
     mayContinue: () => boolean,
+    kind: 'passivation' | 'warning',
   ): Promise<void> {
     let pending: Promise<CandidatePage> | undefined = fetchPage(undefined);
     while (pending) {
       const page: CandidatePage = await pending;
-      this.pages += 1;
-      this.candidates += page.candidates.length;
+      if (kind === 'passivation') {
+        this.pages += 1;
+        this.candidates += page.candidates.length;
+      } else {
+        this.warningPages += 1;
+        this.warningCandidates += page.candidates.length;
+      }
       pending = page.next && mayContinue() ? fetchPage(page.next) : undefined;
       // A prefetched page that fails while this one is written is reported when awaited, not as unhandled.
       pending?.catch(() => undefined);
@@ -335,7 +547,9 @@ class PassivationRun {
   private async passivatePage(candidates: readonly StaleCandidate[]): Promise<void> {
     const writes: Promise<UserPassivatedEvent | undefined>[] = [];
     for (const candidate of candidates) {
-      if (!this.isWellFormed(candidate)) continue;
+      // Counted and logged by the breaker's scan of the same range; skipped here without a second count.
+      if (!isCanonicalUtcInstant(candidate.lastLoginAt) || this.knownNotActive.has(candidate.userId))
+        continue;
       if (!this.mayStartWork()) break;
       if (this.request.dryRun) {
         this.wouldPassivate += 1;
@@ -373,6 +587,13 @@ class PassivationRun {
       );
       if (result === 'changed') {
         this.raceSkipped += 1;
+        return undefined;
+      }
+      if (result === 'not-active') {
+        this.notActive += 1;
+        this.deps.log.warn('Skipped an index entry whose item is not active (still has activeShard)', {
+          userId: candidate.userId,
+        });
         return undefined;
       }
       this.passivated += 1;
@@ -459,7 +680,7 @@ class PassivationRun {
     }
   }
 
-  private isWellFormed(candidate: StaleCandidate): boolean {
+  private isWellFormed(candidate: Pick<StaleCandidate, 'userId' | 'lastLoginAt'>): boolean {
     if (isCanonicalUtcInstant(candidate.lastLoginAt)) return true;
     this.malformed += 1;
     // Only the id: the malformed value itself may hold whatever the application wrote there.
@@ -529,8 +750,11 @@ class PassivationRun {
       shards: this.shards.length,
       pages: this.pages,
       candidates: this.candidates,
+      warningPages: this.warningPages,
+      warningCandidates: this.warningCandidates,
       passivated: this.passivated,
       raceSkipped: this.raceSkipped,
+      notActive: this.notActive + (this.breaker?.notActive ?? 0),
       exempt: this.exempt,
       malformed: this.malformed,
       failed: this.failed,
@@ -546,4 +770,15 @@ class PassivationRun {
       durationMs: this.deps.now().getTime() - this.startedAt.getTime(),
     };
   }
+}
+
+function withoutVersion(
+  state: Omit<BreakerState, 'version'> & { version?: number },
+): Omit<BreakerState, 'version'> {
+  const { judgedUntil, backlog, crossings, approval, activeUsers } = state;
+  return { judgedUntil, backlog, crossings, approval, activeUsers };
+}
+
+function sameState(a: Omit<BreakerState, 'version'>, b: Omit<BreakerState, 'version'>): boolean {
+  return JSON.stringify(withoutVersion(a)) === JSON.stringify(withoutVersion(b));
 }

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
+import { DynamoDbBreakerStore } from '../shared/breaker-state';
 import { clientSettingsFor, createDynamoDbClient, createEventBridgeClient } from '../shared/clients';
 import { loadConfig, type WorkerConfig } from '../shared/config';
 import { EventBridgeDomainEvents } from '../shared/event-publisher';
@@ -10,12 +11,13 @@ import { defaultMetricsNamespace, serviceName } from '../shared/observability-na
 import { DynamoDbUserStore } from '../shared/user-store';
 import { BreakerTrippedError, checkPassiveUsers, SystemicFailureError } from './check-passive-users';
 import { parseInvocation } from './invocation';
-import type { DomainEvents, LeaseLock, RunSummary, UserStore } from './ports';
+import type { BreakerStore, DomainEvents, LeaseLock, RunSummary, UserStore } from './ports';
 import { recordRunMetrics } from './run-metrics';
 
 export interface HandlerDeps {
   readonly config: WorkerConfig;
   readonly lock: LeaseLock;
+  readonly breakerState: BreakerStore;
   readonly users: UserStore;
   readonly events: DomainEvents | undefined;
   readonly logger: Logger;
@@ -49,6 +51,7 @@ export function createHandler(wire: () => HandlerDeps) {
           runId,
           dryRun,
           overrideBreaker: invocation.overrideBreaker,
+          approvedBy: invocation.approvedBy,
           remainingMs: () => context.getRemainingTimeInMillis(),
         },
       );
@@ -81,6 +84,7 @@ export function wireFromEnvironment(env: NodeJS.ProcessEnv = process.env): Handl
   return {
     config,
     lock: new DynamoDbLeaseLock(dynamo, config.lockTableName, config.lockName),
+    breakerState: new DynamoDbBreakerStore(dynamo, config.lockTableName, config.lockName),
     users: new DynamoDbUserStore(dynamo, config.usersTableName),
     events: config.eventBusName
       ? new EventBridgeDomainEvents(createEventBridgeClient(clientSettings), config.eventBusName)

@@ -10,9 +10,13 @@ export interface Invocation {
   readonly trigger: 'schedule' | 'manual';
   readonly dryRun: boolean;
   readonly overrideBreaker: boolean;
+  /** Who approves, recorded with the approval; only with `overrideBreaker`. */
+  readonly approvedBy?: string | undefined;
 }
 
 const manualFlags = ['dryRun', 'overrideBreaker'] as const;
+const manualFields = [...manualFlags, 'approvedBy'] as const;
+const maxApprovedByLength = 200;
 
 /**
  * Two kinds of event reach the function: EventBridge's scheduled event (never a dry run, never an override:
@@ -29,10 +33,21 @@ export function parseInvocation(event: unknown): Invocation {
     return { trigger: 'schedule', dryRun: false, overrideBreaker: false };
   }
   for (const [key, value] of Object.entries(fields)) {
-    if (!(manualFlags as readonly string[]).includes(key)) {
+    if (!(manualFields as readonly string[]).includes(key)) {
       throw new InvalidInvocationError(
-        `Unknown payload field "${key}": a manual invocation accepts only ${manualFlags.join(', ')}`,
+        `Unknown payload field "${key}": a manual invocation accepts only ${manualFields.join(', ')}`,
       );
+    }
+    if (key === 'approvedBy') {
+      if (typeof value !== 'string' || value.trim() === '' || value.length > maxApprovedByLength) {
+        throw new InvalidInvocationError(
+          `Payload field "approvedBy" must be a non-empty string of at most ${maxApprovedByLength} characters`,
+        );
+      }
+      if (fields.overrideBreaker !== true) {
+        throw new InvalidInvocationError('Payload field "approvedBy" goes with "overrideBreaker": true');
+      }
+      continue;
     }
     if (typeof value !== 'boolean') {
       throw new InvalidInvocationError(
@@ -44,5 +59,6 @@ export function parseInvocation(event: unknown): Invocation {
     trigger: 'manual',
     dryRun: fields.dryRun === true,
     overrideBreaker: fields.overrideBreaker === true,
+    approvedBy: typeof fields.approvedBy === 'string' ? fields.approvedBy : undefined,
   };
 }

@@ -50,19 +50,44 @@ export interface CandidatePage {
   readonly next: Record<string, unknown> | undefined;
 }
 
-export interface StaleCount {
-  readonly stale: number;
-  /** Stale but `neverPassivate`: filtered out, never written. */
-  readonly exempt: number;
+/** One entry of the stale range as the breaker's scan reads it: keys plus the exemption flag. Unvalidated. */
+export interface StaleIndexEntry {
+  readonly userId: string;
+  /** As stored; '' when the stored value is not a string. */
+  readonly lastLoginAt: string;
+  readonly neverPassivate: boolean;
 }
 
-export type PassivationResult = 'passivated' | 'changed';
+export interface StaleIndexPage {
+  readonly entries: readonly StaleIndexEntry[];
+  readonly next: Record<string, unknown> | undefined;
+}
+
+/**
+ * `changed`: the condition failed and the user left the stale range (logged in, exempted, passivated elsewhere,
+ * deleted). `not-active`: the item's status is not `active` but it still carries `activeShard`, so it stays in
+ * the index (a contract violation `backfill` reports as `inactive-in-index`).
+ */
+export type PassivationResult = 'passivated' | 'changed' | 'not-active';
 
 export interface UserStore {
-  /** Index entries with `lastLoginAt < cutoff` in one shard, read as counts only; exempt users apart. */
-  countStale(shard: string, cutoffIso: string): Promise<StaleCount>;
+  /**
+   * One page (up to 1 MB) of the index entries with `lastLoginAt < cutoff` in one shard: keys and
+   * `neverPassivate` only, exempt entries included, so the breaker can tell what a run would act on.
+   */
+  staleIndexPage(
+    shard: string,
+    cutoffIso: string,
+    start: Record<string, unknown> | undefined,
+  ): Promise<StaleIndexPage>;
   /** Every index entry in one shard (all active users), read as counts only. */
   countActive(shard: string): Promise<number>;
+  /**
+   * Of these users, the ones whose item says `status = "active"` (one read per item, batched). Used only when the
+   * breaker would trip, to leave out index entries whose item is not active (a passive or suspended user that
+   * still carries `activeShard`): the index does not project `status`.
+   */
+  activeAmong(userIds: readonly string[]): Promise<ReadonlySet<string>>;
   staleCandidatesPage(
     shard: string,
     cutoffIso: string,
@@ -120,15 +145,77 @@ export interface RunLog {
 
 export type RunOutcome = 'completed' | 'incomplete' | 'lock-held' | 'dry-run' | 'breaker-tripped' | 'failed';
 
-export type StopReason = 'time-budget' | 'per-run-cap' | 'systemic-failure';
+/** `breaker-changed`: the breaker's state changed after this run read it (an operator withdrew an approval). */
+export type StopReason = 'time-budget' | 'per-run-cap' | 'systemic-failure' | 'breaker-changed';
+
+/** An operator's approval of a backlog, kept in the lock table until it is drained or withdrawn. */
+export interface BreakerApproval {
+  readonly approvedBy: string;
+  readonly approvedAt: string;
+  readonly runId: string;
+  /** Covers every user whose `lastLoginAt` is before this instant (the approving run's cutoff). */
+  readonly cutoff: string;
+  /** How many stale users the approving run found (and so approved). */
+  readonly covered: number;
+  /** Set by the first run that found nothing left of it to passivate. */
+  readonly drainedAt?: string | undefined;
+  readonly withdrawnBy?: string | undefined;
+  readonly withdrawnAt?: string | undefined;
+}
+
+/** A run that passed the breaker, remembered for the window: how many users it found newly crossed. */
+export interface BreakerCrossing {
+  readonly cutoff: string;
+  readonly crossed: number;
+}
+
+/**
+ * What the breaker remembers between runs, on one item of the lock table. The flow it judges is the number of
+ * users who crossed the cutoff within the window; what earlier runs accepted (by their own verdict or by an
+ * approval) and have not yet passivated is the backlog, and is not judged again.
+ */
+export interface BreakerState {
+  /** Optimistic lock: 0 when no state was ever written. */
+  readonly version: number;
+  /** The cutoff of the last run that passed the breaker: entries from it on are new crossers. */
+  readonly judgedUntil: string | undefined;
+  /** Stale users (before `judgedUntil`) that passing runs accepted and left for later runs. */
+  readonly backlog: number;
+  /** Passing runs' crossings within the window, oldest first. */
+  readonly crossings: readonly BreakerCrossing[];
+  readonly approval: BreakerApproval | undefined;
+  /** The last count of the whole index, reused for the share rule for a few hours. */
+  readonly activeUsers: { readonly count: number; readonly countedAt: string } | undefined;
+}
+
+export interface BreakerStore {
+  read(): Promise<BreakerState>;
+  /** Writes `next` (as version `expected + 1`) unless someone wrote since `expected`; false when they did. */
+  write(next: Omit<BreakerState, 'version'>, expected: number): Promise<boolean>;
+}
 
 export interface BreakerVerdict {
   readonly tripped: boolean;
+  /** Stale users this run would act on: canonical `lastLoginAt`, not exempt. */
   readonly staleUsers: number;
-  /** Counted only when the share rule applied (from `BREAKER_MIN_STALE` stale users on). */
+  /** Of those, how many earlier runs had accepted (by their own verdict or by an approval). */
+  readonly backlog: number;
+  /** Of those, how many crossed the cutoff since the last run that passed (or were added below it). */
+  readonly crossed: number;
+  /** `crossed` plus the crossings of passing runs within the window: what the rules judge. */
+  readonly windowCrossed: number;
+  readonly windowHours: number;
+  /** Counted only when the share rule applied (from `BREAKER_MIN_STALE` crossed users on). */
   readonly activeUsers: number | undefined;
+  /** Entries left out of the count: exempt, malformed, and (checked only before a trip) not active. */
+  readonly exempt: number;
+  readonly malformed: number;
+  readonly notActive: number;
   readonly reason: string | undefined;
+  /** This run was approved by the operator (and recorded the approval). */
   readonly overridden: boolean;
+  /** The approval in force (or the last one, drained or withdrawn), for `status`. */
+  readonly approval: BreakerApproval | undefined;
 }
 
 export interface RunSummary {
@@ -137,11 +224,17 @@ export interface RunSummary {
   readonly dryRun: boolean;
   readonly cutoff: string;
   readonly shards: number;
+  /** Passivation query pages and the candidates on them (the breaker's scan and warnings apart). */
   readonly pages: number;
   readonly candidates: number;
+  /** Inactivity-warning query pages and their candidates (only with `WARNING_DAYS`). */
+  readonly warningPages: number;
+  readonly warningCandidates: number;
   readonly passivated: number;
   /** Condition failed at write time: login race, passivated or exempted elsewhere, or deleted. */
   readonly raceSkipped: number;
+  /** Index entries whose item is not `active` (still carrying `activeShard`): skipped, left for `backfill`. */
+  readonly notActive: number;
   readonly exempt: number;
   readonly malformed: number;
   readonly failed: number;

@@ -46,14 +46,23 @@ export const lockTable = {
     expiresAt: 'expiresAt',
     summary: 'summary',
     finishedAt: 'finishedAt',
+    breakerState: 'breaker',
+    version: 'version',
   },
   /** Epoch seconds. Cleanup only: correctness never depends on TTL deletion, which can lag by days. */
   ttlAttribute: 'expiresAt',
   /** The item that keeps the last run's summary for the status CLI lives beside the lock item. */
   lastRunKeySuffix: '#last-run',
+  /** The breaker's memory (approval, accepted backlog, recent crossings) lives beside the lock item too. */
+  breakerKeySuffix: '#breaker',
 } as const;
 
 /** The key under which a lock's last run summary is stored. */
 export function lastRunKey(lockName: string): string {
   return `${lockName}${lockTable.lastRunKeySuffix}`;
+}
+
+/** The key under which a lock's breaker state is stored. */
+export function breakerKey(lockName: string): string {
+  return `${lockName}${lockTable.breakerKeySuffix}`;
 }

@@ -1,15 +1,18 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
+  BatchGetCommand,
+  type BatchGetCommandOutput,
   type DynamoDBDocumentClient,
   QueryCommand,
   type QueryCommandInput,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type {
   CandidatePage,
   PassivationResult,
   StaleCandidate,
-  StaleCount,
+  StaleIndexPage,
   UserStore,
 } from '../passive-user-checker/ports';
 import { userStatus, usersTable } from './table-schema';
@@ -22,6 +25,8 @@ const names = {
   '#lastLoginAt': index.sortKey,
   '#neverPassivate': a.neverPassivate,
 } as const;
+const batchGetLimit = 100;
+const batchGetRounds = 8;
 const notExempt = '(attribute_not_exists(#neverPassivate) OR #neverPassivate <> :true)';
 
 /**
@@ -35,25 +40,30 @@ export class DynamoDbUserStore implements UserStore {
     private readonly tableName: string,
   ) {}
 
-  async countStale(shard: string, cutoffIso: string): Promise<StaleCount> {
-    let stale = 0;
-    let read = 0;
-    await this.forEachQueryPage(
-      {
+  async staleIndexPage(
+    shard: string,
+    cutoffIso: string,
+    start: Record<string, unknown> | undefined,
+  ): Promise<StaleIndexPage> {
+    // No Limit: pages of up to 1 MB (thousands of keys), the same reads a COUNT would pay for. No filter either:
+    // exempt and malformed entries are told apart here, and counted as what they are.
+    const page = await this.client.send(
+      new QueryCommand({
         TableName: this.tableName,
         IndexName: index.name,
         KeyConditionExpression: '#shard = :shard AND #lastLoginAt < :cutoff',
-        FilterExpression: notExempt,
-        ExpressionAttributeNames: names,
-        ExpressionAttributeValues: { ':shard': shard, ':cutoff': cutoffIso, ':true': true },
-        Select: 'COUNT',
-      },
-      (page) => {
-        stale += page.Count ?? 0;
-        read += page.ScannedCount ?? 0;
-      },
+        ProjectionExpression: '#userId, #lastLoginAt, #neverPassivate',
+        ExpressionAttributeNames: { ...names, '#userId': a.userId },
+        ExpressionAttributeValues: { ':shard': shard, ':cutoff': cutoffIso },
+        ExclusiveStartKey: start,
+      }),
     );
-    return { stale, exempt: read - stale };
+    const entries = (page.Items ?? []).map((item) => ({
+      userId: String(item[a.userId]),
+      lastLoginAt: typeof item[a.lastLoginAt] === 'string' ? item[a.lastLoginAt] : '',
+      neverPassivate: item[a.neverPassivate] === true,
+    }));
+    return { entries, next: page.LastEvaluatedKey };
   }
 
   async countActive(shard: string): Promise<number> {
@@ -71,6 +81,36 @@ export class DynamoDbUserStore implements UserStore {
         active += page.Count ?? 0;
       },
     );
+    return active;
+  }
+
+  async activeAmong(userIds: readonly string[]): Promise<ReadonlySet<string>> {
+    const active = new Set<string>();
+    for (let at = 0; at < userIds.length; at += batchGetLimit) {
+      let keys: Record<string, unknown>[] | undefined = userIds
+        .slice(at, at + batchGetLimit)
+        .map((userId) => ({ [a.userId]: userId }));
+      // Unprocessed keys (throttling) are asked for again, a bounded number of times, with a short backoff.
+      for (let attempt = 0; keys && keys.length > 0; attempt += 1) {
+        if (attempt >= batchGetRounds) throw new Error(`BatchGetItem left ${keys.length} keys unprocessed`);
+        if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
+        const answer: BatchGetCommandOutput = await this.client.send(
+          new BatchGetCommand({
+            RequestItems: {
+              [this.tableName]: {
+                Keys: keys,
+                ProjectionExpression: '#userId, #status',
+                ExpressionAttributeNames: { '#userId': a.userId, '#status': a.status },
+              },
+            },
+          }),
+        );
+        for (const item of answer.Responses?.[this.tableName] ?? []) {
+          if (item[a.status] === userStatus.active) active.add(String(item[a.userId]));
+        }
+        keys = answer.UnprocessedKeys?.[this.tableName]?.Keys;
+      }
+    }
     return active;
   }
 
@@ -119,11 +159,17 @@ export class DynamoDbUserStore implements UserStore {
             ':cutoff': cutoffIso,
             ':true': true,
           },
+          // The old item tells a login race from an entry that will never pass (status not active).
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       );
       return 'passivated';
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return 'changed';
+      if (error instanceof ConditionalCheckFailedException) {
+        const old = error.Item ? unmarshall(error.Item) : undefined;
+        const stillIndexed = old?.[a.activeShard] !== undefined;
+        return stillIndexed && old?.[a.status] !== userStatus.active ? 'not-active' : 'changed';
+      }
       throw error;
     }
   }

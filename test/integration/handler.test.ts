@@ -116,7 +116,8 @@ describe('the handler on a real engine', () => {
 
     const second = await handler(scheduledEvent, context('second'));
 
-    expect(second).toMatchObject({ outcome: 'completed', passivated: 0, candidates: 1, malformed: 1 });
+    // The malformed entry is counted by the breaker's scan; a shard with nothing to act on is not queried again.
+    expect(second).toMatchObject({ outcome: 'completed', passivated: 0, candidates: 0, malformed: 1 });
     expect(await userItem(names, 'frank')).toEqual(before);
   });
 

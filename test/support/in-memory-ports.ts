@@ -1,5 +1,7 @@
 import type {
   AcquireOutcome,
+  BreakerState,
+  BreakerStore,
   CandidatePage,
   DomainEvents,
   Lease,
@@ -7,15 +9,16 @@ import type {
   PassivationResult,
   RunLog,
   RunSummary,
-  StaleCount,
+  StaleIndexPage,
   UserInactivityWarningEvent,
   UserPassivatedEvent,
   UserStore,
 } from '../../functions/passive-user-checker/ports';
+import { emptyBreakerState } from '../../functions/shared/breaker-state';
 
 export interface FakeUser {
   userId: string;
-  status: 'active' | 'passive';
+  status: 'active' | 'passive' | 'suspended';
   lastLoginAt: string;
   activeShard?: string;
   passivatedAt?: string;
@@ -27,6 +30,8 @@ export interface FakeUser {
 export class InMemoryUserStore implements UserStore {
   readonly users = new Map<string, FakeUser>();
   readonly writes: string[] = [];
+  readonly reads: string[] = [];
+  statusReads = 0;
   /** Lets a test fail or interleave with a write: throw to fail it, mutate `users` to race it. */
   beforeWrite: (userId: string) => void = () => {};
 
@@ -40,10 +45,22 @@ export class InMemoryUserStore implements UserStore {
       .sort((a, b) => compareIndexKeys(a, b));
   }
 
-  async countStale(shard: string, cutoffIso: string): Promise<StaleCount> {
-    const stale = this.indexEntries(shard).filter((user) => user.lastLoginAt < cutoffIso);
-    const exempt = stale.filter((user) => user.neverPassivate === true).length;
-    return { stale: stale.length - exempt, exempt };
+  /** Reads the whole range as one page (a real page holds up to 1 MB of keys). */
+  async staleIndexPage(shard: string, cutoffIso: string): Promise<StaleIndexPage> {
+    this.reads.push(`scan:${shard}`);
+    const entries = this.indexEntries(shard)
+      .filter((user) => user.lastLoginAt < cutoffIso)
+      .map((user) => ({
+        userId: user.userId,
+        lastLoginAt: user.lastLoginAt,
+        neverPassivate: user.neverPassivate === true,
+      }));
+    return { entries, next: undefined };
+  }
+
+  async activeAmong(userIds: readonly string[]): Promise<ReadonlySet<string>> {
+    this.statusReads += userIds.length;
+    return new Set(userIds.filter((userId) => this.users.get(userId)?.status === 'active'));
   }
 
   async countActive(shard: string): Promise<number> {
@@ -92,7 +109,9 @@ export class InMemoryUserStore implements UserStore {
     this.writes.push(userId);
     const user = this.users.get(userId);
     if (user?.status !== 'active' || !(user.lastLoginAt < cutoffIso) || user.neverPassivate === true) {
-      return 'changed';
+      return user !== undefined && user.status !== 'active' && user.activeShard !== undefined
+        ? 'not-active'
+        : 'changed';
     }
     user.status = 'passive';
     user.passivatedAt = passivatedAtIso;
@@ -170,6 +189,23 @@ export class InMemoryLeaseLock implements LeaseLock {
 
   async recordLastRun(summary: RunSummary): Promise<void> {
     this.lastRuns.push(summary);
+  }
+}
+
+/** The breaker's memory, with the DynamoDB adapter's optimistic version. */
+export class InMemoryBreakerStore implements BreakerStore {
+  state: BreakerState = emptyBreakerState;
+  readonly writes: BreakerState[] = [];
+
+  async read(): Promise<BreakerState> {
+    return this.state;
+  }
+
+  async write(next: Omit<BreakerState, 'version'>, expected: number): Promise<boolean> {
+    if (this.state.version !== expected) return false;
+    this.state = { ...structuredClone(next), version: expected + 1 };
+    this.writes.push(this.state);
+    return true;
   }
 }
 

@@ -6,11 +6,13 @@ import {
   type RunRequest,
   SystemicFailureError,
 } from '../../functions/passive-user-checker/check-passive-users';
+import { withdrawApproval } from '../../functions/shared/breaker-state';
 import { ConcurrencyLimiter } from '../../functions/shared/concurrency';
 import type { WorkerConfig } from '../../functions/shared/config';
 import { testConfig } from '../support/config';
 import {
   type FakeUser,
+  InMemoryBreakerStore,
   InMemoryLeaseLock,
   InMemoryUserStore,
   ManualClock,
@@ -38,7 +40,8 @@ function setup(users: FakeUser[], configOverrides: Partial<WorkerConfig> = {}) {
   const events = new RecordingEvents();
   const log = new RecordingLog();
   const clock = new ManualClock(now);
-  const deps: CheckPassiveUsersDeps = { lock, users: store, events, log, now: clock.now };
+  const breakerState = new InMemoryBreakerStore();
+  const deps: CheckPassiveUsersDeps = { lock, breakerState, users: store, events, log, now: clock.now };
   const run = (request: Partial<RunRequest> = {}) =>
     checkPassiveUsers(config, deps, {
       runId: `run-${Math.random()}`,
@@ -47,7 +50,7 @@ function setup(users: FakeUser[], configOverrides: Partial<WorkerConfig> = {}) {
       remainingMs: () => 300_000,
       ...request,
     });
-  return { config, store, lock, events, log, clock, run };
+  return { config, store, lock, breakerState, events, log, clock, run };
 }
 
 const statusOf = (store: InMemoryUserStore, userId: string) => store.users.get(userId)?.status;
@@ -303,7 +306,9 @@ describe('checkPassiveUsers', () => {
       const users = Array.from({ length: 6 }, (_, i) => user(`u${i}`, 40));
       const { store, lock, run } = setup(users, { breakerMaxStale: 5 });
 
-      await expect(run()).rejects.toThrow(/breaker tripped.*6 stale users exceed BREAKER_MAX_STALE \(5\)/);
+      await expect(run()).rejects.toThrow(
+        /breaker tripped.*6 users crossed the cutoff within 24 h, more than BREAKER_MAX_STALE \(5\)/,
+      );
 
       expect(store.writes).toEqual([]);
       expect(lock.item).toBeUndefined();
@@ -320,7 +325,9 @@ describe('checkPassiveUsers', () => {
       const failure = run();
 
       await expect(failure).rejects.toBeInstanceOf(BreakerTrippedError);
-      await expect(failure).rejects.toThrow(/3 of 8 active users \(37\.5%\)/);
+      await expect(failure).rejects.toThrow(
+        /3 users crossed the cutoff within 24 h, 37\.5% of 8 active users/,
+      );
       expect(store.writes).toEqual([]);
     });
 
@@ -344,6 +351,168 @@ describe('checkPassiveUsers', () => {
 
       expect(summary.passivated).toBe(6);
       expect(summary.breaker).toMatchObject({ tripped: false, overridden: true });
+    });
+
+    it('drains an approved backlog over as many runs as the cap needs, with no further approval', async () => {
+      const dormant = Array.from({ length: 50 }, (_, i) => user(`dormant${i}`, 31 + i * 17));
+      const fresh = Array.from({ length: 20 }, (_, i) => user(`fresh${i}`, i));
+      const { store, breakerState, clock, run } = setup([...dormant, ...fresh], {
+        maxPassivationsPerRun: 12,
+        breakerMinStale: 10,
+      });
+      await expect(run()).rejects.toBeInstanceOf(BreakerTrippedError);
+
+      const approved = await run({ overrideBreaker: true, approvedBy: 'ops@laptop' });
+      const outcomes = [approved.outcome];
+      for (let tick = 0; tick < 6; tick += 1) {
+        clock.advance(600_000);
+        outcomes.push((await run()).outcome);
+      }
+
+      expect(approved.breaker?.approval).toMatchObject({ approvedBy: 'ops@laptop', covered: 50 });
+      expect(outcomes).toEqual([
+        'incomplete',
+        'incomplete',
+        'incomplete',
+        'incomplete',
+        'completed',
+        'completed',
+        'completed',
+      ]);
+      expect(dormant.every((u) => statusOf(store, u.userId) === 'passive')).toBe(true);
+      expect(fresh.every((u) => statusOf(store, u.userId) === 'active')).toBe(true);
+      expect(breakerState.state.approval?.drainedAt).toBeDefined();
+      expect(breakerState.state.backlog).toBe(0);
+    });
+
+    it('trips again on a surge of users crossing the cutoff within hours, after an approved backlog drained', async () => {
+      const dormant = Array.from({ length: 50 }, (_, i) => user(`dormant${i}`, 40 + i));
+      // 40 users whose last login lies just inside the cutoff: they cross over the next two hours.
+      const surge = Array.from({ length: 40 }, (_, i) => ({
+        ...user(`surge${i}`, 0),
+        lastLoginAt: new Date(now.getTime() - 30 * 86_400_000 + (i + 1) * 180_000).toISOString(),
+      }));
+      const fresh = Array.from({ length: 60 }, (_, i) => user(`fresh${i}`, i % 20));
+      const { clock, run } = setup([...dormant, ...surge, ...fresh], { breakerMinStale: 10 });
+      await expect(run()).rejects.toBeInstanceOf(BreakerTrippedError);
+      await run({ overrideBreaker: true });
+
+      const outcomes: string[] = [];
+      let tripped: unknown;
+      for (let tick = 0; tick < 12 && tripped === undefined; tick += 1) {
+        clock.advance(600_000);
+        tripped = await run().then(
+          (summary) => void outcomes.push(summary.outcome),
+          (error: unknown) => error,
+        );
+      }
+
+      expect(outcomes.length).toBeGreaterThan(0);
+      expect(outcomes.every((outcome) => outcome === 'completed')).toBe(true);
+      expect(tripped).toBeInstanceOf(BreakerTrippedError);
+      expect((tripped as BreakerTrippedError).summary.breaker?.windowCrossed).toBeGreaterThan(25);
+    });
+
+    it('judges users added below the last accepted cutoff (an import of dormant accounts)', async () => {
+      const fresh = Array.from({ length: 40 }, (_, i) => user(`fresh${i}`, i % 20));
+      const { store, clock, run } = setup(fresh, { breakerMinStale: 10 });
+      expect((await run()).outcome).toBe('completed');
+
+      for (let i = 0; i < 30; i += 1) {
+        const imported = user(`imported${i}`, 200 + i);
+        store.users.set(imported.userId, imported);
+      }
+      clock.advance(600_000);
+
+      await expect(run()).rejects.toThrow(/30 users crossed the cutoff/);
+    });
+
+    it('never counts exempt, malformed or not-active entries, and reports each figure, tripped or not', async () => {
+      const users = [
+        ...Array.from({ length: 20 }, (_, i) => user(`admin${i}`, 400, { neverPassivate: true })),
+        ...Array.from({ length: 20 }, (_, i) => ({
+          ...user(`python${i}`, 400),
+          lastLoginAt: `2025-0${1 + (i % 9)}-01T00:00:00Z`,
+        })),
+        ...Array.from({ length: 20 }, (_, i) => user(`suspended${i}`, 400, { status: 'suspended' })),
+        user('stale', 40),
+        ...Array.from({ length: 10 }, (_, i) => user(`fresh${i}`, 1)),
+      ];
+      const { store, run } = setup(users, { breakerMinStale: 10 });
+
+      const summary = await run();
+
+      expect(summary.outcome).toBe('completed');
+      expect(summary.passivated).toBe(1);
+      expect(summary).toMatchObject({ exempt: 20, malformed: 20, notActive: 20 });
+      expect(summary.breaker).toMatchObject({ tripped: false, exempt: 20, malformed: 20, notActive: 20 });
+      expect(statusOf(store, 'suspended0')).toBe('suspended');
+
+      // Later runs do not count them again: they are part of the accepted backlog, not a new crossing.
+      const again = await run();
+      expect(again.breaker).toMatchObject({ tripped: false, crossed: 0 });
+    });
+
+    it('reports the skipped figures on a tripped run too', async () => {
+      const users = [
+        ...Array.from({ length: 3 }, (_, i) => user(`admin${i}`, 400, { neverPassivate: true })),
+        { ...user('python', 400), lastLoginAt: '2025-01-01T00:00:00Z' },
+        ...Array.from({ length: 12 }, (_, i) => user(`stale${i}`, 40)),
+      ];
+      const { run } = setup(users, { breakerMaxStale: 10 });
+
+      const failure = (await run().catch((error: unknown) => error)) as BreakerTrippedError;
+
+      expect(failure).toBeInstanceOf(BreakerTrippedError);
+      expect(failure.summary).toMatchObject({ outcome: 'breaker-tripped', exempt: 3, malformed: 1 });
+      expect(failure.summary.breaker).toMatchObject({ staleUsers: 12, exempt: 3, malformed: 1 });
+    });
+
+    it('judges again what a withdrawn approval left', async () => {
+      const dormant = Array.from({ length: 40 }, (_, i) => user(`dormant${i}`, 31 + i));
+      const { breakerState, clock, run } = setup(dormant, { breakerMaxStale: 20, maxPassivationsPerRun: 10 });
+      await run({ overrideBreaker: true, approvedBy: 'ops' });
+
+      await withdrawApproval(breakerState, 'ops2', clock.now());
+      clock.advance(600_000);
+
+      await expect(run()).rejects.toThrow(/30 users crossed the cutoff/);
+      expect(breakerState.state.approval).toMatchObject({ approvedBy: 'ops', withdrawnBy: 'ops2' });
+    });
+
+    it('does not act when the approval is withdrawn between its read and its write', async () => {
+      const dormant = Array.from({ length: 40 }, (_, i) => user(`dormant${i}`, 31 + i));
+      const { store, breakerState, run } = setup(dormant, { breakerMaxStale: 20 });
+      const write = breakerState.write.bind(breakerState);
+      breakerState.write = async (next, expected) => {
+        breakerState.state = { ...breakerState.state, version: breakerState.state.version + 1 };
+        return write(next, expected);
+      };
+
+      const summary = await run({ overrideBreaker: true });
+
+      expect(summary).toMatchObject({ outcome: 'incomplete', stopReason: 'breaker-changed', passivated: 0 });
+      expect(store.writes).toEqual([]);
+    });
+
+    it('writes no breaker state on an idle tick', async () => {
+      const { breakerState, clock, run } = setup([user('fresh', 1)]);
+
+      await run();
+      clock.advance(600_000);
+      await run();
+
+      expect(breakerState.writes).toEqual([]);
+    });
+
+    it('shows in a dry run what it would decide, and remembers nothing', async () => {
+      const users = Array.from({ length: 6 }, (_, i) => user(`u${i}`, 40));
+      const { breakerState, run } = setup(users, { breakerMaxStale: 5 });
+
+      const approved = await run({ dryRun: true, overrideBreaker: true });
+
+      expect(approved.breaker).toMatchObject({ tripped: false, overridden: true, crossed: 6 });
+      expect(breakerState.writes).toEqual([]);
     });
   });
 

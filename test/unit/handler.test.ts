@@ -4,7 +4,12 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createHandler, type HandlerDeps } from '../../functions/passive-user-checker/handler';
 import { metricNames } from '../../functions/shared/observability-names';
 import { testConfig } from '../support/config';
-import { type FakeUser, InMemoryLeaseLock, InMemoryUserStore } from '../support/in-memory-ports';
+import {
+  type FakeUser,
+  InMemoryBreakerStore,
+  InMemoryLeaseLock,
+  InMemoryUserStore,
+} from '../support/in-memory-ports';
 
 const now = new Date('2026-11-23T12:00:00.000Z');
 const stale: FakeUser = {
@@ -28,6 +33,7 @@ function deps(overrides: Partial<HandlerDeps> = {}) {
   const wired: HandlerDeps = {
     config: testConfig({ activeShards: 1 }),
     lock: new InMemoryLeaseLock(),
+    breakerState: new InMemoryBreakerStore(),
     users: new InMemoryUserStore([stale]),
     events: undefined,
     logger: new Logger({ serviceName: 'passive-user-checker', logLevel: 'INFO' }),

@@ -1,0 +1,131 @@
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import type { BreakerState, BreakerStore } from '../passive-user-checker/ports';
+import { breakerKey, lockTable } from './table-schema';
+
+const a = lockTable.attributes;
+
+export const emptyBreakerState: BreakerState = {
+  version: 0,
+  judgedUntil: undefined,
+  backlog: 0,
+  crossings: [],
+  approval: undefined,
+  activeUsers: undefined,
+};
+
+/**
+ * The breaker's memory on one item of the lock table (`<lockName>#breaker`), written with an optimistic version:
+ * a run writes what it accepted before it acts on it, and an operator's withdrawal made meanwhile wins. No TTL:
+ * forgetting the accepted backlog would only make the next run judge it again (and trip), but forgetting an
+ * approval silently is not what an operator expects.
+ */
+export class DynamoDbBreakerStore implements BreakerStore {
+  constructor(
+    private readonly client: DynamoDBDocumentClient,
+    private readonly tableName: string,
+    private readonly lockName: string,
+  ) {}
+
+  async read(): Promise<BreakerState> {
+    const answer = await this.client.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: { [a.lockName]: breakerKey(this.lockName) },
+        ConsistentRead: true,
+      }),
+    );
+    return breakerStateOf(answer.Item);
+  }
+
+  async write(next: Omit<BreakerState, 'version'>, expected: number): Promise<boolean> {
+    try {
+      await this.client.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: {
+            [a.lockName]: breakerKey(this.lockName),
+            [a.version]: expected + 1,
+            [a.breakerState]: JSON.parse(JSON.stringify(next)) as Record<string, unknown>,
+          },
+          // `#version = :next` is this very write, retried by the SDK after its answer was lost.
+          ConditionExpression: `${expected === 0 ? 'attribute_not_exists(#version)' : '#version = :expected'} OR #version = :next`,
+          ExpressionAttributeNames: { '#version': a.version },
+          ExpressionAttributeValues: {
+            ...(expected === 0 ? {} : { ':expected': expected }),
+            ':next': expected + 1,
+          },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+}
+
+/** Reads a stored item leniently: what does not have the expected shape is taken as absent, never guessed. */
+export function breakerStateOf(item: Record<string, unknown> | undefined): BreakerState {
+  if (!item) return emptyBreakerState;
+  const version = typeof item[a.version] === 'number' ? item[a.version] : 0;
+  const stored = (item[a.breakerState] ?? {}) as Partial<Record<keyof BreakerState, unknown>>;
+  const crossings = Array.isArray(stored.crossings)
+    ? stored.crossings.filter(
+        (c): c is { cutoff: string; crossed: number } =>
+          typeof c?.cutoff === 'string' && typeof c?.crossed === 'number',
+      )
+    : [];
+  const approval =
+    stored.approval &&
+    typeof stored.approval === 'object' &&
+    typeof (stored.approval as { cutoff?: unknown }).cutoff === 'string'
+      ? (stored.approval as BreakerState['approval'])
+      : undefined;
+  const activeUsers =
+    stored.activeUsers &&
+    typeof (stored.activeUsers as { count?: unknown }).count === 'number' &&
+    typeof (stored.activeUsers as { countedAt?: unknown }).countedAt === 'string'
+      ? (stored.activeUsers as BreakerState['activeUsers'])
+      : undefined;
+  return {
+    version: version as number,
+    judgedUntil: typeof stored.judgedUntil === 'string' ? stored.judgedUntil : undefined,
+    backlog: typeof stored.backlog === 'number' && stored.backlog >= 0 ? stored.backlog : 0,
+    crossings,
+    approval,
+    activeUsers,
+  };
+}
+
+/** No approval in force to withdraw: nothing was written. */
+export class NoApprovalError extends Error {
+  constructor() {
+    super('There is no breaker approval in force to withdraw');
+    this.name = 'NoApprovalError';
+  }
+}
+
+/**
+ * An operator takes an approval back: it is kept, marked withdrawn, for `status`, and the backlog is forgotten,
+ * so the next run judges every stale user again (and trips where the rules say so). A run already past its
+ * breaker check finishes what it started; one that reads the state after this does not drain any more.
+ */
+export async function withdrawApproval(
+  store: BreakerStore,
+  withdrawnBy: string,
+  now: Date,
+): Promise<BreakerState> {
+  for (;;) {
+    const current = await store.read();
+    const approval = current.approval;
+    if (!approval || approval.withdrawnAt || approval.drainedAt) throw new NoApprovalError();
+    const next = {
+      ...current,
+      backlog: 0,
+      approval: { ...approval, withdrawnBy, withdrawnAt: now.toISOString() },
+    };
+    const { version, ...state } = next;
+    if (await store.write(state, version)) return { ...state, version: version + 1 };
+  }
+}
