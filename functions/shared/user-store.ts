@@ -7,7 +7,6 @@ import {
   type QueryCommandInput,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type {
   CandidatePage,
   PassivationResult,
@@ -85,12 +84,21 @@ export class DynamoDbUserStore implements UserStore {
   }
 
   async activeAmong(userIds: readonly string[]): Promise<ReadonlySet<string>> {
-    const active = new Set<string>();
+    const items = await this.readItems(userIds);
+    return new Set(
+      [...items.values()]
+        .filter((item) => item[a.status] === userStatus.active)
+        .map((item) => String(item[a.userId])),
+    );
+  }
+
+  /** `userId`, `status` and `activeShard` of each item that exists, batched; unprocessed keys are asked again. */
+  private async readItems(userIds: readonly string[]): Promise<Map<string, Record<string, unknown>>> {
+    const found = new Map<string, Record<string, unknown>>();
     for (let at = 0; at < userIds.length; at += batchGetLimit) {
       let keys: Record<string, unknown>[] | undefined = userIds
         .slice(at, at + batchGetLimit)
         .map((userId) => ({ [a.userId]: userId }));
-      // Unprocessed keys (throttling) are asked for again, a bounded number of times, with a short backoff.
       for (let attempt = 0; keys && keys.length > 0; attempt += 1) {
         if (attempt >= batchGetRounds) throw new Error(`BatchGetItem left ${keys.length} keys unprocessed`);
         if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
@@ -99,19 +107,21 @@ export class DynamoDbUserStore implements UserStore {
             RequestItems: {
               [this.tableName]: {
                 Keys: keys,
-                ProjectionExpression: '#userId, #status',
-                ExpressionAttributeNames: { '#userId': a.userId, '#status': a.status },
+                ProjectionExpression: '#userId, #status, #shard',
+                ExpressionAttributeNames: {
+                  '#userId': a.userId,
+                  '#status': a.status,
+                  '#shard': a.activeShard,
+                },
               },
             },
           }),
         );
-        for (const item of answer.Responses?.[this.tableName] ?? []) {
-          if (item[a.status] === userStatus.active) active.add(String(item[a.userId]));
-        }
+        for (const item of answer.Responses?.[this.tableName] ?? []) found.set(String(item[a.userId]), item);
         keys = answer.UnprocessedKeys?.[this.tableName]?.Keys;
       }
     }
-    return active;
+    return found;
   }
 
   async staleCandidatesPage(
@@ -159,16 +169,16 @@ export class DynamoDbUserStore implements UserStore {
             ':cutoff': cutoffIso,
             ':true': true,
           },
-          // The old item tells a login race from an entry that will never pass (status not active).
-          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       );
       return 'passivated';
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) {
-        const old = error.Item ? unmarshall(error.Item) : undefined;
-        const stillIndexed = old?.[a.activeShard] !== undefined;
-        return stillIndexed && old?.[a.status] !== userStatus.active ? 'not-active' : 'changed';
+        // Told apart by a read of two attributes, not by ALL_OLD: the role may not read the rest of the user's
+        // item (personal data). Only refused writes pay for it.
+        const [item] = (await this.readItems([userId])).values();
+        const stillIndexed = item?.[a.activeShard] !== undefined;
+        return item && stillIndexed && item[a.status] !== userStatus.active ? 'not-active' : 'changed';
       }
       throw error;
     }

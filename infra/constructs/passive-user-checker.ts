@@ -20,7 +20,7 @@ import {
 } from '../../functions/shared/config';
 import { eventDetailTypes, eventSource } from '../../functions/shared/event-publisher';
 import { defaultMetricsNamespace, serviceName } from '../../functions/shared/observability-names';
-import { lastRunKey, usersTable as usersSchema } from '../../functions/shared/table-schema';
+import { breakerKey, lastRunKey, usersTable as usersSchema } from '../../functions/shared/table-schema';
 import { handlerBundling, handlerEntry } from './handler-bundle';
 import { incompleteRunsWindowProblem, JobMonitoring } from './job-monitoring';
 
@@ -293,7 +293,11 @@ export class PassiveUserChecker extends Construct {
         resources: [props.lockTable.tableArn],
         conditions: {
           'ForAllValues:StringEquals': {
-            'dynamodb:LeadingKeys': [settings.lockName, lastRunKey(settings.lockName)],
+            'dynamodb:LeadingKeys': [
+              settings.lockName,
+              lastRunKey(settings.lockName),
+              breakerKey(settings.lockName),
+            ],
           },
           Null: { 'dynamodb:LeadingKeys': 'false' },
         },
@@ -302,14 +306,13 @@ export class PassiveUserChecker extends Construct {
     this.role.addToPrincipalPolicy(
       new PolicyStatement({
         sid: 'ReadBreakerState',
-        // The breaker keeps its state in the lock table and reads it back before it judges a run. Only the keys
-        // HoldLeaseLock may write, so no other worker's items are readable; a breaker item under a key of its own
-        // must be added to both lists.
+        // The breaker keeps its state on its own item of the lock table and reads it back before it judges a
+        // run. Only that item: no other worker's items are readable.
         actions: ['dynamodb:GetItem'],
         resources: [props.lockTable.tableArn],
         conditions: {
           'ForAllValues:StringEquals': {
-            'dynamodb:LeadingKeys': [settings.lockName, lastRunKey(settings.lockName)],
+            'dynamodb:LeadingKeys': [breakerKey(settings.lockName)],
           },
           Null: { 'dynamodb:LeadingKeys': 'false' },
         },
@@ -318,7 +321,8 @@ export class PassiveUserChecker extends Construct {
     this.role.addToPrincipalPolicy(
       new PolicyStatement({
         sid: 'CheckUserStatus',
-        // Before tripping, the breaker checks the status of index entries on the table itself (the index can lag).
+        // Before tripping, the breaker checks the status of index entries on the table itself (the index does not
+        // hold status), and a refused passivation reads status and activeShard to tell a race from a passive item.
         // Read-only, and, like the update, only through the attributes the worker knows: the request must name
         // them in a ProjectionExpression, so no other user attribute (personal data) is readable.
         actions: ['dynamodb:BatchGetItem'],

@@ -108,7 +108,11 @@ describe('function role', () => {
             Resource: { 'Fn::GetAtt': [Match.stringLikeRegexp('^LeaseLockTable'), 'Arn'] },
             Condition: {
               'ForAllValues:StringEquals': {
-                'dynamodb:LeadingKeys': ['passive-user-checker', 'passive-user-checker#last-run'],
+                'dynamodb:LeadingKeys': [
+                  'passive-user-checker',
+                  'passive-user-checker#last-run',
+                  'passive-user-checker#breaker',
+                ],
               },
               Null: { 'dynamodb:LeadingKeys': 'false' },
             },
@@ -126,7 +130,7 @@ describe('function role', () => {
       Resource: { 'Fn::GetAtt': [expect.stringMatching(/^LeaseLockTable/), 'Arn'] },
       Condition: {
         'ForAllValues:StringEquals': {
-          'dynamodb:LeadingKeys': ['passive-user-checker', 'passive-user-checker#last-run'],
+          'dynamodb:LeadingKeys': ['passive-user-checker#breaker'],
         },
         Null: { 'dynamodb:LeadingKeys': 'false' },
       },
@@ -157,11 +161,12 @@ describe('function role', () => {
   });
 
   it('scopes the lock keys to a custom lock name', () => {
-    for (const sid of ['HoldLeaseLock', 'ReadBreakerState']) {
-      expect(bySidIn(tuned, sid)?.Condition?.['ForAllValues:StringEquals']).toEqual({
-        'dynamodb:LeadingKeys': ['nightly', 'nightly#last-run'],
-      });
-    }
+    expect(bySidIn(tuned, 'HoldLeaseLock')?.Condition?.['ForAllValues:StringEquals']).toEqual({
+      'dynamodb:LeadingKeys': ['nightly', 'nightly#last-run', 'nightly#breaker'],
+    });
+    expect(bySidIn(tuned, 'ReadBreakerState')?.Condition?.['ForAllValues:StringEquals']).toEqual({
+      'dynamodb:LeadingKeys': ['nightly#breaker'],
+    });
   });
 
   it("publishes only the job's own events, to the default bus only", () => {
