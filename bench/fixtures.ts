@@ -11,6 +11,7 @@ import {
   wireFromEnvironment,
 } from '../functions/passive-user-checker/handler';
 import type { RunSummary } from '../functions/passive-user-checker/ports';
+import { DynamoDbBreakerStore } from '../functions/shared/breaker-state';
 import { clientSettingsFor, createDynamoDbClient } from '../functions/shared/clients';
 import { configDefaults, envNames } from '../functions/shared/config';
 import { dayMs } from '../functions/shared/instant';
@@ -172,6 +173,7 @@ export function instrumentedHandler(
     return {
       ...base,
       lock: new DynamoDbLeaseLock(client, config.lockTableName, config.lockName),
+      breakerState: new DynamoDbBreakerStore(client, config.lockTableName, config.lockName),
       users: new DynamoDbUserStore(client, config.usersTableName),
     };
   });

@@ -6,6 +6,7 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { backfillUsage, runBackfillCommand } from './backfill-command';
+import { breakerUsage, runBreakerCommand } from './breaker';
 import { type CliIo, exitCodes, UsageError } from './io';
 import { runRunCommand, runUsage } from './run';
 import { runStatusCommand, statusUsage } from './status';
@@ -16,6 +17,7 @@ Commands:
   status      the lease lock (holder, lease left, or free) and the last run's summary
   run         run the checker once: the deployed function, or --local in this process
   backfill    bring an existing users table into the data contract (a dry run unless --apply)
+  breaker     withdraw the mass-passivation breaker's approval (breaker withdraw)
 
 npm run cli -- <command> --help shows a command's options.
 Tables and endpoint come from flags or USERS_TABLE_NAME, LOCK_TABLE_NAME, AWS_ENDPOINT_URL_DYNAMODB.`;
@@ -29,6 +31,7 @@ const commands: Record<string, Command> = {
   status: { run: runStatusCommand, usage: statusUsage },
   run: { run: runRunCommand, usage: runUsage },
   backfill: { run: (args, io) => runBackfillCommand(args, io), usage: backfillUsage },
+  breaker: { run: runBreakerCommand, usage: breakerUsage },
 };
 
 /** Runs one command line and resolves to the exit code; never calls `process.exit`. */

@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
+import { hostname, userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
 import { Logger, LogLevel } from '@aws-lambda-powertools/logger';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { createHandler, wireFromEnvironment } from '../functions/passive-user-checker/handler';
 import type { RunSummary } from '../functions/passive-user-checker/ports';
+import { DynamoDbBreakerStore } from '../functions/shared/breaker-state';
 import { envNames } from '../functions/shared/config';
 import { DynamoDbLeaseLock } from '../functions/shared/lease-lock';
 import { serviceName } from '../functions/shared/observability-names';
@@ -28,7 +30,9 @@ RequestResponse), or with --local runs the same handler in this process.
 
 Options:
   --dry-run                  payload {"dryRun": true}: count who would be passivated, write nothing
-  --override-breaker         payload {"overrideBreaker": true}: one run past a tripped mass-passivation breaker
+  --override-breaker         payload {"overrideBreaker": true}: approve what tripped the mass-passivation breaker;
+                             the approval is recorded and later runs drain it (withdraw: cli -- breaker withdraw)
+  --approved-by <name>       with --override-breaker: who approves (default: your user@host)
   --function-name <name>     the deployed function (default: $${functionNameEnv}; the stack output FunctionName)
   --local                    run the handler in process instead (no Lambda: a local engine or the AWS tables)
   --endpoint <url>           with --local: the engine (default: $AWS_ENDPOINT_URL_DYNAMODB, else AWS)
@@ -46,6 +50,7 @@ Exit codes: 0 the run finished (also: lock held by another run), 1 the run faile
 interface RunPayload {
   dryRun?: true;
   overrideBreaker?: true;
+  approvedBy?: string;
 }
 
 export async function runRunCommand(args: readonly string[], io: CliIo): Promise<number> {
@@ -56,6 +61,7 @@ export async function runRunCommand(args: readonly string[], io: CliIo): Promise
     options: {
       'dry-run': { type: 'boolean', default: false },
       'override-breaker': { type: 'boolean', default: false },
+      'approved-by': { type: 'string' },
       'function-name': { type: 'string' },
       local: { type: 'boolean', default: false },
       endpoint: { type: 'string' },
@@ -78,8 +84,13 @@ export async function runRunCommand(args: readonly string[], io: CliIo): Promise
   }
   const payload: RunPayload = {
     ...(values['dry-run'] ? { dryRun: true } : {}),
-    ...(values['override-breaker'] ? { overrideBreaker: true } : {}),
+    ...(values['override-breaker']
+      ? { overrideBreaker: true, approvedBy: values['approved-by'] ?? operatorName() }
+      : {}),
   };
+  if (values['approved-by'] !== undefined && !values['override-breaker']) {
+    throw new UsageError('--approved-by goes with --override-breaker', runUsage);
+  }
 
   if (!values.local) {
     for (const flag of ['endpoint', 'users-table', 'lock-table', 'timeout'] as const) {
@@ -187,6 +198,7 @@ async function invokeLocally(
     return {
       ...deps,
       lock: new DynamoDbLeaseLock(client, deps.config.lockTableName, deps.config.lockName),
+      breakerState: new DynamoDbBreakerStore(client, deps.config.lockTableName, deps.config.lockName),
       users: new DynamoDbUserStore(client, deps.config.usersTableName),
       logger: new Logger({ serviceName, logLevel: logLevelFrom(io.env.POWERTOOLS_LOG_LEVEL) }),
     };
@@ -217,7 +229,17 @@ async function invokeLocally(
 
 const breakerHint =
   'Nothing was written. First check that the login path still writes lastLoginAt (npm run cli -- status shows ' +
-  'the counts); if these users really are inactive, run once with --override-breaker.';
+  'the counts); if these users really are inactive, approve them once with --override-breaker: later runs ' +
+  'drain them without another approval.';
+
+/** Who runs the CLI, as the approval records it. */
+export function operatorName(): string {
+  try {
+    return `${userInfo().username}@${hostname()}`;
+  } catch {
+    return `unknown@${hostname()}`;
+  }
+}
 
 function printSummary(summary: RunSummary, json: boolean, io: CliIo): void {
   if (json) io.out(JSON.stringify(summary, null, 2));

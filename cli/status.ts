@@ -1,8 +1,9 @@
 import { parseArgs } from 'node:util';
 import { type DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
-import type { RunSummary } from '../functions/passive-user-checker/ports';
+import type { BreakerState, RunSummary } from '../functions/passive-user-checker/ports';
+import { breakerStateOf } from '../functions/shared/breaker-state';
 import { envNames } from '../functions/shared/config';
-import { lastRunKey, lockTable } from '../functions/shared/table-schema';
+import { breakerKey, lastRunKey, lockTable } from '../functions/shared/table-schema';
 import {
   type CliIo,
   documentClientFor,
@@ -12,11 +13,12 @@ import {
   lockName,
   tableName,
 } from './io';
-import { describeSummary } from './summary';
+import { describeApproval, describeSummary } from './summary';
 
 export const statusUsage = `Usage: npm run cli -- status [options]
 
-Shows the lease lock (holder and lease left, or free) and the last run's summary, read from the lock table.
+Shows the lease lock (holder and lease left, or free), the breaker's approval and backlog, and the last run's
+summary, read from the lock table.
 
 Options:
   --lock-table <name>   the lock table (default: $${envNames.lockTableName})
@@ -47,6 +49,8 @@ export interface JobStatus {
   readonly lockName: string;
   readonly lock: LockState;
   readonly lastRun: LastRun | undefined;
+  /** What the breaker remembers: the approval (in force, drained or withdrawn) and the accepted backlog. */
+  readonly breaker: BreakerState;
 }
 
 export async function readStatus(
@@ -57,8 +61,17 @@ export async function readStatus(
 ): Promise<JobStatus> {
   const get = (key: string) =>
     client.send(new GetCommand({ TableName: table, Key: { [a.lockName]: key }, ConsistentRead: true }));
-  const [lockItem, lastRunItem] = await Promise.all([get(name), get(lastRunKey(name))]);
-  return { lockName: name, lock: lockStateOf(lockItem.Item, now), lastRun: lastRunOf(lastRunItem.Item) };
+  const [lockItem, lastRunItem, breakerItem] = await Promise.all([
+    get(name),
+    get(lastRunKey(name)),
+    get(breakerKey(name)),
+  ]);
+  return {
+    lockName: name,
+    lock: lockStateOf(lockItem.Item, now),
+    lastRun: lastRunOf(lastRunItem.Item),
+    breaker: breakerStateOf(breakerItem.Item),
+  };
 }
 
 function lockStateOf(item: Record<string, unknown> | undefined, now: Date): LockState {
@@ -86,6 +99,19 @@ function lastRunOf(item: Record<string, unknown> | undefined): LastRun | undefin
 
 export function describeStatus(status: JobStatus, now: Date): string[] {
   const lines = [`Lock ${status.lockName}: ${describeLock(status.lock)}`];
+  const breaker = status.breaker;
+  if (breaker.approval) {
+    lines.push('Breaker approval:', ...describeApproval(breaker.approval, breaker.backlog));
+    if (!breaker.approval.drainedAt && !breaker.approval.withdrawnAt) {
+      lines.push('                  withdraw it: npm run cli -- breaker withdraw');
+    }
+  }
+  if (breaker.judgedUntil) {
+    lines.push(
+      `Breaker: ${breaker.backlog} stale users accepted and not yet passivated; users crossing the cutoff after ` +
+        `${breaker.judgedUntil} are judged`,
+    );
+  }
   const run = status.lastRun;
   if (!run) {
     lines.push('Last run: none recorded (dry runs and runs that found the lock held record nothing)');
@@ -99,7 +125,7 @@ export function describeStatus(status: JobStatus, now: Date): string[] {
   if (run.summary.breaker?.tripped) {
     lines.push(
       '    Nothing was written. Check that the login path still writes lastLoginAt; if these users really are',
-      '    inactive: npm run cli -- run --override-breaker',
+      '    inactive: npm run cli -- run --override-breaker (one approval: later runs drain them)',
     );
   }
   return lines;

@@ -1,4 +1,4 @@
-import type { RunSummary } from '../functions/passive-user-checker/ports';
+import type { BreakerApproval, BreakerVerdict, RunSummary } from '../functions/passive-user-checker/ports';
 
 const outcomeNotes: Record<RunSummary['outcome'], string> = {
   completed: 'every stale user was handled',
@@ -32,18 +32,45 @@ export function describeSummary(s: RunSummary): string[] {
   lines.push(
     `  exempt          ${s.exempt} (neverPassivate)`,
     `  malformed       ${s.malformed} (lastLoginAt not in toISOString() form; skipped)`,
+    `  not active      ${s.notActive ?? 0} (in the index, but status is not "active"; see backfill)`,
     `  failed          ${s.failed}`,
   );
   if (!s.dryRun) {
     lines.push(`  warnings sent   ${s.warningsSent}`, `  events failed   ${s.eventsFailed}`);
   }
   if (s.stopReason) lines.push(`  stopped early   ${s.stopReason}`);
-  if (s.breaker) {
-    const b = s.breaker;
-    const verdict = b.tripped ? 'TRIPPED' : b.overridden ? 'overridden by the operator' : 'ok';
-    const active = b.activeUsers === undefined ? '' : ` of ${b.activeUsers} active`;
-    lines.push(`  breaker         ${verdict}: ${b.staleUsers} stale${active}`);
-    if (b.reason) lines.push(`                  ${b.reason}`);
-  }
+  if (s.breaker) lines.push(...describeBreaker(s.breaker));
   return lines;
+}
+
+/** The breaker's verdict and the approval in force, as `run` and `status` print them. */
+export function describeBreaker(b: BreakerVerdict): string[] {
+  const verdict = b.tripped ? 'TRIPPED' : b.overridden ? 'approved by the operator' : 'ok';
+  const active = b.activeUsers === undefined ? '' : `, ${b.activeUsers} active users`;
+  const lines = [
+    `  breaker         ${verdict}: ${b.staleUsers} stale (${b.backlog ?? 0} accepted backlog, ` +
+      `${b.crossed ?? b.staleUsers} newly crossed; ${b.windowCrossed ?? b.staleUsers} within ` +
+      `${b.windowHours ?? 24} h${active})`,
+  ];
+  if (b.reason) lines.push(`                  ${b.reason}`);
+  if ((b.exempt ?? 0) + (b.malformed ?? 0) + (b.notActive ?? 0) > 0) {
+    lines.push(
+      `                  not counted: ${b.exempt ?? 0} exempt, ${b.malformed ?? 0} malformed, ` +
+        `${b.notActive ?? 0} not active`,
+    );
+  }
+  if (b.approval) lines.push(...describeApproval(b.approval));
+  return lines;
+}
+
+export function describeApproval(a: BreakerApproval, left?: number): string[] {
+  const state = a.withdrawnAt
+    ? `withdrawn by ${a.withdrawnBy} at ${a.withdrawnAt}`
+    : a.drainedAt
+      ? `drained at ${a.drainedAt}`
+      : `in force${left === undefined ? '' : `, ${left} left to passivate`}`;
+  return [
+    `  approval        ${state}`,
+    `                  by ${a.approvedBy} at ${a.approvedAt}: ${a.covered} users with lastLoginAt before ${a.cutoff}`,
+  ];
 }

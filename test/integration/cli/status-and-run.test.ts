@@ -66,7 +66,9 @@ describe(`status and run --local on ${selectedEngineKind()}`, () => {
     expect(status.out).toMatch(/Last run: finished \S+ \(1m 0\ds ago\)/);
     expect(status.out).toMatch(/Run cli-[0-9a-f-]+\/[0-9a-f]{8}: completed/);
     expect(status.out).toMatch(/passivated {6}2\n/);
-    expect(status.out).toMatch(/breaker {9}ok: 2 stale$/m);
+    expect(status.out).toMatch(
+      /breaker {9}ok: 2 stale \(0 accepted backlog, 2 newly crossed; 2 within 24 h\)$/m,
+    );
   });
 
   it('prints the same status as JSON', async () => {
@@ -146,7 +148,7 @@ describe(`status and run --local on ${selectedEngineKind()}`, () => {
     expect(await allItems(local.client, names.lockTableName)).toEqual([]);
   });
 
-  it('stops at the breaker, shows it in status, and passes it once with --override-breaker', async () => {
+  it('stops at the breaker, shows it in status, records an approval with --override-breaker, and withdraws it', async () => {
     const names = await seeded();
     const env = { ...workerEnv, BREAKER_MAX_STALE: '1' };
     const before = await allItems(local.client, names.usersTableName);
@@ -156,17 +158,23 @@ describe(`status and run --local on ${selectedEngineKind()}`, () => {
 
     expect(tripped.code).toBe(1);
     expect(tripped.err).toMatch(/BreakerTrippedError: Mass-passivation breaker tripped/);
-    expect(tripped.err).toMatch(/run once with --override-breaker/);
+    expect(tripped.err).toMatch(/approve them once with --override-breaker/);
     expect(await allItems(local.client, names.usersTableName)).toEqual(before);
     expect(status.out).toMatch(/breaker {9}TRIPPED: 2 stale/);
-    expect(status.out).toMatch(/2 stale users exceed BREAKER_MAX_STALE \(1\)/);
+    expect(status.out).toMatch(/2 users crossed the cutoff within 24 h, more than BREAKER_MAX_STALE \(1\)/);
     expect(status.out).toMatch(/npm run cli -- run --override-breaker/);
 
-    const overridden = await runCli(['run', '--local', '--override-breaker', ...tableArgs(names)], { env });
+    const approved = await runCli(
+      ['run', '--local', '--override-breaker', '--approved-by', 'ops@laptop', ...tableArgs(names)],
+      { env },
+    );
+    const afterApproval = await runCli(statusArgs(names));
 
-    expect(overridden.code).toBe(0);
-    expect(overridden.out).toMatch(/passivated {6}2\n/);
-    expect(overridden.out).toMatch(/breaker {9}overridden by the operator/);
+    expect(approved.code).toBe(0);
+    expect(approved.out).toMatch(/passivated {6}2\n/);
+    expect(approved.out).toMatch(/breaker {9}approved by the operator/);
+    expect(afterApproval.out).toMatch(/Breaker approval:\n {2}approval {8}drained at /);
+    expect(afterApproval.out).toMatch(/by ops@laptop at .*: 2 users with lastLoginAt before /);
     const statuses = (await allItems(local.client, names.usersTableName)).map((item) => [
       item.userId,
       item.status,
@@ -177,6 +185,38 @@ describe(`status and run --local on ${selectedEngineKind()}`, () => {
       ['stale-a', 'passive'],
       ['stale-b', 'passive'],
     ]);
+
+    const nothingToWithdraw = await runCli(['breaker', 'withdraw', ...statusArgs(names).slice(1)]);
+    expect(nothingToWithdraw.code).toBe(1);
+    expect(nothingToWithdraw.err).toMatch(/no breaker approval in force/);
+  });
+
+  it('withdraws an approval still draining, and the next run judges the rest again', async () => {
+    const names = await seeded();
+    await putUsers(
+      local.documents,
+      names.usersTableName,
+      ['c', 'd', 'e'].map((id) =>
+        activeUser({ userId: `stale-${id}`, lastLoginAt: daysAgo(90), activeShards: shards }),
+      ),
+    );
+    const env = { ...workerEnv, BREAKER_MAX_STALE: '2', MAX_PASSIVATIONS_PER_RUN: '1' };
+    await runCli(['run', '--local', '--override-breaker', '--approved-by', 'ops', ...tableArgs(names)], {
+      env,
+    });
+    const draining = await runCli(statusArgs(names));
+
+    const withdrawn = await runCli(['breaker', 'withdraw', '--by', 'lead', ...statusArgs(names).slice(1)]);
+    const next = await runCli(['run', '--local', ...tableArgs(names)], { env });
+    const after = await runCli(statusArgs(names));
+
+    expect(draining.out).toMatch(/approval {8}in force, 4 left to passivate/);
+    expect(draining.out).toMatch(/withdraw it: npm run cli -- breaker withdraw/);
+    expect(withdrawn.code).toBe(0);
+    expect(withdrawn.out).toMatch(/Withdrew the breaker approval/);
+    expect(next.code).toBe(1);
+    expect(next.err).toMatch(/BreakerTrippedError/);
+    expect(after.out).toMatch(/approval {8}withdrawn by lead at /);
   });
 
   it('reports a held lock from run --local without doing anything', async () => {
