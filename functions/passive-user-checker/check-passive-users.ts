@@ -477,7 +477,12 @@ class PassivationRun {
       accepted.approval && !accepted.approval.drainedAt && !accepted.approval.withdrawnAt && summary.complete
         ? { ...accepted.approval, drainedAt: this.deps.now().toISOString() }
         : accepted.approval;
-    const next: Omit<BreakerState, 'version'> = { ...accepted, backlog, approval };
+    // Passivated users leave the index: the reused count follows them (a drain shrinks the index a lot).
+    const activeUsers = accepted.activeUsers && {
+      ...accepted.activeUsers,
+      count: Math.max(0, accepted.activeUsers.count - this.passivated),
+    };
+    const next: Omit<BreakerState, 'version'> = { ...accepted, backlog, approval, activeUsers };
     if (sameState(accepted, next)) return;
     try {
       await this.deps.breakerState.write(withoutVersion(next), accepted.version);
