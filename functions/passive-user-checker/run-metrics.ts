@@ -19,6 +19,11 @@ export function recordRunMetrics(
   count(metricNames.breakerTripped, summary.outcome === 'breaker-tripped' ? 1 : 0);
   count(metricNames.eventsFailed, summary.eventsFailed);
   count(metricNames.warningsSent, summary.warningsSent);
+  count(metricNames.notActiveInIndex, summary.notActive);
+  if (summary.breaker) {
+    count(metricNames.breakerWindowCrossed, summary.breaker.windowCrossed);
+    count(metricNames.breakerBacklog, summary.breaker.backlog);
+  }
   metrics.addMetric(metricNames.runDuration, MetricUnit.Milliseconds, summary.durationMs);
   if (options.heartbeat) count(metricNames.runCompleted, 1);
 }

@@ -19,4 +19,10 @@ export const metricNames = {
   breakerTripped: 'BreakerTripped',
   eventsFailed: 'EventsFailed',
   warningsSent: 'InactivityWarningsSent',
+  /** Index entries whose item is not active (still carrying activeShard): skipped, never counted by the breaker. */
+  notActiveInIndex: 'NotActiveInIndex',
+  /** Users the breaker judged: crossed the cutoff within its window (the flow it trips on). */
+  breakerWindowCrossed: 'BreakerWindowCrossed',
+  /** Stale users earlier runs accepted (by their verdict or an approval) and not yet passivated. */
+  breakerBacklog: 'BreakerBacklog',
 } as const;

@@ -327,6 +327,7 @@ export class JobMonitoring extends Construct {
               jobMetric(metricNames.raceSkipped, 'Sum', 'Skipped: logged in meanwhile'),
               jobMetric(metricNames.exemptSkipped, 'Sum', 'Skipped: exempt'),
               jobMetric(metricNames.malformedItems, 'Sum', 'Malformed items'),
+              jobMetric(metricNames.notActiveInIndex, 'Sum', 'Skipped: not active, still indexed'),
               jobMetric(metricNames.failedUpdates, 'Sum', 'Failed updates'),
               jobMetric(metricNames.warningsSent, 'Sum', 'Inactivity warnings'),
               jobMetric(metricNames.eventsFailed, 'Sum', 'Events not published'),
@@ -342,6 +343,16 @@ export class JobMonitoring extends Construct {
               jobMetric(metricNames.breakerTripped, 'Sum', 'Breaker tripped'),
             ],
             width: 12,
+          }),
+        ],
+        [
+          new GraphWidget({
+            title: 'Breaker: crossed within its window vs accepted backlog',
+            left: [
+              jobMetric(metricNames.breakerWindowCrossed, 'Maximum', 'Crossed the cutoff within the window'),
+              jobMetric(metricNames.breakerBacklog, 'Maximum', 'Accepted backlog left'),
+            ],
+            width: 24,
           }),
         ],
         [

@@ -108,6 +108,8 @@ describe('the Lambda handler', () => {
     const failed = lines.find((line) => line.message === 'Passive-user check failed');
     expect(failed?.summary).toMatchObject({ outcome: 'breaker-tripped', passivated: 0 });
     expect(published[0]?.[metricNames.breakerTripped]).toBe(1);
+    expect(published[0]?.[metricNames.breakerWindowCrossed]).toBe(2);
+    expect(published[0]?.[metricNames.breakerBacklog]).toBe(0);
     expect(published[0]?.[metricNames.runCompleted]).toBeUndefined();
   });
 
