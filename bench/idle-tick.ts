@@ -42,6 +42,9 @@ export interface IdleTickResult {
   readonly outcome: string;
   readonly passivated: number;
   readonly worker: ReadCost & {
+    /** Of `requests`: the users table's index pages, and the lock table's reads (the breaker's state). */
+    readonly userTableRequests: number;
+    readonly lockTableReads: number;
     readonly writeRequests: number;
     readonly reportedWcu: number | undefined;
     readonly modeledWcu: number;
@@ -53,7 +56,7 @@ export interface IdleTickResult {
   readonly reportedRatio: number | undefined;
   /** Read units per tick at 1,000,000 users: worker (one empty page per shard) and Scan (∝ table bytes). */
   readonly projection1M: { readonly worker: number; readonly scan: number; readonly ratio: number };
-  /** True when the tick read at most one page per shard and not one user item. */
+  /** True when the tick read at most one index page per shard, not one user item, and one lock-table item. */
   readonly idleProperty: boolean;
 }
 
@@ -88,8 +91,11 @@ export async function measureIdleTick(options: IdleTickOptions): Promise<IdleTic
 
     const workerReads = readCost(workerRecorder.reads(), meanIndexEntryBytes);
     const writes = workerRecorder.writes();
+    const userTableReads = workerRecorder.reads().filter((r) => r.tableName === tables.usersTableName);
     const worker = {
       ...workerReads,
+      userTableRequests: userTableReads.length,
+      lockTableReads: workerReads.requests - userTableReads.length,
       writeRequests: writes.length,
       reportedWcu: sumReported(writes),
       // Lock writes: the item put (or, for a delete, the small lock item removed), rounded up to 1 KB.
@@ -104,7 +110,8 @@ export async function measureIdleTick(options: IdleTickOptions): Promise<IdleTic
     const staleFound = await scanAndFilter(setup, scanRecorder, tables.usersTableName, cutoffIso);
     const scan = { ...readCost(scanRecorder.reads(), seeded.meanItemBytes), staleFound };
 
-    const workerPerTick1M = shards * readPageUnits(0);
+    // One empty page per shard plus the breaker's state item: constant in the table's size.
+    const workerPerTick1M = (shards + worker.lockTableReads) * readPageUnits(0);
     const scanPerTick1M = scanUnits(1_000_000, seeded.meanItemBytes);
     return {
       users: options.users,
@@ -121,7 +128,10 @@ export async function measureIdleTick(options: IdleTickOptions): Promise<IdleTic
           ? scan.reportedRcu / worker.reportedRcu
           : undefined,
       projection1M: { worker: workerPerTick1M, scan: scanPerTick1M, ratio: scanPerTick1M / workerPerTick1M },
-      idleProperty: worker.requests <= shards && worker.itemsRead === 0,
+      idleProperty:
+        worker.userTableRequests <= shards &&
+        readCost(userTableReads, meanIndexEntryBytes).itemsRead === 0 &&
+        worker.lockTableReads <= 1,
     };
   } finally {
     await dropTables(setup, tables);

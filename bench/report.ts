@@ -24,8 +24,10 @@ export function idleVerdicts(idle: IdleTickResult): Verdict[] {
   return [
     {
       name: 'Idle tick reads',
-      target: `≤ 1 page per shard (${idle.shards}), 0 user items`,
-      measured: `${idle.worker.requests} pages, ${idle.worker.itemsRead} items`,
+      target: `≤ 1 index page per shard (${idle.shards}), 0 user items (+ 1 read of the breaker's state)`,
+      measured:
+        `${idle.worker.userTableRequests ?? idle.worker.requests} index pages, ${idle.worker.itemsRead} user items, ` +
+        `${idle.worker.lockTableReads ?? 0} lock-table read`,
       met: idle.idleProperty,
     },
     {
@@ -164,8 +166,8 @@ export function idleSection(idle: IdleTickResult): string {
         ? ` (engine figures: n/a — the engine reports ${idle.worker.reportedRcu ?? 'nothing'} for the worker's empty ` +
             'pages, where DynamoDB bills at least 0.5 per request). '
         : `, ${fixed(idle.reportedRatio)}× on the engine's figures. `,
-      `Projection to 1,000,000 users: worker ${fixed(idle.projection1M.worker)} read units per tick (one empty COUNT `,
-      `page per shard: constant), Scan ${int(idle.projection1M.scan)} (∝ table size in 4 KB units) — `,
+      `Projection to 1,000,000 users: worker ${fixed(idle.projection1M.worker)} read units per tick (one empty index `,
+      `page per shard and the breaker's state item: constant), Scan ${int(idle.projection1M.scan)} (∝ table size in 4 KB units) — `,
       `**${int(idle.projection1M.ratio)}×**.`,
     )
     .toString();
