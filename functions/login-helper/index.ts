@@ -16,7 +16,7 @@ import { type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamod
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { isConditionalCheckFailed } from '../shared/aws-errors';
 import { configDefaults, configLimits, tableNamePattern } from '../shared/config';
-import { isCanonicalUtcInstant } from '../shared/instant';
+import { dayMs, isCanonicalUtcInstant } from '../shared/instant';
 import { userStatus, usersTable } from '../shared/table-schema';
 
 export interface RecordLoginOptions {
@@ -25,6 +25,11 @@ export interface RecordLoginOptions {
   readonly userId: string;
   /** Must equal the worker's `ACTIVE_SHARDS`. @default 16 */
   readonly activeShards?: number;
+  /**
+   * Must equal the worker's `INACTIVE_DAYS` (1-3650). Only checks `refreshAfterMs`, which must stay well below
+   * the inactivity period. @default 30
+   */
+  readonly inactiveDays?: number;
   /** The login instant. @default new Date() */
   readonly at?: Date;
   /**
@@ -32,17 +37,31 @@ export interface RecordLoginOptions {
    * milliseconds before `at`. Every write moves `lastLoginAt`, the index's sort key, which DynamoDB bills as two
    * index writes; for users who log in many times a day this caps that at one write per interval. The price:
    * `lastLoginAt` can lag the true last login by up to the interval, so a user may be passivated that much
-   * earlier. Keep it far below the worker's `INACTIVE_DAYS` (at most 7 days is accepted).
+   * earlier. Hence at most a quarter of `inactiveDays` and at most 7 days ({@link maxRefreshAfterMs}) are
+   * accepted, whichever is smaller: with `inactiveDays: 3`, 18 hours.
    * @default 0 (write on every login)
    */
   readonly refreshAfterMs?: number;
 }
 
-/** What `recordLogin` did: `recorded` wrote the login; `recent` skipped it under `refreshAfterMs`. */
-export type LoginRecordOutcome = 'recorded' | 'recent';
+/**
+ * What `recordLogin` did. It never moves `lastLoginAt` back: a login older than the one recorded (a replayed queue
+ * message, an app server whose clock is behind, an `at` taken from a client) leaves it as it is.
+ * - `recorded`: `lastLoginAt` is `at`, written now, or already there because this same login was recorded before
+ *   (a redelivery writes nothing).
+ * - `older`: a later login is recorded, so `lastLoginAt` keeps it and nothing else changes, except that a passive
+ *   user, or an active one with a missing or wrong `activeShard`, is made active in the right shard.
+ * - `recent`: skipped under `refreshAfterMs`.
+ */
+export type LoginRecordOutcome = 'recorded' | 'older' | 'recent';
 
-/** The largest `refreshAfterMs` accepted: a week. */
-export const maxRefreshAfterMs = 7 * 24 * 60 * 60 * 1000;
+/** The largest `refreshAfterMs` accepted whatever `inactiveDays` is: a week. */
+export const maxRefreshAfterMs = 7 * dayMs;
+
+/** The largest `refreshAfterMs` for an inactivity period: a quarter of it, at most a week. */
+function largestRefreshAfterMs(inactiveDays: number): number {
+  return Math.min(maxRefreshAfterMs, (inactiveDays * dayMs) / 4);
+}
 
 /** Invalid input: nothing was written. */
 export class LoginRecordError extends Error {
@@ -100,15 +119,68 @@ export function activeShardFor(userId: string, activeShards: number = configDefa
 const a = usersTable.attributes;
 
 /**
+ * Only a stored `lastLoginAt` of `toISOString()`'s shape (24 characters, from the first instant to the last) holds
+ * a login back. DynamoDB compares strings byte by byte, and on its own that would let a value that is no instant
+ * block every login for good: letters sort after digits (`never`, `Tue Nov 24 2026`), `23/11/2026` after every
+ * year before 2300, and Python's `2026-11-23T12:00:00Z` after the canonical instants of its own second. Such a
+ * value is malformed in the data contract (the worker skips it), so any valid login replaces it.
+ */
+const latestInstant = '9999-12-31T23:59:59.999Z';
+const instantLength = latestInstant.length;
+
+/** The statuses the helper owns; any other (say `suspended`) refuses every write. */
+const ownedStatus = '(attribute_not_exists(#status) OR #status IN (:active, :passive))';
+/** The stored `lastLoginAt` is an instant no earlier than this login. */
+const laterLoginStored =
+  '(size(#lastLoginAt) = :instantLength AND #lastLoginAt BETWEEN :at AND :latestInstant)';
+/** Under `refreshAfterMs`: the user is in the index, with an instant less than the interval before this login. */
+const recentLoginStored =
+  '(#status = :active AND #shard = :shard AND size(#lastLoginAt) = :instantLength AND ' +
+  '#lastLoginAt > :freshSince AND #lastLoginAt <= :latestInstant)';
+
+/**
+ * Rounds of "write, refused, repair" before giving up. A repair is refused only when the later login it keeps is
+ * gone (the item deleted, `lastLoginAt` rewritten by something other than this helper); then the login is tried
+ * again from the start. Only such writers, again and again, exhaust the rounds.
+ */
+const maxRounds = 3;
+
+interface Login {
+  readonly tableName: string;
+  readonly userId: string;
+  readonly shard: string;
+  /** `at.toISOString()` */
+  readonly at: string;
+  /** `at - refreshAfterMs`, when `refreshAfterMs` is set. */
+  readonly freshSince: string | undefined;
+}
+
+/** The item as it was when a condition refused the write, and the refusal itself. */
+interface Refusal {
+  readonly old: Record<string, unknown>;
+  readonly error: Error;
+}
+
+/**
  * Records a sign-up or a login: sets `lastLoginAt` (exactly as `toISOString()` writes it), `status = "active"`
- * and the user's `activeShard`, and clears `passivatedAt`, so a passive user is active again and back in the
- * worker's index. Every other attribute is left as it is; a new `userId` creates the item. Input is validated
- * before anything is sent.
+ * and the user's `activeShard`, and clears `passivatedAt` and `inactivityWarnedAt`, so a passive user is active
+ * again and back in the worker's index, and the new inactivity period can be warned about. Every other attribute
+ * is left as it is; a new `userId` creates the item. Input is validated before anything is sent.
  *
- * @returns `recorded`, or `recent` when `refreshAfterMs` let it skip the write
- * @throws LoginRecordError on invalid input (empty or oversized `userId`, invalid `at`, bad `activeShards` or
- *   `refreshAfterMs`)
+ * `lastLoginAt` never moves back. One conditional request writes the login unless the stored `lastLoginAt` is an
+ * instant no earlier than `at`; for an active user in the right shard that refusal is the whole call (`older`).
+ * A passive user, or an active one without the right `activeShard`, is then made active in the right shard by a
+ * second request that keeps the later `lastLoginAt` and `inactivityWarnedAt` (the inactivity period has not
+ * changed, so its warning still counts) and removes `passivatedAt`. Such a user keeps the stale `lastLoginAt` it
+ * was passivated for, so the next run passivates it again unless a login later than that arrives. A stored
+ * `lastLoginAt` that is not of `toISOString()`'s shape is replaced by any valid login.
+ *
+ * @returns `recorded`, `older` or `recent` (see {@link LoginRecordOutcome})
+ * @throws LoginRecordError on invalid input (empty or oversized `userId`, invalid `at`, bad `activeShards`,
+ *   `inactiveDays` or `refreshAfterMs`)
  * @throws UnexpectedUserStatusError when the user exists with a status other than active or passive
+ * @throws the SDK's `ConditionalCheckFailedException` when, three times over, the later login an older one had
+ *   to keep vanished before the repair (only writers other than `recordLogin` do that)
  */
 export async function recordLogin(
   client: DynamoDBDocumentClient,
@@ -127,55 +199,134 @@ export async function recordLogin(
   if (!(at instanceof Date) || Number.isNaN(at.getTime()) || !isCanonicalUtcInstant(at.toISOString())) {
     throw new LoginRecordError('at must be a valid Date between the years 0 and 9999');
   }
-  const refreshAfterMs = options.refreshAfterMs ?? 0;
-  if (!Number.isInteger(refreshAfterMs) || refreshAfterMs < 0 || refreshAfterMs > maxRefreshAfterMs) {
+  const inactiveDays = options.inactiveDays ?? configDefaults.inactiveDays;
+  const { min, max } = configLimits.inactiveDays;
+  if (!Number.isInteger(inactiveDays) || inactiveDays < min || inactiveDays > max) {
     throw new LoginRecordError(
-      `refreshAfterMs must be an integer from 0 to ${maxRefreshAfterMs} (7 days), got ${refreshAfterMs}`,
+      `inactiveDays must be an integer from ${min} to ${max} (the worker's INACTIVE_DAYS), got ${inactiveDays}`,
     );
   }
-  const freshSince = new Date(at.getTime() - refreshAfterMs).toISOString();
-  // One write, one condition: the status must be one the helper owns, and under refreshAfterMs a user who is
-  // already active in this shard with a recent enough lastLoginAt is left alone (the condition fails and the
-  // old item, returned with the failure, tells the two cases apart).
-  const recentEnough =
-    refreshAfterMs > 0
-      ? ' AND NOT (#status = :active AND #shard = :shard AND #lastLoginAt > :freshSince)'
-      : '';
-  try {
-    await client.send(
-      new UpdateCommand({
-        TableName: tableName,
-        Key: { [a.userId]: userId },
-        // A login opens a new inactivity period: the last period's warning mark goes, so the next warning does
-        // not depend on the application's clock being ahead of the worker's.
-        UpdateExpression:
-          'SET #status = :active, #lastLoginAt = :at, #shard = :shard REMOVE #passivatedAt, #warnedAt',
-        ConditionExpression: `(attribute_not_exists(#status) OR #status IN (:active, :passive))${recentEnough}`,
-        ExpressionAttributeNames: {
-          '#status': a.status,
-          '#lastLoginAt': a.lastLoginAt,
-          '#shard': a.activeShard,
-          '#passivatedAt': a.passivatedAt,
-          '#warnedAt': a.inactivityWarnedAt,
-        },
-        ExpressionAttributeValues: {
-          ':active': userStatus.active,
-          ':passive': userStatus.passive,
-          ':at': at.toISOString(),
-          ':shard': shard,
-          ...(refreshAfterMs > 0 ? { ':freshSince': freshSince } : {}),
-        },
-        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-      }),
+  const refreshAfterMs = options.refreshAfterMs ?? 0;
+  const largest = largestRefreshAfterMs(inactiveDays);
+  if (!Number.isInteger(refreshAfterMs) || refreshAfterMs < 0 || refreshAfterMs > largest) {
+    throw new LoginRecordError(
+      `refreshAfterMs must be an integer from 0 to ${largest} ms (a quarter of inactiveDays (${inactiveDays}), ` +
+        `at most 7 days), got ${refreshAfterMs}`,
     );
-    return 'recorded';
-  } catch (error) {
-    if (isConditionalCheckFailed(error)) {
-      const old = error.Item ? unmarshall(error.Item as Parameters<typeof unmarshall>[0]) : {};
-      const status = old[a.status];
-      if (status === userStatus.active) return 'recent';
-      throw new UnexpectedUserStatusError(userId, status);
+  }
+  const login: Login = {
+    tableName,
+    userId,
+    shard,
+    at: at.toISOString(),
+    freshSince: refreshAfterMs > 0 ? new Date(at.getTime() - refreshAfterMs).toISOString() : undefined,
+  };
+
+  for (let round = 1; ; round += 1) {
+    const refused = await writeLogin(client, login);
+    if (refused === undefined) return 'recorded';
+    const { old } = refused;
+    const status = old[a.status];
+    if (!isOwnedStatus(status)) throw new UnexpectedUserStatusError(userId, status);
+    const stored = old[a.lastLoginAt];
+    const kept: LoginRecordOutcome = stored === login.at ? 'recorded' : 'older';
+    if (status === userStatus.active && old[a.activeShard] === shard) {
+      // In the index already: refused for a later (or the same) login, or under refreshAfterMs for a recent one.
+      // `login.at` is ASCII, so JavaScript's comparison agrees with DynamoDB's byte order here.
+      return typeof stored === 'string' && stored >= login.at ? kept : 'recent';
     }
-    throw error;
+    // Refused for a later login, while status or shard still need this one.
+    const repairRefused = await reactivateKeepingLaterLogin(client, login);
+    if (repairRefused === undefined) return kept;
+    const statusNow = repairRefused.old[a.status];
+    if (!isOwnedStatus(statusNow)) throw new UnexpectedUserStatusError(userId, statusNow);
+    if (round >= maxRounds) throw repairRefused.error;
+  }
+}
+
+function isOwnedStatus(status: unknown): boolean {
+  return status === undefined || status === userStatus.active || status === userStatus.passive;
+}
+
+/** The common path: one conditional write of the whole login. */
+function writeLogin(client: DynamoDBDocumentClient, login: Login): Promise<Refusal | undefined> {
+  const recent = login.freshSince === undefined ? '' : ` AND NOT ${recentLoginStored}`;
+  return sendConditionally(
+    client,
+    new UpdateCommand({
+      TableName: login.tableName,
+      Key: { [a.userId]: login.userId },
+      // A login opens a new inactivity period: the last period's warning mark goes, so the next warning does
+      // not depend on the application's clock being ahead of the worker's.
+      UpdateExpression:
+        'SET #status = :active, #lastLoginAt = :at, #shard = :shard REMOVE #passivatedAt, #warnedAt',
+      ConditionExpression: `${ownedStatus} AND NOT ${laterLoginStored}${recent}`,
+      ExpressionAttributeNames: {
+        '#status': a.status,
+        '#lastLoginAt': a.lastLoginAt,
+        '#shard': a.activeShard,
+        '#passivatedAt': a.passivatedAt,
+        '#warnedAt': a.inactivityWarnedAt,
+      },
+      ExpressionAttributeValues: {
+        ':active': userStatus.active,
+        ':passive': userStatus.passive,
+        ':at': login.at,
+        ':shard': login.shard,
+        ':instantLength': instantLength,
+        ':latestInstant': latestInstant,
+        ...(login.freshSince === undefined ? {} : { ':freshSince': login.freshSince }),
+      },
+      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+    }),
+  );
+}
+
+/**
+ * The rare path, after `writeLogin` was refused for a later stored login: status and shard only, and only while
+ * that later login is still there. The inactivity period goes on, so `inactivityWarnedAt` stays.
+ */
+function reactivateKeepingLaterLogin(
+  client: DynamoDBDocumentClient,
+  login: Login,
+): Promise<Refusal | undefined> {
+  return sendConditionally(
+    client,
+    new UpdateCommand({
+      TableName: login.tableName,
+      Key: { [a.userId]: login.userId },
+      UpdateExpression: 'SET #status = :active, #shard = :shard REMOVE #passivatedAt',
+      ConditionExpression: `${ownedStatus} AND ${laterLoginStored}`,
+      ExpressionAttributeNames: {
+        '#status': a.status,
+        '#lastLoginAt': a.lastLoginAt,
+        '#shard': a.activeShard,
+        '#passivatedAt': a.passivatedAt,
+      },
+      ExpressionAttributeValues: {
+        ':active': userStatus.active,
+        ':passive': userStatus.passive,
+        ':at': login.at,
+        ':shard': login.shard,
+        ':instantLength': instantLength,
+        ':latestInstant': latestInstant,
+      },
+      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+    }),
+  );
+}
+
+/** Sends `command`; a refused condition is returned with the item as it was, any other error thrown. */
+async function sendConditionally(
+  client: DynamoDBDocumentClient,
+  command: UpdateCommand,
+): Promise<Refusal | undefined> {
+  try {
+    await client.send(command);
+    return undefined;
+  } catch (error) {
+    if (!isConditionalCheckFailed(error)) throw error;
+    const old = error.Item ? unmarshall(error.Item as Parameters<typeof unmarshall>[0]) : {};
+    return { old, error };
   }
 }

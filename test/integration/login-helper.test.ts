@@ -1,4 +1,12 @@
-import { GetCommand, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  DeleteCommand,
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  ScanCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
 // Imported through the package's `exports` entry, as an application would.
 import {
   activeShardFor,
@@ -6,10 +14,11 @@ import {
   recordLogin,
   UnexpectedUserStatusError,
 } from 'passive-user-checker/login';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { DynamoDbUserStore } from '../../functions/shared/user-store';
-import { selectedEngineKind } from '../../local/engine';
+import { engineClientConfig, selectedEngineKind } from '../../local/engine';
 import { useTestEngine } from '../support/engine';
+import { forward, recordCommandNames, startFaultProxy } from '../support/faults';
 
 const shards = 8;
 const now = new Date('2026-11-23T12:00:00.000Z');
@@ -215,6 +224,441 @@ describe(`recordLogin on ${selectedEngineKind()}`, () => {
     });
   });
 
+  describe('never moves lastLoginAt back', () => {
+    const ownClients: DynamoDBClient[] = [];
+    afterEach(() => {
+      for (const client of ownClients.splice(0)) client.destroy();
+    });
+
+    /**
+     * Its own client (a document client shares its base client's middleware stack), recording the commands sent;
+     * `beforeRequest(n)` runs before the n-th command leaves, to change the item between two requests.
+     */
+    const observedClient = (beforeRequest?: (n: number) => Promise<void>) => {
+      const client = new DynamoDBClient(engineClientConfig(local.engine.endpoint));
+      ownClients.push(client);
+      const commands = recordCommandNames(client);
+      if (beforeRequest) {
+        client.middlewareStack.add(
+          (next) => async (args) => {
+            await beforeRequest(commands.length);
+            return next(args);
+          },
+          { step: 'initialize', name: 'changeTheItem' },
+        );
+      }
+      return { documents: DynamoDBDocumentClient.from(client), commands };
+    };
+
+    const put = (tableName: string, item: Record<string, unknown>) =>
+      local.documents.send(new PutCommand({ TableName: tableName, Item: item }));
+
+    it('leaves a newer lastLoginAt alone and returns older, decided by one conditional request', async () => {
+      const { usersTableName } = await local.freshTables('login');
+      const stored = {
+        userId: 'late',
+        status: 'active',
+        lastLoginAt: now.toISOString(),
+        activeShard: activeShardFor('late', shards),
+        inactivityWarnedAt: daysAgo(-1),
+        email: 'late@example.com',
+      };
+      await put(usersTableName, stored);
+      const observed = observedClient();
+
+      const outcome = await recordLogin(observed.documents, {
+        tableName: usersTableName,
+        userId: 'late',
+        activeShards: shards,
+        at: new Date(now.getTime() - 1),
+      });
+
+      expect(outcome).toBe('older');
+      expect(observed.commands).toEqual(['UpdateItemCommand']);
+      expect(await itemOf(usersTableName, 'late')).toEqual(stored);
+    });
+
+    it('treats a redelivered login (the same instant) as recorded without writing it again, so the warning mark stays', async () => {
+      const { usersTableName } = await local.freshTables('login');
+      const stored = {
+        userId: 'replayed',
+        status: 'active',
+        lastLoginAt: daysAgo(27),
+        activeShard: activeShardFor('replayed', shards),
+        inactivityWarnedAt: daysAgo(1),
+      };
+      await put(usersTableName, stored);
+      const observed = observedClient();
+
+      const outcome = await recordLogin(observed.documents, {
+        tableName: usersTableName,
+        userId: 'replayed',
+        activeShards: shards,
+        at: new Date(stored.lastLoginAt),
+      });
+
+      expect(outcome).toBe('recorded');
+      expect(observed.commands).toEqual(['UpdateItemCommand']);
+      expect(await itemOf(usersTableName, 'replayed')).toEqual(stored);
+    });
+
+    it('ends with the newest lastLoginAt however late older logins race it', async () => {
+      const { usersTableName } = await local.freshTables('login');
+      const userIds = Array.from({ length: 24 }, (_, i) => `racer-${i}`);
+      const newest = 4;
+      // Per user, one order of sending the logins 0 (oldest) to 4 (newest) at once: the newest first and the older
+      // ones after it, or the newest in the middle with older ones interleaved around it.
+      const orders = [
+        [4, 0, 1, 2, 3],
+        [4, 3, 2, 1, 0],
+        [0, 4, 1, 3, 2],
+        [1, 3, 4, 0, 2],
+      ];
+
+      for (let round = 0; round < 3; round += 1) {
+        const instant = (k: number) => new Date(now.getTime() + round * 60_000 + k * 1000);
+        const sent = userIds.flatMap((userId, i) =>
+          (orders[(i + round) % orders.length] ?? []).map((k) => ({ userId, k })),
+        );
+
+        const outcomes = await Promise.all(
+          sent.map(({ userId, k }) =>
+            recordLogin(local.documents, {
+              tableName: usersTableName,
+              userId,
+              activeShards: shards,
+              at: instant(k),
+            }),
+          ),
+        );
+
+        const { Items = [] } = await local.documents.send(
+          new ScanCommand({ TableName: usersTableName, ConsistentRead: true }),
+        );
+        expect(Items.map((item) => [item.userId, item.lastLoginAt]).sort()).toEqual(
+          userIds.map((userId) => [userId, instant(newest).toISOString()]).sort(),
+        );
+        // Which older logins arrive before the newest is the race's to decide; the newest is always recorded.
+        expect(outcomes.filter((_, i) => sent[i]?.k === newest)).toEqual(userIds.map(() => 'recorded'));
+        expect(outcomes.filter((outcome) => outcome !== 'recorded' && outcome !== 'older')).toEqual([]);
+      }
+    });
+
+    it('reactivates a passive user on an older login, keeping the newer lastLoginAt and the warning mark', async () => {
+      const { usersTableName } = await local.freshTables('login');
+      const shard = activeShardFor('frank', shards);
+      await put(usersTableName, {
+        userId: 'frank',
+        status: 'passive',
+        lastLoginAt: daysAgo(45),
+        passivatedAt: daysAgo(14),
+        inactivityWarnedAt: daysAgo(20),
+        email: 'frank@example.com',
+      });
+      const observed = observedClient();
+
+      const outcome = await recordLogin(observed.documents, {
+        tableName: usersTableName,
+        userId: 'frank',
+        activeShards: shards,
+        at: new Date(daysAgo(50)),
+      });
+
+      expect(outcome).toBe('older');
+      expect(observed.commands).toEqual(['UpdateItemCommand', 'UpdateItemCommand']);
+      expect(await itemOf(usersTableName, 'frank')).toEqual({
+        userId: 'frank',
+        status: 'active',
+        lastLoginAt: daysAgo(45),
+        activeShard: shard,
+        // The mark belongs to the inactivity period that began at the kept lastLoginAt: dropping it would warn
+        // twice for one period.
+        inactivityWarnedAt: daysAgo(20),
+        email: 'frank@example.com',
+      });
+      expect(await indexedUserIds(usersTableName, shard)).toEqual(['frank']);
+    });
+
+    it.each([
+      { case: 'no activeShard', activeShard: undefined },
+      { case: 'a shard outside 0..N-1', activeShard: 'not-a-shard' },
+      { case: 'the shard of another shard count', activeShard: activeShardFor('moved', 5) },
+    ])('repairs $case on an older login, keeping the newer lastLoginAt', async ({ activeShard }) => {
+      const { usersTableName } = await local.freshTables('login');
+      const shard = activeShardFor('moved', shards);
+      expect(activeShard).not.toBe(shard);
+      await put(usersTableName, {
+        userId: 'moved',
+        status: 'active',
+        lastLoginAt: daysAgo(2),
+        inactivityWarnedAt: daysAgo(1),
+        ...(activeShard === undefined ? {} : { activeShard }),
+      });
+      const observed = observedClient();
+
+      const outcome = await recordLogin(observed.documents, {
+        tableName: usersTableName,
+        userId: 'moved',
+        activeShards: shards,
+        at: new Date(daysAgo(3)),
+      });
+
+      expect(outcome).toBe('older');
+      expect(observed.commands).toEqual(['UpdateItemCommand', 'UpdateItemCommand']);
+      expect(await itemOf(usersTableName, 'moved')).toEqual({
+        userId: 'moved',
+        status: 'active',
+        lastLoginAt: daysAgo(2),
+        activeShard: shard,
+        inactivityWarnedAt: daysAgo(1),
+      });
+      expect(await indexedUserIds(usersTableName, shard)).toEqual(['moved']);
+    });
+
+    it('gives an item without a status the contract on an older login, keeping its newer lastLoginAt', async () => {
+      const { usersTableName } = await local.freshTables('login');
+      await put(usersTableName, { userId: 'legacy', lastLoginAt: daysAgo(2) });
+
+      const outcome = await recordLogin(local.documents, {
+        tableName: usersTableName,
+        userId: 'legacy',
+        activeShards: shards,
+        at: new Date(daysAgo(3)),
+      });
+
+      expect(outcome).toBe('older');
+      expect(await itemOf(usersTableName, 'legacy')).toEqual({
+        userId: 'legacy',
+        status: 'active',
+        lastLoginAt: daysAgo(2),
+        activeShard: activeShardFor('legacy', shards),
+      });
+    });
+
+    it('returns older, not recent, under refreshAfterMs when the stored login is newer', async () => {
+      const { usersTableName } = await local.freshTables('login');
+      await recordLogin(local.documents, {
+        tableName: usersTableName,
+        userId: 'u',
+        activeShards: shards,
+        at: now,
+      });
+
+      const outcome = await recordLogin(local.documents, {
+        tableName: usersTableName,
+        userId: 'u',
+        activeShards: shards,
+        at: new Date(now.getTime() - 60_000),
+        refreshAfterMs: day,
+      });
+
+      expect(outcome).toBe('older');
+      expect((await itemOf(usersTableName, 'u'))?.lastLoginAt).toBe(now.toISOString());
+    });
+
+    // String comparison alone would let these refuse the login: Python's isoformat with 'Z' sorts after the
+    // canonical instants of its own second ('Z' > '.'), and letters sort after every digit.
+    it.each([
+      {
+        case: "Python's second-precision form, later as a string",
+        stored: '2026-11-23T12:00:00Z',
+        at: '2026-11-23T12:00:00.500Z',
+      },
+      {
+        case: "Python's form of a later instant",
+        stored: '2026-11-23T12:00:00Z',
+        at: '2026-11-20T08:00:00.000Z',
+      },
+      {
+        case: 'an offset instead of Z',
+        stored: '2026-11-23T12:00:00.000+00:00',
+        at: '2026-11-20T08:00:00.000Z',
+      },
+      { case: 'a day-first date', stored: '23/11/2026', at: '2026-11-20T08:00:00.000Z' },
+      { case: 'a word', stored: 'never', at: '2026-11-20T08:00:00.000Z' },
+      {
+        case: '24 characters past the last instant',
+        stored: 'zzzzzzzzzzzzzzzzzzzzzzzz',
+        at: '2026-11-20T08:00:00.000Z',
+      },
+      { case: 'epoch milliseconds as a string', stored: '1795435200000', at: '2026-11-20T08:00:00.000Z' },
+    ])(
+      'overwrites a stored lastLoginAt not in toISOString() form ($case) with any valid login',
+      async ({ stored, at }) => {
+        const { usersTableName } = await local.freshTables('login');
+        const shard = activeShardFor('odd', shards);
+        await put(usersTableName, {
+          userId: 'odd',
+          status: 'active',
+          lastLoginAt: stored,
+          activeShard: shard,
+        });
+        const observed = observedClient();
+
+        const outcomes = [
+          await recordLogin(observed.documents, {
+            tableName: usersTableName,
+            userId: 'odd',
+            activeShards: shards,
+            at: new Date(at),
+          }),
+        ];
+        // Under refreshAfterMs too: a stored value that is no instant is never a recent login.
+        await put(usersTableName, {
+          userId: 'odd',
+          status: 'active',
+          lastLoginAt: stored,
+          activeShard: shard,
+        });
+        outcomes.push(
+          await recordLogin(observed.documents, {
+            tableName: usersTableName,
+            userId: 'odd',
+            activeShards: shards,
+            at: new Date(at),
+            refreshAfterMs: day,
+          }),
+        );
+
+        expect(outcomes).toEqual(['recorded', 'recorded']);
+        expect(observed.commands).toEqual(['UpdateItemCommand', 'UpdateItemCommand']);
+        expect(await itemOf(usersTableName, 'odd')).toEqual({
+          userId: 'odd',
+          status: 'active',
+          lastLoginAt: at,
+          activeShard: shard,
+        });
+      },
+    );
+
+    it('records the login from scratch when the user is deleted between the refused write and the repair', async () => {
+      const { usersTableName } = await local.freshTables('login');
+      await put(usersTableName, { userId: 'gone', status: 'passive', lastLoginAt: daysAgo(45) });
+      const observed = observedClient(async (n) => {
+        if (n === 2) {
+          await local.documents.send(
+            new DeleteCommand({ TableName: usersTableName, Key: { userId: 'gone' } }),
+          );
+        }
+      });
+
+      const outcome = await recordLogin(observed.documents, {
+        tableName: usersTableName,
+        userId: 'gone',
+        activeShards: shards,
+        at: new Date(daysAgo(50)),
+      });
+
+      expect(outcome).toBe('recorded');
+      expect(observed.commands).toEqual(['UpdateItemCommand', 'UpdateItemCommand', 'UpdateItemCommand']);
+      expect(await itemOf(usersTableName, 'gone')).toEqual({
+        userId: 'gone',
+        status: 'active',
+        lastLoginAt: daysAgo(50),
+        activeShard: activeShardFor('gone', shards),
+      });
+    });
+
+    it('gives up after three rounds, passing on the refusal, when another writer keeps moving lastLoginAt back and forth', async () => {
+      const { usersTableName } = await local.freshTables('login');
+      const item = (lastLoginAt: string) => ({ userId: 'flapping', status: 'passive', lastLoginAt });
+      await put(usersTableName, item(daysAgo(45)));
+      // Before every repair the later login is gone, before every new round it is back.
+      const observed = observedClient(async (n) => {
+        await put(usersTableName, item(n % 2 === 0 ? daysAgo(60) : daysAgo(45)));
+      });
+
+      const login = recordLogin(observed.documents, {
+        tableName: usersTableName,
+        userId: 'flapping',
+        activeShards: shards,
+        at: new Date(daysAgo(50)),
+      });
+
+      await expect(login).rejects.toThrow(/The conditional request failed/);
+      expect(observed.commands).toEqual(Array.from({ length: 6 }, () => 'UpdateItemCommand'));
+      expect(await itemOf(usersTableName, 'flapping')).toEqual(item(daysAgo(60)));
+    });
+
+    it.each([
+      {
+        case: 'its login',
+        stored: undefined,
+        at: now,
+        outcome: 'recorded',
+        lastLoginAt: now.toISOString(),
+        // The login is written, its answer lost; the retry is refused by the very write it meets.
+        lostUpdate: 1,
+        statuses: [200, 400],
+      },
+      {
+        case: 'the repair for an older login',
+        stored: { userId: 'retried', status: 'passive', lastLoginAt: daysAgo(45) },
+        at: new Date(daysAgo(50)),
+        outcome: 'older',
+        lastLoginAt: daysAgo(45),
+        // The login is refused for the later one stored; the repair is written, its answer lost, and written again.
+        lostUpdate: 2,
+        statuses: [400, 200, 200],
+      },
+    ])(
+      'returns $outcome when the answer to $case is lost and the SDK retry meets its own write',
+      async ({ stored, at, outcome, lastLoginAt, lostUpdate, statuses }) => {
+        const { usersTableName } = await local.freshTables('login');
+        if (stored) await put(usersTableName, stored);
+        const proxy = await startFaultProxy(local.engine.endpoint);
+        const client = new DynamoDBClient({
+          ...engineClientConfig(proxy.endpoint),
+          maxAttempts: 3,
+          requestHandler: new NodeHttpHandler({ requestTimeout: 500, throwOnRequestTimeout: true }),
+        });
+        ownClients.push(client);
+        const updates = () => proxy.find({ operation: 'UpdateItem' });
+        proxy.setRule(() => (updates().length === lostUpdate ? { kind: 'lose-response' } : forward));
+
+        try {
+          const result = await recordLogin(DynamoDBDocumentClient.from(client), {
+            tableName: usersTableName,
+            userId: 'retried',
+            activeShards: shards,
+            at,
+          });
+
+          expect(result).toBe(outcome);
+          expect(updates().map((call) => call.deliveredStatus ?? call.status)).toEqual(statuses);
+          expect(await itemOf(usersTableName, 'retried')).toEqual({
+            userId: 'retried',
+            status: 'active',
+            lastLoginAt,
+            activeShard: activeShardFor('retried', shards),
+          });
+        } finally {
+          await proxy.stop();
+        }
+      },
+    );
+
+    it('refuses an older login for a status it does not own, also when it changes before the repair', async () => {
+      const { usersTableName } = await local.freshTables('login');
+      const suspended = { userId: 'mallory', status: 'suspended', lastLoginAt: daysAgo(45) };
+      await put(usersTableName, { userId: 'mallory', status: 'passive', lastLoginAt: daysAgo(45) });
+      const observed = observedClient(async (n) => {
+        if (n === 2) await put(usersTableName, suspended);
+      });
+
+      const late = recordLogin(observed.documents, {
+        tableName: usersTableName,
+        userId: 'mallory',
+        activeShards: shards,
+        at: new Date(daysAgo(50)),
+      });
+
+      await expect(late).rejects.toThrow(UnexpectedUserStatusError);
+      expect(observed.commands).toEqual(['UpdateItemCommand', 'UpdateItemCommand']);
+      expect(await itemOf(usersTableName, 'mallory')).toEqual(suspended);
+    });
+  });
+
   it('refuses to turn a status it does not own into active', async () => {
     const { usersTableName } = await local.freshTables('login');
     const suspended = { userId: 'mallory', status: 'suspended', lastLoginAt: daysAgo(3) };
@@ -244,6 +688,12 @@ describe(`recordLogin on ${selectedEngineKind()}`, () => {
       message: /refreshAfterMs/,
     },
     { case: 'a negative refresh interval', options: { refreshAfterMs: -1 }, message: /refreshAfterMs/ },
+    {
+      case: 'a refresh interval over a quarter of inactiveDays',
+      options: { refreshAfterMs: day, inactiveDays: 3 },
+      message: /refreshAfterMs .*inactiveDays \(3\)/,
+    },
+    { case: 'zero inactive days', options: { inactiveDays: 0 }, message: /inactiveDays must be an integer/ },
   ])('rejects $case with a LoginRecordError and writes nothing', async ({ options, message }) => {
     const { usersTableName } = await local.freshTables('login');
 

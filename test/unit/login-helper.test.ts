@@ -1,5 +1,6 @@
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
-import { activeShardFor, LoginRecordError } from '../../functions/login-helper';
+import { activeShardFor, LoginRecordError, recordLogin } from '../../functions/login-helper';
 
 /** FNV-1a 32-bit of the UTF-8 bytes, computed independently (Python) and by the published test vectors. */
 const vectors = [
@@ -78,4 +79,91 @@ describe('activeShardFor', () => {
     expect(() => activeShardFor('', 16)).toThrow(/userId must be a non-empty string/);
     expect(() => activeShardFor(42 as unknown as string, 16)).toThrow(LoginRecordError);
   });
+});
+
+describe('recordLogin refreshAfterMs against inactiveDays', () => {
+  const hour = 3_600_000;
+  const day = 24 * hour;
+
+  /** A client that answers every request as a successful write and keeps what was sent. */
+  const fakeClient = () => {
+    const sent: unknown[] = [];
+    const client = {
+      send: async (command: unknown) => {
+        sent.push(command);
+        return {};
+      },
+    } as unknown as DynamoDBDocumentClient;
+    return { client, sent };
+  };
+
+  const login = (
+    client: DynamoDBDocumentClient,
+    options: { refreshAfterMs?: number; inactiveDays?: number },
+  ) =>
+    recordLogin(client, {
+      tableName: 'Users',
+      userId: 'u',
+      at: new Date('2026-11-23T12:00:00.000Z'),
+      ...options,
+    });
+
+  it('rejects a refreshAfterMs of 7 days when users are passivated after 3, naming both, and sends nothing', async () => {
+    const { client, sent } = fakeClient();
+
+    const attempt = login(client, { refreshAfterMs: 7 * day, inactiveDays: 3 });
+
+    await expect(attempt).rejects.toThrow(LoginRecordError);
+    await expect(attempt).rejects.toThrow(
+      /refreshAfterMs must be an integer from 0 to 64800000 .*got 604800000/,
+    );
+    await expect(attempt).rejects.toThrow(/inactiveDays \(3\)/);
+    expect(sent).toEqual([]);
+  });
+
+  it.each([
+    { inactiveDays: 1, largest: 6 * hour },
+    { inactiveDays: 3, largest: 18 * hour },
+    { inactiveDays: 28, largest: 7 * day },
+    { inactiveDays: 30, largest: 7 * day },
+    { inactiveDays: 3650, largest: 7 * day },
+  ])(
+    'accepts a refreshAfterMs up to a quarter of $inactiveDays inactive days or 7 days, whichever is less',
+    async ({ inactiveDays, largest }) => {
+      const { client, sent } = fakeClient();
+
+      const accepted = await login(client, { refreshAfterMs: largest, inactiveDays });
+      const refused = login(client, { refreshAfterMs: largest + 1, inactiveDays });
+
+      expect(accepted).toBe('recorded');
+      await expect(refused).rejects.toThrow(
+        new RegExp(`refreshAfterMs must be an integer from 0 to ${largest}\\b`),
+      );
+      expect(sent).toHaveLength(1);
+    },
+  );
+
+  it('holds refreshAfterMs to the worker default of 30 inactive days when inactiveDays is not given', async () => {
+    const { client, sent } = fakeClient();
+
+    const accepted = await login(client, { refreshAfterMs: 7 * day });
+    const refused = login(client, { refreshAfterMs: 7 * day + 1 });
+
+    expect(accepted).toBe('recorded');
+    await expect(refused).rejects.toThrow(/inactiveDays \(30\)/);
+    expect(sent).toHaveLength(1);
+  });
+
+  it.each([0, -1, 3651, 1.5, Number.NaN])(
+    'rejects %s inactive days with a LoginRecordError',
+    async (inactiveDays) => {
+      const { client, sent } = fakeClient();
+
+      const attempt = login(client, { inactiveDays });
+
+      await expect(attempt).rejects.toThrow(LoginRecordError);
+      await expect(attempt).rejects.toThrow(/inactiveDays must be an integer from 1 to 3650/);
+      expect(sent).toEqual([]);
+    },
+  );
 });
