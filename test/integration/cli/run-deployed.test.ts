@@ -100,7 +100,14 @@ describe('run against the Lambda Invoke API', () => {
 
   it('invokes the named function synchronously with the override payload and prints the summary', async () => {
     const result = await runCli(
-      ['run', '--override-breaker', '--function-name', 'PassiveUsersStack-Checker1A2B'],
+      [
+        'run',
+        '--override-breaker',
+        '--approved-by',
+        'ana@ops',
+        '--function-name',
+        'PassiveUsersStack-Checker1A2B',
+      ],
       {
         env: { AWS_ENDPOINT_URL_LAMBDA: endpoint },
       },
@@ -112,7 +119,7 @@ describe('run against the Lambda Invoke API', () => {
         path: '/2015-03-31/functions/PassiveUsersStack-Checker1A2B/invocations',
         invocationType: 'RequestResponse',
         logType: 'Tail',
-        payload: { overrideBreaker: true },
+        payload: { overrideBreaker: true, approvedBy: 'ana@ops' },
       },
     ]);
     expect(result.out).toMatch(/^Run a1b2c3\/4d5e6f70: completed/);
@@ -156,7 +163,7 @@ describe('run against the Lambda Invoke API', () => {
 
     expect(result.code).toBe(1);
     expect(result.err).toMatch(/The run failed \(Unhandled\): BreakerTrippedError: Mass-passivation breaker/);
-    expect(result.err).toMatch(/run once with --override-breaker/);
+    expect(result.err).toMatch(/approve them once with --override-breaker/);
     expect(result.err).toMatch(/Last lines of its log:\n\{"level":"ERROR"/);
     expect(result.out).toBe('');
   });
