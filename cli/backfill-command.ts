@@ -21,6 +21,7 @@ import {
   tableName,
   UsageError,
 } from './io';
+import { describeTableIdentity, formatTableIdentity, sameTable, type TableIdentity } from './table-identity';
 import { type Clock, systemClock } from './token-bucket';
 
 export const backfillDefaults = {
@@ -48,17 +49,27 @@ Options:
   --progress-every <seconds>       progress line period on stderr (default ${backfillDefaults.progressEverySeconds})
   --checkpoint-every <seconds>     checkpoint period on stderr (default ${backfillDefaults.checkpointEverySeconds})
   --endpoint <url>                 a local engine (default: $AWS_ENDPOINT_URL_DYNAMODB, else AWS)
+  --region <name>                  the table's region (default: $AWS_REGION, else the SDK's chain)
   --json                           print the report as JSON
   -h, --help                       show this help
 
-Exit codes: 0 done, 1 failed or some writes failed (resume with the checkpoint), 2 bad arguments,
-130 interrupted (resume with the checkpoint).`;
+A checkpoint is bound to the table it was taken on (its ARN and creation time, the endpoint and the region):
+resuming it anywhere else is refused.
+Exit codes: 0 done, 1 failed or some writes failed (resume with the checkpoint), 2 bad arguments or a
+checkpoint of another table, 130 interrupted (resume with the checkpoint).`;
+
+/** The job as the command line describes it; the table's identity is looked up when it runs. */
+export type BackfillJob = Omit<BackfillOptions, 'tableIdentity'>;
 
 export interface BackfillCommand {
-  readonly options: BackfillOptions;
+  readonly options: BackfillJob;
   readonly endpoint: string | undefined;
+  /** From --region or $AWS_REGION; undefined leaves it to the SDK's chain. */
+  readonly region: string | undefined;
   readonly json: boolean;
 }
+
+const regionPattern = /^[a-z0-9-]{1,64}$/;
 
 export function parseBackfillArgs(args: readonly string[], io: CliIo): BackfillCommand | undefined {
   const { values } = parseArgs({
@@ -77,12 +88,20 @@ export function parseBackfillArgs(args: readonly string[], io: CliIo): BackfillC
       'progress-every': { type: 'string' },
       'checkpoint-every': { type: 'string' },
       endpoint: { type: 'string' },
+      region: { type: 'string' },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
   if (values.help) return undefined;
   const usage = backfillUsage;
+  const region = values.region ?? (io.env.AWS_REGION || undefined);
+  if (region !== undefined && !regionPattern.test(region)) {
+    throw new UsageError(
+      `--region must be a region name (a-z 0-9 -), got ${JSON.stringify(region)}${values.region === undefined ? ' (from AWS_REGION)' : ''}`,
+      usage,
+    );
+  }
   if (values.apply && values['dry-run']) {
     throw new UsageError('--apply and --dry-run exclude each other (a dry run is the default)', usage);
   }
@@ -174,6 +193,7 @@ export function parseBackfillArgs(args: readonly string[], io: CliIo): BackfillC
       ),
     },
     endpoint: dynamoDbEndpoint(values.endpoint, io.env, usage),
+    region,
     json: values.json,
   };
 }
@@ -188,13 +208,15 @@ export async function runBackfillCommand(
     io.out(backfillUsage);
     return exitCodes.ok;
   }
-  const { options } = command;
-  const client = documentClientFor(command.endpoint, io.env);
-  io.err(
-    `Backfill of ${options.tableName}: ${options.apply ? `APPLY, at most ${options.maxWritesPerSecond} writes/s` : 'dry run, nothing is written'}; ` +
-      `${options.segments} segments, ${options.activeShards} shards${options.resume ? ', resumed from a checkpoint' : ''}`,
-  );
+  const client = documentClientFor(command.endpoint, io.env, command.region);
   try {
+    const tableIdentity = await describeTableIdentity(client, command.options.tableName, command.endpoint);
+    if (command.options.resume) refuseAnotherTable(command.options.resume.identity, tableIdentity);
+    const options: BackfillOptions = { ...command.options, tableIdentity };
+    io.err(
+      `Backfill of ${options.tableName}: ${options.apply ? `APPLY, at most ${options.maxWritesPerSecond} writes/s` : 'dry run, nothing is written'}; ` +
+        `${options.segments} segments, ${options.activeShards} shards${options.resume ? ', resumed from a checkpoint' : ''}`,
+    );
     const report = await backfill(options, {
       client,
       clock,
@@ -206,16 +228,67 @@ export async function runBackfillCommand(
     if (command.json) io.out(JSON.stringify(report, null, 2));
     else for (const line of describeReport(report)) io.out(line);
     if (report.checkpoint) {
-      io.err(
-        `Resume with: npm run cli -- backfill --users-table ${report.table}${report.apply ? ' --apply' : ''} ` +
-          `--resume ${report.checkpoint}`,
-      );
+      io.err(`Resume with: ${resumeCommandLine(command, tableIdentity, report.checkpoint)}`);
     }
     if (report.outcome === 'interrupted') return exitCodes.interrupted;
     return report.outcome === 'completed' && report.failed === 0 ? exitCodes.ok : exitCodes.failed;
   } finally {
     client.destroy();
   }
+}
+
+/** Checked before any item is read: only the table the checkpoint was taken on has the items it skips. */
+function refuseAnotherTable(taken: TableIdentity, current: TableIdentity): void {
+  if (sameTable(taken, current)) return;
+  throw new UsageError(
+    '--resume: the checkpoint was taken on another table than this one, and resuming would skip items it ' +
+      'never read:\n' +
+      `  checkpoint  ${formatTableIdentity(taken)}\n` +
+      `  current     ${formatTableIdentity(current)}\n` +
+      'Resume it where it was taken (its endpoint and region), or start over here without --resume.',
+    backfillUsage,
+  );
+}
+
+/**
+ * `npm run cli -- backfill …` with every flag that shapes the job, resolved: pasted into another shell, where
+ * USERS_TABLE_NAME, AWS_ENDPOINT_URL_DYNAMODB or AWS_REGION may differ or be unset, it resumes the same job.
+ */
+export function resumeCommandLine(command: BackfillCommand, identity: TableIdentity, token: string): string {
+  const { options } = command;
+  const seconds = (ms: number) => String(ms / 1000);
+  const words = [
+    'backfill',
+    '--users-table',
+    options.tableName,
+    ...(command.endpoint === undefined ? [] : ['--endpoint', command.endpoint]),
+    '--region',
+    identity.region,
+    '--shards',
+    String(options.activeShards),
+    '--segments',
+    String(options.segments),
+    '--page-size',
+    String(options.pageSize),
+    '--max-writes-per-second',
+    String(options.maxWritesPerSecond),
+    ...(options.progressEveryMs === backfillDefaults.progressEverySeconds * 1000
+      ? []
+      : ['--progress-every', seconds(options.progressEveryMs)]),
+    ...(options.checkpointEveryMs === backfillDefaults.checkpointEverySeconds * 1000
+      ? []
+      : ['--checkpoint-every', seconds(options.checkpointEveryMs)]),
+    ...(command.json ? ['--json'] : []),
+    ...(options.apply ? ['--apply'] : []),
+    '--resume',
+    token,
+  ];
+  return `npm run cli -- ${words.map(shellWord).join(' ')}`;
+}
+
+/** A word as a POSIX shell reads it back: bare when safe, else in single quotes. */
+function shellWord(word: string): string {
+  return /^[A-Za-z0-9_./:=@%+,-]+$/.test(word) ? word : `'${word.replaceAll("'", "'\\''")}'`;
 }
 
 function describeProgress(progress: BackfillProgress, apply: boolean): string {

@@ -14,6 +14,7 @@ import { errorMessage, errorName, isTransientAwsError } from '../functions/share
 import { isCanonicalUtcInstant } from '../functions/shared/instant';
 import { userStatus, usersTable } from '../functions/shared/table-schema';
 import { type Checkpoint, encodeCheckpoint, type ScanKey, type SegmentState } from './checkpoint';
+import type { TableIdentity } from './table-identity';
 import { type Clock, TokenBucket } from './token-bucket';
 
 const a = usersTable.attributes;
@@ -65,6 +66,8 @@ function isShardInRange(shard: unknown, activeShards: number): boolean {
 
 export interface BackfillOptions {
   readonly tableName: string;
+  /** The table as DescribeTable names it: every checkpoint carries it, so a resume can refuse another table. */
+  readonly tableIdentity: TableIdentity;
   readonly segments: number;
   /** Must equal the worker's ACTIVE_SHARDS. */
   readonly activeShards: number;
@@ -325,6 +328,7 @@ class BackfillRun {
   private checkpoint(): Checkpoint {
     return {
       table: this.options.tableName,
+      identity: this.options.tableIdentity,
       shards: this.options.activeShards,
       apply: this.options.apply,
       segments: [...this.positions],

@@ -2,9 +2,11 @@
  * Where a backfill got to, as one copy-pasteable token: base64url of a small JSON document holding, per scan
  * segment, either "done" or the LastEvaluatedKey of the last page whose items were all handled.
  *
- * The token also names the table, the shard count and the mode it was taken with: resuming it against another
- * table, another ACTIVE_SHARDS or from a dry run into `--apply` would skip items that were never written.
+ * The token also names the table (its ARN and creation time, and the endpoint and region it was reached through),
+ * the shard count and the mode it was taken with: resuming it against another table of the same name, another
+ * ACTIVE_SHARDS or from a dry run into `--apply` would skip items that were never read or written.
  */
+import type { TableIdentity } from './table-identity';
 
 export type ScanKey = Readonly<Record<string, string>>;
 
@@ -16,6 +18,7 @@ export type SegmentState =
 
 export interface Checkpoint {
   readonly table: string;
+  readonly identity: TableIdentity;
   readonly shards: number;
   readonly apply: boolean;
   readonly segments: readonly SegmentState[];
@@ -28,11 +31,13 @@ export class CheckpointError extends Error {
   }
 }
 
-const version = 1;
+/** 2: the table's identity joined the token. A version 1 token cannot be checked against a table, so it is refused. */
+const version = 2;
 
 interface Encoded {
   v: number;
   table: string;
+  id: { arn: string; created: string; endpoint?: string; region: string };
   shards: number;
   apply: boolean;
   /** 0 pending, 1 done, or the key to resume after. */
@@ -43,6 +48,12 @@ export function encodeCheckpoint(checkpoint: Checkpoint): string {
   const encoded: Encoded = {
     v: version,
     table: checkpoint.table,
+    id: {
+      arn: checkpoint.identity.arn,
+      created: checkpoint.identity.createdAt,
+      ...(checkpoint.identity.endpoint === undefined ? {} : { endpoint: checkpoint.identity.endpoint }),
+      region: checkpoint.identity.region,
+    },
     shards: checkpoint.shards,
     apply: checkpoint.apply,
     s: checkpoint.segments.map((segment) =>
@@ -66,8 +77,16 @@ export function decodeCheckpoint(token: string): Checkpoint {
   }
   if (typeof parsed !== 'object' || parsed === null) throw new CheckpointError('it is not a checkpoint');
   const fields = parsed as Partial<Record<keyof Encoded, unknown>>;
+  if (fields.v === 1) {
+    throw new CheckpointError(
+      'this checkpoint was made by an older version of the CLI and does not say which table it was taken on ' +
+        '(ARN, creation time, endpoint, region), so it cannot be checked against this one; start over without ' +
+        '--resume (always safe, just a full Scan again: items already in the contract are not written twice)',
+    );
+  }
   if (fields.v !== version) throw new CheckpointError(`unsupported checkpoint version ${String(fields.v)}`);
   if (typeof fields.table !== 'string' || fields.table === '') throw new CheckpointError('it names no table');
+  const identity = decodeIdentity(fields.id);
   if (!Number.isSafeInteger(fields.shards) || (fields.shards as number) < 1) {
     throw new CheckpointError('it holds no valid shard count');
   }
@@ -79,7 +98,27 @@ export function decodeCheckpoint(token: string): Checkpoint {
     if (isScanKey(raw)) return { state: 'started', next: raw };
     throw new CheckpointError(`segment ${segment} holds no valid position`);
   });
-  return { table: fields.table, shards: fields.shards as number, apply: fields.apply, segments };
+  return { table: fields.table, identity, shards: fields.shards as number, apply: fields.apply, segments };
+}
+
+function decodeIdentity(raw: unknown): TableIdentity {
+  const id = (typeof raw === 'object' && raw !== null ? raw : {}) as Partial<Record<string, unknown>>;
+  const text = (value: unknown) => typeof value === 'string' && value !== '';
+  if (
+    !text(id.arn) ||
+    !text(id.created) ||
+    Number.isNaN(Date.parse(String(id.created))) ||
+    !text(id.region) ||
+    (id.endpoint !== undefined && !text(id.endpoint))
+  ) {
+    throw new CheckpointError('it does not name the table it was taken on (ARN, creation time, region)');
+  }
+  return {
+    arn: id.arn as string,
+    createdAt: id.created as string,
+    endpoint: id.endpoint as string | undefined,
+    region: id.region as string,
+  };
 }
 
 function isScanKey(value: unknown): value is ScanKey {

@@ -5,6 +5,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { configDefaults, envNames, tableNamePattern } from '../functions/shared/config';
+import { parseCanonicalInteger } from '../functions/shared/integers';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -63,7 +64,11 @@ export function lockName(value: string | undefined, env: Env, usage: string): st
   return chosen;
 }
 
-/** An integer flag within a range; `fallback` when the flag (and its variable, if any) is absent. */
+/**
+ * An integer flag within a range; `fallback` when the flag (and its variable, if any) is absent. Canonical
+ * decimal only, as the worker's configuration reads its integers: `" 16"`, `"016"`, `"16\n"` or `"-0"` is a
+ * value to fix, not one to guess.
+ */
 export function integerFlag(
   flag: string,
   raw: string | undefined,
@@ -72,16 +77,20 @@ export function integerFlag(
   usage: string,
 ): number {
   if (raw === undefined) return fallback;
-  const value = /^\d+$/.test(raw.trim()) ? Number(raw.trim()) : Number.NaN;
-  if (!Number.isSafeInteger(value) || value < range.min || value > range.max) {
+  const value = parseCanonicalInteger(raw);
+  if (value === undefined || value < range.min || value > range.max) {
     throw new UsageError(
-      `--${flag} must be an integer from ${range.min} to ${range.max}, got "${raw}"`,
+      `--${flag} must be an integer from ${range.min} to ${range.max}, got ${JSON.stringify(raw)}`,
       usage,
     );
   }
   return value;
 }
 
+/** Plain decimals, held to the integers' rule: no sign, no whitespace, no leading zeros, no exponent. */
+const canonicalDecimal = /^(0|[1-9]\d*)(\.\d+)?$/;
+
+/** A decimal flag within a range (a rate, seconds): `"0.5"`, `"50"`, `"1.25"`; not `" 1.5"`, `"01.5"`, `".5"`. */
 export function numberFlag(
   flag: string,
   raw: string | undefined,
@@ -90,9 +99,12 @@ export function numberFlag(
   usage: string,
 ): number {
   if (raw === undefined) return fallback;
-  const value = /^\d+(\.\d+)?$/.test(raw.trim()) ? Number(raw.trim()) : Number.NaN;
+  const value = canonicalDecimal.test(raw) ? Number(raw) : Number.NaN;
   if (!Number.isFinite(value) || value < range.min || value > range.max) {
-    throw new UsageError(`--${flag} must be a number from ${range.min} to ${range.max}, got "${raw}"`, usage);
+    throw new UsageError(
+      `--${flag} must be a number from ${range.min} to ${range.max}, got ${JSON.stringify(raw)}`,
+      usage,
+    );
   }
   return value;
 }
@@ -109,20 +121,25 @@ export function dynamoDbEndpoint(value: string | undefined, env: Env, usage: str
 /**
  * A document client for real AWS (credentials and region from the usual chain) or, given an endpoint, for a
  * local engine, which checks neither: the environment's region and keys are used when set, fixed ones if not.
+ * `region`, when given, wins over both.
  */
-export function documentClientFor(endpoint: string | undefined, env: Env): DynamoDBDocumentClient {
+export function documentClientFor(
+  endpoint: string | undefined,
+  env: Env,
+  region?: string,
+): DynamoDBDocumentClient {
   const settings = { maxAttempts: 6, retryMode: 'standard' } as const;
   const client = endpoint
     ? new DynamoDBClient({
         ...settings,
         endpoint,
-        region: env.AWS_REGION || 'local',
+        region: region ?? (env.AWS_REGION || 'local'),
         credentials: {
           accessKeyId: env.AWS_ACCESS_KEY_ID || 'local',
           secretAccessKey: env.AWS_SECRET_ACCESS_KEY || 'local',
         },
       })
-    : new DynamoDBClient(settings);
+    : new DynamoDBClient({ ...settings, ...(region === undefined ? {} : { region }) });
   return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
 }
 

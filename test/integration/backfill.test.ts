@@ -1,14 +1,21 @@
-import { DynamoDBClient, ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb';
+import {
+  DynamoDBClient,
+  ProvisionedThroughputExceededException,
+  waitUntilTableNotExists,
+} from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type BackfillOptions, type BackfillReport, backfill, burstFor } from '../../cli/backfill';
+import { parseBackfillArgs } from '../../cli/backfill-command';
 import { decodeCheckpoint } from '../../cli/checkpoint';
+import { describeTableIdentity } from '../../cli/table-identity';
 import { systemClock } from '../../cli/token-bucket';
 import { activeShardFor } from '../../functions/login-helper';
 import { DynamoDbUserStore } from '../../functions/shared/user-store';
 import { engineClientConfig, selectedEngineKind } from '../../local/engine';
 import { activeUser, putUsers, type UserItem } from '../../local/seed';
-import { useTestEngine } from '../support/engine';
+import { createTables, deleteTables } from '../../local/tables';
+import { startTestEngine, useTestEngine } from '../support/engine';
 import { allItems, runCli } from './cli/run-cli';
 
 const shards = 16;
@@ -212,6 +219,154 @@ describe(`backfill on ${selectedEngineKind()}`, () => {
     expect(await allItems(local.client, table)).toEqual(fixed(before));
   });
 
+  /** An --apply run of 400 legacy users, Ctrl-C'd the moment its first segment finishes. */
+  const interruptedRun = async (table: string, argv: string[]) => {
+    const interrupt = new AbortController();
+    const result = await runCli(argv, {
+      signal: interrupt.signal,
+      onErr: (line) => {
+        if (/^backfill: segment \d+ done$/.test(line)) interrupt.abort();
+      },
+    });
+    expect(result.code).toBe(130);
+    const report = parseReport(result.out);
+    expect(report.checkpoint).toBeDefined();
+    return { result, report, token: report.checkpoint ?? '', table };
+  };
+
+  const resumeArgs = (table: string, endpoint: string, token: string) => [
+    'backfill',
+    '--users-table',
+    table,
+    '--endpoint',
+    endpoint,
+    '--apply',
+    '--max-writes-per-second',
+    '10000',
+    '--json',
+    '--resume',
+    token,
+  ];
+
+  it('refuses to resume a checkpoint on another engine with a same-named table, naming both tables', async () => {
+    const table = await seeded(Array.from({ length: 400 }, (_, i) => legacyActive(i)));
+    const before = await allItems(local.client, table);
+    const { token } = await interruptedRun(
+      table,
+      backfillArgs(table, '--apply', '--segments', '8', '--page-size', '4'),
+    );
+    // Staging and production often share table names: the same name on a second engine instance.
+    const other = await startTestEngine();
+    try {
+      await createTables(other.client, { usersTableName: table, lockTableName: `${table}-lock` });
+      await putUsers(
+        other.documents,
+        table,
+        Array.from({ length: 300 }, (_, i) => legacyActive(1000 + i)),
+      );
+      const otherBefore = await allItems(other.client, table);
+
+      const elsewhere = await runCli(resumeArgs(table, other.engine.endpoint, token));
+
+      expect(elsewhere.code).toBe(2);
+      expect(elsewhere.out).toBe('');
+      expect(elsewhere.err).toMatch(/--resume: the checkpoint was taken on another table/);
+      expect(elsewhere.err).toMatch(
+        new RegExp(
+          `checkpoint +arn:aws:dynamodb:\\S+:table/${table}, created \\S+, endpoint ${local.engine.endpoint}, region local`,
+        ),
+      );
+      expect(elsewhere.err).toMatch(
+        new RegExp(
+          `current +arn:aws:dynamodb:\\S+:table/${table}, created \\S+, endpoint ${other.engine.endpoint}, region local`,
+        ),
+      );
+      expect(await allItems(other.client, table)).toEqual(otherBefore);
+    } finally {
+      await other.stop();
+    }
+
+    const here = await runCli(resumeArgs(table, local.engine.endpoint, token));
+
+    expect(here.code).toBe(0);
+    expect(parseReport(here.out)).toMatchObject({ outcome: 'completed', complete: true, resumed: true });
+    expect(await allItems(local.client, table)).toEqual(fixed(before));
+  });
+
+  it('refuses to resume a checkpoint on a table deleted and created again under the same name', async () => {
+    const table = await seeded(Array.from({ length: 400 }, (_, i) => legacyActive(i)));
+    const { token } = await interruptedRun(
+      table,
+      backfillArgs(table, '--apply', '--segments', '8', '--page-size', '4'),
+    );
+    const names = { usersTableName: table, lockTableName: `${table}-lock` };
+    await deleteTables(local.client, names);
+    await waitUntilTableNotExists({ client: local.client, maxWaitTime: 30 }, { TableName: table });
+    await createTables(local.client, names);
+    await putUsers(
+      local.documents,
+      table,
+      Array.from({ length: 50 }, (_, i) => legacyActive(i)),
+    );
+    const recreated = await allItems(local.client, table);
+
+    const result = await runCli(resumeArgs(table, local.engine.endpoint, token));
+
+    expect(result.code).toBe(2);
+    expect(result.err).toMatch(/--resume: the checkpoint was taken on another table/);
+    expect(await allItems(local.client, table)).toEqual(recreated);
+  });
+
+  it('prints a resume line that, parsed back, resumes the same job', async () => {
+    const table = await seeded(Array.from({ length: 400 }, (_, i) => legacyActive(i)));
+    const before = await allItems(local.client, table);
+    // The endpoint only as a flag, so a line without it would go elsewhere (AWS).
+    const original = [
+      'backfill',
+      '--users-table',
+      table,
+      '--endpoint',
+      local.engine.endpoint,
+      '--apply',
+      '--shards',
+      String(shards),
+      '--segments',
+      '8',
+      '--page-size',
+      '4',
+      '--max-writes-per-second',
+      '2500.5',
+      '--progress-every',
+      '30',
+      '--checkpoint-every',
+      '0.5',
+      '--json',
+    ];
+    const { result, report } = await interruptedRun(table, original);
+    const line = result.stderrLines.find((l) => l.startsWith('Resume with: npm run cli -- '));
+    expect(line).toBeDefined();
+    const printed = shellWords((line ?? '').slice('Resume with: npm run cli -- '.length));
+
+    const env = { env: {} };
+    const io = { out: () => {}, err: () => {}, env: { AWS_REGION: 'local' }, now: () => new Date() };
+    const asPrinted = parseBackfillArgs(printed.slice(1), io);
+    const asTyped = parseBackfillArgs(original.slice(1), io);
+    expect(printed[0]).toBe('backfill');
+    expect(printed.at(-2)).toBe('--resume');
+    expect(printed.at(-1)).toBe(report.checkpoint);
+    expect({ ...asPrinted, options: { ...asPrinted?.options, resume: undefined } }).toEqual({
+      ...asTyped,
+      options: { ...asTyped?.options, resume: undefined },
+    });
+
+    const resumed = await runCli(printed, env);
+
+    expect(resumed.code).toBe(0);
+    expect(parseReport(resumed.out)).toMatchObject({ outcome: 'completed', complete: true, resumed: true });
+    expect(report.updated + parseReport(resumed.out).updated).toBe(400);
+    expect(await allItems(local.client, table)).toEqual(fixed(before));
+  });
+
   it('keeps to --max-writes-per-second and shows its progress on stderr', async () => {
     const rate = 20;
     const table = await seeded(Array.from({ length: 40 }, (_, i) => legacyActive(i)));
@@ -253,8 +408,12 @@ describe(`backfill on ${selectedEngineKind()}`, () => {
     return client;
   };
 
-  const options = (tableName: string, overrides: Partial<BackfillOptions> = {}): BackfillOptions => ({
+  const options = async (
+    tableName: string,
+    overrides: Partial<BackfillOptions> = {},
+  ): Promise<BackfillOptions> => ({
     tableName,
+    tableIdentity: await describeTableIdentity(local.documents, tableName, local.engine.endpoint),
     segments: 2,
     activeShards: shards,
     apply: true,
@@ -273,7 +432,7 @@ describe(`backfill on ${selectedEngineKind()}`, () => {
     const throttled = () =>
       new ProvisionedThroughputExceededException({ message: 'Rate exceeded', $metadata: {} });
 
-    const first = await backfill(options(table), {
+    const first = await backfill(await options(table), {
       ...quiet,
       client: failingUpdatesFor('legacy-0077', throttled),
     });
@@ -283,7 +442,7 @@ describe(`backfill on ${selectedEngineKind()}`, () => {
     const checkpoint = decodeCheckpoint(first.checkpoint ?? '');
     expect(checkpoint.segments.filter((segment) => segment.state !== 'done')).toHaveLength(1);
 
-    const resumed = await backfill(options(table, { resume: checkpoint }), {
+    const resumed = await backfill(await options(table, { resume: checkpoint }), {
       ...quiet,
       client: local.documents,
     });
@@ -300,7 +459,7 @@ describe(`backfill on ${selectedEngineKind()}`, () => {
         name: 'AccessDeniedException',
       });
 
-    const report = await backfill(options(table), {
+    const report = await backfill(await options(table), {
       ...quiet,
       client: failingUpdatesFor('legacy-0077', denied),
     });
@@ -310,7 +469,7 @@ describe(`backfill on ${selectedEngineKind()}`, () => {
     const checkpoint = decodeCheckpoint(report.checkpoint ?? '');
     expect(checkpoint.segments.some((segment) => segment.state !== 'done')).toBe(true);
 
-    const resumed = await backfill(options(table, { resume: checkpoint }), {
+    const resumed = await backfill(await options(table, { resume: checkpoint }), {
       ...quiet,
       client: local.documents,
     });
@@ -339,3 +498,12 @@ describe(`backfill on ${selectedEngineKind()}`, () => {
     return count;
   };
 });
+
+/** The words of a command line as a POSIX shell splits them: plain words and '…' quoting. */
+function shellWords(line: string): string[] {
+  const words: string[] = [];
+  for (const match of line.matchAll(/'((?:[^']|'\\'')*)'|(\S+)/g)) {
+    words.push(match[1] !== undefined ? match[1].replaceAll("'\\''", "'") : (match[2] ?? ''));
+  }
+  return words;
+}

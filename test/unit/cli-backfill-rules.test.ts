@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { classifyUser } from '../../cli/backfill';
 import { type Checkpoint, decodeCheckpoint, encodeCheckpoint } from '../../cli/checkpoint';
+import {
+  formatTableIdentity,
+  normaliseEndpoint,
+  sameTable,
+  type TableIdentity,
+} from '../../cli/table-identity';
 
 const login = '2026-11-01T08:30:00.000Z';
 
@@ -75,30 +81,90 @@ describe('classifyUser', () => {
 });
 
 describe('checkpoints', () => {
+  const identity: TableIdentity = {
+    arn: 'arn:aws:dynamodb:eu-west-1:123456789012:table/Users',
+    createdAt: '2025-03-14T09:26:53.589Z',
+    endpoint: undefined,
+    region: 'eu-west-1',
+  };
   const checkpoint: Checkpoint = {
     table: 'Users',
+    identity,
     shards: 16,
     apply: true,
     segments: [{ state: 'done' }, { state: 'started', next: { userId: 'user-0042' } }, { state: 'pending' }],
   };
+  const token = (fields: Record<string, unknown>) =>
+    Buffer.from(JSON.stringify(fields)).toString('base64url');
+  const wire = { v: 2, table: 'Users', shards: 16, apply: true, s: [1] };
 
-  it('round-trips through a base64url token', () => {
-    const token = encodeCheckpoint(checkpoint);
+  it('round-trips through a base64url token, with the identity of the table it was taken on', () => {
+    const encoded = encodeCheckpoint(checkpoint);
 
-    expect(token).toMatch(/^[A-Za-z0-9_-]+$/);
-    expect(decodeCheckpoint(token)).toEqual(checkpoint);
+    expect(encoded).toMatch(/^[A-Za-z0-9_-]+$/);
+    expect(decodeCheckpoint(encoded)).toEqual(checkpoint);
+  });
+
+  it('round-trips the endpoint of a local engine', () => {
+    const local = { ...checkpoint, identity: { ...identity, endpoint: 'http://127.0.0.1:8000' } };
+
+    expect(decodeCheckpoint(encodeCheckpoint(local))).toEqual(local);
   });
 
   it.each([
     ['text that is not base64url', 'not a token!', /not a checkpoint token/],
     ['base64url that is not JSON', Buffer.from('{oops').toString('base64url'), /does not decode/],
-    ['another version', Buffer.from('{"v":2}').toString('base64url'), /unsupported checkpoint version 2/],
+    ['another version', token({ v: 3 }), /unsupported checkpoint version 3/],
+    [
+      'a version 1 token, which names no table identity',
+      token({ v: 1, table: 'Users', shards: 16, apply: true, s: [0] }),
+      /made by an older version of the CLI .* start over without --resume/,
+    ],
+    ['a token without an identity', token(wire), /does not name the table it was taken on/],
+    [
+      'a token whose creation time is no instant',
+      token({ ...wire, id: { arn: identity.arn, created: 'yesterday', region: 'eu-west-1' } }),
+      /does not name the table it was taken on/,
+    ],
     [
       'a segment without a position',
-      Buffer.from('{"v":1,"table":"Users","shards":16,"apply":true,"s":[1,"x"]}').toString('base64url'),
+      token({ ...wire, id: { arn: identity.arn, created: identity.createdAt, region: 'x' }, s: [1, 'x'] }),
       /segment 1 holds no valid position/,
     ],
-  ])('rejects %s', (_, token, message) => {
-    expect(() => decodeCheckpoint(token)).toThrow(message);
+  ])('rejects %s', (_, encoded, message) => {
+    expect(() => decodeCheckpoint(encoded)).toThrow(message);
+  });
+});
+
+describe('table identities', () => {
+  const production: TableIdentity = {
+    arn: 'arn:aws:dynamodb:eu-west-1:123456789012:table/Users',
+    createdAt: '2025-03-14T09:26:53.589Z',
+    endpoint: undefined,
+    region: 'eu-west-1',
+  };
+
+  it.each([
+    ['another account', { arn: 'arn:aws:dynamodb:eu-west-1:210987654321:table/Users' }],
+    ['another region', { arn: 'arn:aws:dynamodb:us-east-1:123456789012:table/Users', region: 'us-east-1' }],
+    ['the same name created again', { createdAt: '2025-06-01T00:00:00.000Z' }],
+    ['a local engine', { endpoint: 'http://127.0.0.1:8000' }],
+  ])('tells apart %s', (_, change) => {
+    expect(sameTable(production, { ...production, ...change })).toBe(false);
+  });
+
+  it('takes a table for itself', () => {
+    expect(sameTable(production, { ...production })).toBe(true);
+  });
+
+  it('names every part of an identity', () => {
+    expect(formatTableIdentity(production)).toBe(
+      'arn:aws:dynamodb:eu-west-1:123456789012:table/Users, created 2025-03-14T09:26:53.589Z, ' +
+        'endpoint none (AWS), region eu-west-1',
+    );
+  });
+
+  it('reads an endpoint with or without its trailing slash as one', () => {
+    expect(normaliseEndpoint('http://127.0.0.1:8000/')).toBe(normaliseEndpoint('http://127.0.0.1:8000'));
   });
 });

@@ -36,10 +36,22 @@ describe(`bad command lines on ${selectedEngineKind()}`, () => {
   const dryRunCheckpoint = () =>
     encodeCheckpoint({
       table: names.usersTableName,
+      identity: {
+        arn: `arn:aws:dynamodb:local:000000000000:table/${names.usersTableName}`,
+        createdAt: '2026-11-23T12:00:00.000Z',
+        endpoint: local.engine.endpoint,
+        region: 'local',
+      },
       shards: 16,
       apply: false,
       segments: [{ state: 'pending' }],
     });
+
+  /** A checkpoint as the CLI printed it before checkpoints named the table's ARN, creation time and endpoint. */
+  const versionOneCheckpoint = () =>
+    Buffer.from(
+      JSON.stringify({ v: 1, table: names.usersTableName, shards: 16, apply: true, s: [0] }),
+    ).toString('base64url');
 
   const cases: { argv: () => string[]; env?: Record<string, string>; message: RegExp; usage: RegExp }[] = [
     { argv: () => ['frobnicate'], message: /Unknown command "frobnicate"/, usage: /Commands:/ },
@@ -55,6 +67,27 @@ describe(`bad command lines on ${selectedEngineKind()}`, () => {
       usage: /cli -- backfill/,
     },
     {
+      argv: () => backfill('--segments', ' 16'),
+      message: /--segments must be an integer from 1 to 128, got " 16"/,
+      usage: /cli -- backfill/,
+    },
+    {
+      argv: () => backfill('--page-size', '016'),
+      message: /--page-size must be an integer from 1 to 10000, got "016"/,
+      usage: /cli -- backfill/,
+    },
+    {
+      argv: () => backfill(),
+      env: { ACTIVE_SHARDS: '16\n' },
+      message: /--shards \(from ACTIVE_SHARDS\) must be an integer from 1 to 1000, got "16\\n"/,
+      usage: /cli -- backfill/,
+    },
+    {
+      argv: () => backfill('--max-writes-per-second', '01.5'),
+      message: /--max-writes-per-second must be a number from 0.1 to 40000, got "01.5"/,
+      usage: /cli -- backfill/,
+    },
+    {
       argv: () => backfill('--dry-run'),
       message: /--apply and --dry-run exclude each other/,
       usage: /cli -- backfill/,
@@ -62,6 +95,12 @@ describe(`bad command lines on ${selectedEngineKind()}`, () => {
     {
       argv: () => backfill('--resume', 'garbage!'),
       message: /--resume: it is not a checkpoint token/,
+      usage: /cli -- backfill/,
+    },
+    {
+      argv: () => backfill('--resume', versionOneCheckpoint()),
+      message:
+        /--resume: this checkpoint was made by an older version of the CLI and does not say which table it was taken on .*start over without --resume/,
       usage: /cli -- backfill/,
     },
     {
@@ -115,6 +154,11 @@ describe(`bad command lines on ${selectedEngineKind()}`, () => {
     {
       argv: () => ['run', '--function-name', 'f', ...endpoint()],
       message: /--endpoint applies only with --local/,
+      usage: /cli -- run/,
+    },
+    {
+      argv: () => runLocal('--timeout', '60 '),
+      message: /--timeout must be a number from 1 to 900, got "60 "/,
       usage: /cli -- run/,
     },
     {
