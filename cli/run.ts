@@ -10,6 +10,7 @@ import { envNames } from '../functions/shared/config';
 import { DynamoDbLeaseLock } from '../functions/shared/lease-lock';
 import { serviceName } from '../functions/shared/observability-names';
 import { DynamoDbUserStore } from '../functions/shared/user-store';
+import { watchEngineClock } from './engine-clock';
 import {
   type CliIo,
   documentClientFor,
@@ -19,6 +20,7 @@ import {
   tableName,
   UsageError,
 } from './io';
+import { localRunEvents } from './local-events';
 import { describeSummary } from './summary';
 
 export const functionNameEnv = 'FUNCTION_NAME';
@@ -39,11 +41,14 @@ Options:
   --users-table <name>       with --local: the users table (default: $${envNames.usersTableName})
   --lock-table <name>        with --local: the lock table (default: $${envNames.lockTableName})
   --timeout <seconds>        with --local: the simulated function timeout (default 300)
+  --publish-events           with --local: publish domain events to $${envNames.eventBusName}; without it a local
+                             run prints them and publishes nothing
   --json                     print the summary as JSON
   -h, --help                 show this help
 
 Every other worker setting (INACTIVE_DAYS, ACTIVE_SHARDS, ...) comes from the environment with --local, and
-from the function's configuration otherwise.
+from the function's configuration otherwise. With --local, a host clock more than 5 s off the engine's (its
+Date header) is warned about: the cutoff and the lease come from this host's clock.
 Exit codes: 0 the run finished (also: lock held by another run), 1 the run failed or the breaker tripped,
 2 bad arguments.`;
 
@@ -68,6 +73,7 @@ export async function runRunCommand(args: readonly string[], io: CliIo): Promise
       'users-table': { type: 'string' },
       'lock-table': { type: 'string' },
       timeout: { type: 'string' },
+      'publish-events': { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -96,6 +102,12 @@ export async function runRunCommand(args: readonly string[], io: CliIo): Promise
     for (const flag of ['endpoint', 'users-table', 'lock-table', 'timeout'] as const) {
       if (values[flag] !== undefined) throw new UsageError(`--${flag} applies only with --local`, runUsage);
     }
+    if (values['publish-events']) {
+      throw new UsageError(
+        '--publish-events applies only with --local (the deployed function publishes as configured)',
+        runUsage,
+      );
+    }
     const functionName = values['function-name'] ?? (io.env[functionNameEnv] || undefined);
     if (functionName === undefined) {
       throw new UsageError(
@@ -110,6 +122,9 @@ export async function runRunCommand(args: readonly string[], io: CliIo): Promise
   if (values['function-name'] !== undefined) {
     throw new UsageError('--function-name and --local exclude each other', runUsage);
   }
+  if (values['publish-events'] && !io.env[envNames.eventBusName]) {
+    throw new UsageError(`--publish-events needs ${envNames.eventBusName}, the bus to publish to`, runUsage);
+  }
   return invokeLocally(
     {
       endpoint: dynamoDbEndpoint(values.endpoint, io.env, runUsage),
@@ -122,6 +137,7 @@ export async function runRunCommand(args: readonly string[], io: CliIo): Promise
       ),
       lockTableName: tableName('lock-table', values['lock-table'], envNames.lockTableName, io.env, runUsage),
       timeoutMs: numberFlag('timeout', values.timeout, 300, { min: 1, max: 900 }, runUsage) * 1000,
+      publishEvents: values['publish-events'],
     },
     payload,
     values.json,
@@ -173,6 +189,8 @@ interface LocalTarget {
   readonly usersTableName: string;
   readonly lockTableName: string;
   readonly timeoutMs: number;
+  /** Publish to EVENT_BUS_NAME; otherwise a local run prints its events. */
+  readonly publishEvents: boolean;
 }
 
 /**
@@ -193,6 +211,7 @@ async function invokeLocally(
     [envNames.lockTableName]: target.lockTableName,
   };
   const client = documentClientFor(target.endpoint, io.env);
+  watchEngineClock(client, io.now, io.err);
   const handler = createHandler(() => {
     const deps = wireFromEnvironment(env);
     return {
@@ -200,6 +219,7 @@ async function invokeLocally(
       lock: new DynamoDbLeaseLock(client, deps.config.lockTableName, deps.config.lockName),
       breakerState: new DynamoDbBreakerStore(client, deps.config.lockTableName, deps.config.lockName),
       users: new DynamoDbUserStore(client, deps.config.usersTableName),
+      events: localRunEvents(deps.events, deps.config.eventBusName, target.publishEvents, io.err),
       logger: new Logger({ serviceName, logLevel: logLevelFrom(io.env.POWERTOOLS_LOG_LEVEL) }),
     };
   });

@@ -162,6 +162,17 @@ describe(`bad command lines on ${selectedEngineKind()}`, () => {
       usage: /cli -- run/,
     },
     {
+      argv: () => ['run', '--function-name', 'f', '--publish-events'],
+      env: { EVENT_BUS_NAME: 'app-events' },
+      message: /--publish-events applies only with --local/,
+      usage: /cli -- run/,
+    },
+    {
+      argv: () => runLocal('--publish-events'),
+      message: /--publish-events needs EVENT_BUS_NAME, the bus to publish to/,
+      usage: /cli -- run/,
+    },
+    {
       argv: () => runLocal('--timeout', '0'),
       message: /--timeout must be a number from 1 to 900/,
       usage: /cli -- run/,
