@@ -2,6 +2,7 @@
  * Where a local run's domain events go. A shell often has EVENT_BUS_NAME exported (from the stack's outputs,
  * say): a local run must not announce its passivations on that bus unless the operator says so.
  */
+import type { HandlerDeps } from '../functions/passive-user-checker/handler';
 import type { DomainEvents } from '../functions/passive-user-checker/ports';
 import { envNames } from '../functions/shared/config';
 import { eventDetailTypes } from '../functions/shared/event-publisher';
@@ -24,23 +25,27 @@ export function printedEvents(print: (line: string) => void): DomainEvents {
 }
 
 /**
- * The publisher a local run uses: the handler's own (`wired`, built from EVENT_BUS_NAME) only with
- * `--publish-events`; otherwise printed events, said once. No bus configured: no events, as deployed.
+ * The events (and the settings that depend on them) of a local run: the handler's own publisher, built from
+ * EVENT_BUS_NAME, only with `--publish-events`. Otherwise events are printed, said once, and inactivity
+ * warnings are off: a warning's mark on the item says the user was told, which a printed event does not do. No
+ * bus configured: no events, as deployed.
  */
 export function localRunEvents(
-  wired: DomainEvents | undefined,
-  eventBusName: string | undefined,
+  deps: Pick<HandlerDeps, 'config' | 'events'>,
   publish: boolean,
   say: (line: string) => void,
-): DomainEvents | undefined {
-  if (wired === undefined || eventBusName === undefined) return undefined;
+): Pick<HandlerDeps, 'config' | 'events'> {
+  const bus = deps.config.eventBusName;
+  if (deps.events === undefined || bus === undefined) return { config: deps.config, events: undefined };
   if (publish) {
-    say(`--publish-events: events published to ${eventBusName}`);
-    return wired;
+    say(`--publish-events: events published to ${bus}`);
+    return { config: deps.config, events: deps.events };
   }
   say(
-    `${envNames.eventBusName} (${eventBusName}) is ignored: a local run prints its events here instead of ` +
-      `publishing them, so subscribers of ${eventBusName} hear nothing of this run; --publish-events publishes them`,
+    `${envNames.eventBusName} (${bus}) is ignored: a local run prints its events here instead of publishing ` +
+      `them, so subscribers of ${bus} hear nothing of this run` +
+      `${deps.config.warningDays > 0 ? ', and it sends (and marks) no inactivity warning' : ''}; ` +
+      '--publish-events publishes them',
   );
-  return printedEvents(say);
+  return { config: { ...deps.config, warningDays: 0 }, events: printedEvents(say) };
 }

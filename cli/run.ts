@@ -219,7 +219,7 @@ async function invokeLocally(
       lock: new DynamoDbLeaseLock(client, deps.config.lockTableName, deps.config.lockName),
       breakerState: new DynamoDbBreakerStore(client, deps.config.lockTableName, deps.config.lockName),
       users: new DynamoDbUserStore(client, deps.config.usersTableName),
-      events: localRunEvents(deps.events, deps.config.eventBusName, target.publishEvents, io.err),
+      ...localRunEvents(deps, target.publishEvents, io.err),
       logger: new Logger({ serviceName, logLevel: logLevelFrom(io.env.POWERTOOLS_LOG_LEVEL) }),
     };
   });

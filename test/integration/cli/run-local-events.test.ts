@@ -5,12 +5,13 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { eventDetailTypes } from '../../../functions/shared/event-publisher';
+import { usersTable } from '../../../functions/shared/table-schema';
 import { selectedEngineKind } from '../../../local/engine';
 import { activeUser, putUsers } from '../../../local/seed';
 import type { TableNames } from '../../../local/tables';
 import { useTestEngine } from '../../support/engine';
 import { type EventBusRecorder, startEventBusRecorder } from '../../support/event-bus-recorder';
-import { runCli } from './run-cli';
+import { allItems, runCli } from './run-cli';
 
 const shards = 4;
 const busName = 'prod-app-events';
@@ -95,6 +96,33 @@ describe(`run --local and EVENT_BUS_NAME on ${selectedEngineKind()}`, () => {
     expect(sent.every((event) => event.eventBusName === busName)).toBe(true);
     expect(run.err).not.toMatch(/event UserPassivated/);
     expect(run.err).toMatch(`events published to ${busName}`);
+  });
+
+  it('marks no user as warned when it does not publish the warning, and does both with --publish-events', async () => {
+    const names = await local.freshTables('cli-events');
+    // INACTIVE_DAYS is 30: 25 days without a login is within a 7-day warning window.
+    await putUsers(local.documents, names.usersTableName, [
+      activeUser({ userId: 'fading-a', lastLoginAt: daysAgo(25), activeShards: shards }),
+    ]);
+    const env = { ...shellWithBus(), WARNING_DAYS: '7' };
+    const warnedAt = async () =>
+      (await allItems(local.client, names.usersTableName))[0]?.[usersTable.attributes.inactivityWarnedAt];
+    const callsBefore = bus.callSizes.length;
+
+    const printed = await runCli(runLocal(names), { env });
+
+    expect(printed.code).toBe(0);
+    expect(bus.callSizes.slice(callsBefore)).toEqual([]);
+    expect(await warnedAt()).toBeUndefined();
+    expect(printed.err).toMatch(/sends \(and marks\) no inactivity warning/);
+
+    const published = await runCli(runLocal(names, '--publish-events'), { env });
+
+    expect(published.code).toBe(0);
+    expect(await warnedAt()).toEqual(expect.any(String));
+    expect(bus.ofType(eventDetailTypes.userInactivityWarning).map((event) => event.detail.userId)).toContain(
+      'fading-a',
+    );
   });
 
   it('prints no event and no notice when no bus is configured', async () => {
