@@ -118,6 +118,12 @@ export async function checkPassiveUsers(
         leaseUntil: acquired.replaced.leaseUntil.toISOString(),
       },
     );
+  } else if (acquired.replaced) {
+    deps.log.warn('Took over an expired lease: its holder did not release it (crashed or timed out)', {
+      lockName: config.lockName,
+      holder: acquired.replaced.owner,
+      leaseUntil: acquired.replaced.leaseUntil.toISOString(),
+    });
   }
   try {
     return await run.execute(lease);

@@ -1,12 +1,29 @@
 import { type AttributeValue, ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import type { AcquireOutcome, Lease, LeaseLock, LockHolder, RunSummary } from '../passive-user-checker/ports';
+import type {
+  AcquireOutcome,
+  Lease,
+  LeaseLock,
+  LockHolder,
+  ReplacedHolder,
+  RunSummary,
+} from '../passive-user-checker/ports';
+import { configLimits } from './config';
 import { lastRunKey, lockTable } from './table-schema';
 
 const a = lockTable.attributes;
 /** Keeps a dead holder's item around for a day for post-mortems; deletion is TTL's job, never correctness's. */
 const ttlAfterLeaseSeconds = 24 * 60 * 60;
+/**
+ * No lease can honestly end further ahead than the longest lease the configuration accepts, plus this much
+ * disagreement between the holder's clock and ours. A stored `leaseUntil` beyond that was written by a holder
+ * whose clock was fast (a laptop running `cli run --local`): it counts as expired, so a dead holder blocks the job
+ * for at most one longest lease instead of days. The bound is the longest possible lease, not this run's own:
+ * after a deploy that shortened LEASE_SECONDS, a live holder with the old, longer lease is still respected.
+ */
+export const maxClockSkewMs = 60_000;
+const longestLeaseAheadMs = configLimits.leaseSeconds.max * 1000 + maxClockSkewMs;
 /** How long the status command can still show the last run's summary. */
 const lastRunRetentionSeconds = 90 * 24 * 60 * 60;
 
@@ -15,7 +32,8 @@ const lastRunRetentionSeconds = 90 * 24 * 60 * 60;
  *
  * Timeline, with T = the function timeout and L = the lease (T < L ≤ T + 60 s < the schedule period):
  *   t0        run A puts {owner: A, leaseUntil: t0 + L} if no item exists, the stored leaseUntil < t0 (or is
- *             not a number), or the stored owner is A itself (a retry of A's own write).
+ *             not a number, or lies further ahead than any lease could: a holder with a fast clock), or the
+ *             stored owner is A itself (a retry of A's own write).
  *   t0 … t0+T A works; it stops starting work a safety margin before T or leaseUntil, whichever is first.
  *             A run B in this window fails the condition and reads A's owner and leaseUntil from the
  *             ConditionalCheckFailedException (ALL_OLD): no extra read.
@@ -35,7 +53,7 @@ export class DynamoDbLeaseLock implements LeaseLock {
   async acquireLease(owner: string, now: Date, leaseMs: number): Promise<AcquireOutcome> {
     const leaseUntil = new Date(now.getTime() + leaseMs);
     try {
-      await this.client.send(
+      const answer = await this.client.send(
         new PutCommand({
           TableName: this.tableName,
           Item: {
@@ -50,17 +68,29 @@ export class DynamoDbLeaseLock implements LeaseLock {
           // An item without a numeric leaseUntil (written by hand, say) could never expire: it counts as expired.
           ConditionExpression:
             'attribute_not_exists(#lockName) OR #owner = :owner OR ' +
-            'NOT attribute_type(#leaseUntil, :number) OR #leaseUntil < :now',
+            'NOT attribute_type(#leaseUntil, :number) OR #leaseUntil < :now OR #leaseUntil > :farAhead',
           ExpressionAttributeNames: {
             '#lockName': a.lockName,
             '#owner': a.owner,
             '#leaseUntil': a.leaseUntil,
           },
-          ExpressionAttributeValues: { ':now': now.getTime(), ':owner': owner, ':number': 'N' },
+          ExpressionAttributeValues: {
+            ':now': now.getTime(),
+            ':farAhead': now.getTime() + longestLeaseAheadMs,
+            ':owner': owner,
+            ':number': 'N',
+          },
+          // The item this write replaced, if any: a takeover is worth a log line, one from a fast clock a loud one.
+          ReturnValues: 'ALL_OLD',
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       );
-      return { acquired: true, lease: { lockName: this.lockName, owner, leaseUntil } };
+      const replaced = replacedHolderOf(answer.Attributes, owner, now);
+      return {
+        acquired: true,
+        lease: { lockName: this.lockName, owner, leaseUntil },
+        ...(replaced ? { replaced } : {}),
+      };
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) {
         return { acquired: false, holder: holderOf(error.Item) };
@@ -78,11 +108,14 @@ export class DynamoDbLeaseLock implements LeaseLock {
           ConditionExpression: '#owner = :owner',
           ExpressionAttributeNames: { '#owner': a.owner },
           ExpressionAttributeValues: { ':owner': lease.owner },
+          // No item at all is this very delete, retried by the SDK after its answer was lost: released, not taken
+          // over. Only another owner's item means a successor holds the lock.
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       );
       return true;
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
+      if (error instanceof ConditionalCheckFailedException) return error.Item === undefined;
       throw error;
     }
   }
@@ -114,6 +147,23 @@ export class DynamoDbLeaseLock implements LeaseLock {
       throw error;
     }
   }
+}
+
+function replacedHolderOf(
+  old: Record<string, unknown> | undefined,
+  owner: string,
+  now: Date,
+): ReplacedHolder | undefined {
+  const previousOwner = old?.[a.owner];
+  const previousUntil = old?.[a.leaseUntil];
+  if (typeof previousOwner !== 'string' || previousOwner === owner || typeof previousUntil !== 'number') {
+    return undefined;
+  }
+  return {
+    owner: previousOwner,
+    leaseUntil: new Date(previousUntil),
+    farAhead: previousUntil > now.getTime() + longestLeaseAheadMs,
+  };
 }
 
 function holderOf(item: Record<string, AttributeValue> | undefined): LockHolder | undefined {

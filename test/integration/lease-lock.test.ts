@@ -97,6 +97,7 @@ describe(`DynamoDbLeaseLock (${selectedEngineKind()})`, () => {
     expect(outcome).toEqual({
       acquired: true,
       lease: { lockName, owner: 'run-b', leaseUntil: at(2 * leaseMs + 1) },
+      replaced: { owner: 'run-a', leaseUntil: at(leaseMs), farAhead: false },
     });
     expect(await item()).toMatchObject({ [a.owner]: 'run-b', [a.leaseUntil]: at(2 * leaseMs + 1).getTime() });
   });
@@ -157,7 +158,7 @@ describe(`DynamoDbLeaseLock (${selectedEngineKind()})`, () => {
     expect(await item()).toEqual(held);
   });
 
-  it('releases its own lease, after which the lock is free and a second release reports false', async () => {
+  it('releases its own lease, and a retry that meets its own earlier delete (a lost answer) still reports released', async () => {
     const { lock, item } = await freshLock();
     const outcome = await lock.acquireLease('run-a', t0, leaseMs);
     if (!outcome.acquired) throw new Error('the lease should have been acquired');
@@ -166,7 +167,7 @@ describe(`DynamoDbLeaseLock (${selectedEngineKind()})`, () => {
     const releasedAgain = await lock.releaseLease(outcome.lease);
 
     expect(released).toBe(true);
-    expect(releasedAgain).toBe(false);
+    expect(releasedAgain).toBe(true);
     expect(await item()).toBeUndefined();
     expect((await lock.acquireLease('run-b', at(1), leaseMs)).acquired).toBe(true);
   });
@@ -220,5 +221,40 @@ describe(`DynamoDbLeaseLock (${selectedEngineKind()})`, () => {
 
     expect(afterPaused?.[a.summary]).toEqual(successor);
     expect((await item(lastRunKey(lockName)))?.[a.summary]).toEqual(next);
+  });
+
+  it('takes over a lease dated days ahead (a holder with a fast clock) and says it replaced one far ahead', async () => {
+    const { lock, put, item } = await freshLock();
+    const threeDays = 3 * 24 * 60 * 60_000;
+    await put({ [a.lockName]: lockName, [a.owner]: 'fast-laptop', [a.leaseUntil]: at(threeDays).getTime() });
+
+    const outcome = await lock.acquireLease('run-b', t0, leaseMs);
+
+    expect(outcome).toEqual({
+      acquired: true,
+      lease: { lockName, owner: 'run-b', leaseUntil: at(leaseMs) },
+      replaced: { owner: 'fast-laptop', leaseUntil: at(threeDays), farAhead: true },
+    });
+    expect((await item())?.[a.owner]).toBe('run-b');
+  });
+
+  it('still refuses a live lease as long as any lease could be, after a deploy that shortened LEASE_SECONDS', async () => {
+    const { lock, put } = await freshLock();
+    // Granted by a holder with the longest lease allowed (960 s) and a clock a little ahead.
+    const leaseUntil = at(960_000 + 30_000);
+    await put({ [a.lockName]: lockName, [a.owner]: 'long-lease', [a.leaseUntil]: leaseUntil.getTime() });
+
+    const outcome = await lock.acquireLease('run-b', t0, 60_000);
+
+    expect(outcome).toEqual({ acquired: false, holder: { owner: 'long-lease', leaseUntil } });
+  });
+
+  it('reports false only when another owner holds the lock it tries to release', async () => {
+    const { lock, put } = await freshLock();
+    const outcome = await lock.acquireLease('run-a', t0, leaseMs);
+    if (!outcome.acquired) throw new Error('the lease should have been acquired');
+    await put({ [a.lockName]: lockName, [a.owner]: 'successor', [a.leaseUntil]: at(2 * leaseMs).getTime() });
+
+    expect(await lock.releaseLease(outcome.lease)).toBe(false);
   });
 });

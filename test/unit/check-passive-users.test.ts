@@ -79,6 +79,25 @@ describe('checkPassiveUsers', () => {
     expect(statusOf(store, 'new')).toBe('active');
   });
 
+  it('logs loudly, naming the holder, when it took over a lease dated implausibly far ahead', async () => {
+    const { lock, log, run } = setup([user('fresh', 1)]);
+    const acquire = lock.acquireLease.bind(lock);
+    lock.acquireLease = async (owner, at, leaseMs) =>
+      ({
+        ...(await acquire(owner, at, leaseMs)),
+        replaced: {
+          owner: 'fast-laptop',
+          leaseUntil: new Date(now.getTime() + 3 * 86_400_000),
+          farAhead: true,
+        },
+      }) as Awaited<ReturnType<typeof acquire>>;
+
+    await run();
+
+    const line = log.lines.find((l) => l.level === 'error' && /further ahead than any lease/.test(l.message));
+    expect(line?.extra).toMatchObject({ holder: 'fast-laptop', leaseUntil: '2026-11-26T12:00:00.000Z' });
+  });
+
   it('does nothing and reports the holder when another run holds the lease', async () => {
     const { store, lock, run } = setup([user('stale', 40)]);
     await lock.acquireLease('other-run', now, 60_000);
