@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { localRunEvents } from '../cli/local-events';
 import { createHandler, wireFromEnvironment } from '../functions/passive-user-checker/handler';
 import type { DomainEvents, RunSummary } from '../functions/passive-user-checker/ports';
 import { configDefaults, envNames } from '../functions/shared/config';
@@ -67,7 +68,8 @@ function parseOptions(argv: string[]): Options | undefined {
   });
   if (values.help) return undefined;
   const positive = (name: string, raw: string, max: number) => {
-    const value = Number(raw);
+    // Plain decimals only, as the CLI's flags: " 30", "030", "1e3" are refused, not guessed.
+    const value = /^(0|[1-9]\d*)(\.\d+)?$/.test(raw) ? Number(raw) : Number.NaN;
     if (!Number.isFinite(value) || value <= 0 || value > max) {
       throw new UsageError(`--${name} must be a number of seconds from 0 to ${max}, got "${raw}"`);
     }
@@ -171,7 +173,9 @@ async function main(): Promise<void> {
 
   const handler = createHandler(() => {
     const deps = wireFromEnvironment(process.env);
-    return { ...deps, events: deps.events ?? printedEvents };
+    // EVENT_BUS_NAME exported in this shell never makes a local run publish to a real bus (see run --local).
+    if (deps.events === undefined) return { ...deps, events: printedEvents };
+    return { ...deps, ...localRunEvents(deps, false, (line) => console.log(line)) };
   });
 
   const tick = async () => {
