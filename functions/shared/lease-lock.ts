@@ -21,6 +21,8 @@ const ttlAfterLeaseSeconds = 24 * 60 * 60;
  * whose clock was fast (a laptop running `cli run --local`): it counts as expired, so a dead holder blocks the job
  * for at most one longest lease instead of days. The bound is the longest possible lease, not this run's own:
  * after a deploy that shortened LEASE_SECONDS, a live holder with the old, longer lease is still respected.
+ * Why 60 s: NTP-synced hosts (Lambda's among them) agree within milliseconds, so a minute leaves ample room for a
+ * laptop that has drifted a little, while adding at most one minute to how long a dead fast holder blocks the job.
  */
 export const maxClockSkewMs = 60_000;
 const longestLeaseAheadMs = configLimits.leaseSeconds.max * 1000 + maxClockSkewMs;
@@ -30,17 +32,25 @@ const lastRunRetentionSeconds = 90 * 24 * 60 * 60;
 /**
  * A lease lock on one DynamoDB item, taken with a single conditional write.
  *
- * Timeline, with T = the function timeout and L = the lease (T < L ≤ T + 60 s < the schedule period):
- *   t0        run A puts {owner: A, leaseUntil: t0 + L} if no item exists, the stored leaseUntil < t0 (or is
- *             not a number, or lies further ahead than any lease could: a holder with a fast clock), or the
- *             stored owner is A itself (a retry of A's own write).
+ * Timeline, with T = the function timeout and L = the lease (T < L ≤ T + 60 s < the schedule period), and
+ * F = 960 s (the longest LEASE_SECONDS accepted) + 60 s (maxClockSkewMs):
+ *   t0        run A puts {owner: A, leaseUntil: t0 + L} if no item exists, the stored owner is A itself (a retry
+ *             of A's own write), or the stored lease counts as expired: leaseUntil < t0, not a number, or
+ *             > t0 + F. No honest lease ends beyond t0 + F, so such an item was written by a holder whose clock
+ *             was fast (a laptop's `run --local`, three days ahead): the write's answer (ALL_OLD) names it, with
+ *             farAhead, and it blocks the job for at most F, not for days.
  *   t0 … t0+T A works; it stops starting work a safety margin before T or leaseUntil, whichever is first.
  *             A run B in this window fails the condition and reads A's owner and leaseUntil from the
  *             ConditionalCheckFailedException (ALL_OLD): no extra read.
- *   end       A deletes the item only if owner = A (a finally). A crashed A never does.
+ *   end       A deletes the item only if owner = A (a finally). A crashed A never does. If the delete's answer
+ *             is lost, the SDK's retry finds no item: released. Only another owner's item means taken over.
  *   t0+L      A's lease has expired: a crashed A is taken over by the first run after T + at most 60 s, i.e.
  *             the next tick. A paused A that wakes later cannot delete B's lock (owner differs), and its
  *             remaining user writes are harmless: each is conditional and idempotent.
+ * Exclusion rests on the clocks agreeing. A run whose clock is fast by more than the holder's remaining lease
+ * takes a live lease over as expired (as it always could); one whose clock is slow by more than F − L takes it
+ * over as far ahead (the price of never being blocked for days). The displaced holder then behaves as a paused A.
+ * (`cli run --local` warns when the host's clock and DynamoDB's disagree by more than 5 s.)
  * TTL removes abandoned items eventually, but expiry is decided by leaseUntil alone: TTL can lag by days.
  */
 export class DynamoDbLeaseLock implements LeaseLock {
@@ -85,11 +95,10 @@ export class DynamoDbLeaseLock implements LeaseLock {
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       );
-      const replaced = replacedHolderOf(answer.Attributes, owner, now);
       return {
         acquired: true,
         lease: { lockName: this.lockName, owner, leaseUntil },
-        ...(replaced ? { replaced } : {}),
+        replaced: replacedHolderOf(answer.Attributes, owner, now),
       };
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) {

@@ -1,12 +1,14 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunSummary } from '../../functions/passive-user-checker/ports';
-import { DynamoDbLeaseLock } from '../../functions/shared/lease-lock';
+import { configLimits } from '../../functions/shared/config';
+import { DynamoDbLeaseLock, maxClockSkewMs } from '../../functions/shared/lease-lock';
 import { lastRunKey, lockTable } from '../../functions/shared/table-schema';
 import { engineClientConfig, selectedEngineKind } from '../../local/engine';
 import { engineHookTimeoutMs, startTestEngine, type TestEngine } from '../support/engine';
-import { recordCommandNames } from '../support/faults';
+import { forward, recordCommandNames, startFaultProxy } from '../support/faults';
 
 const a = lockTable.attributes;
 const lockName = 'nightly-job';
@@ -16,6 +18,8 @@ const lockName = 'nightly-job';
 const t0 = new Date(Math.floor(Date.now() / 1000) * 1000);
 const leaseMs = 330_000;
 const at = (offsetMs: number) => new Date(t0.getTime() + offsetMs);
+/** The furthest ahead of `now` a lease can honestly end: the longest lease allowed plus the clock-skew allowance. */
+const longestLeaseAheadMs = configLimits.leaseSeconds.max * 1000 + maxClockSkewMs;
 
 describe(`DynamoDbLeaseLock (${selectedEngineKind()})`, () => {
   let local: TestEngine;
@@ -48,7 +52,7 @@ describe(`DynamoDbLeaseLock (${selectedEngineKind()})`, () => {
       ).Item;
     const put = async (raw: Record<string, unknown>) =>
       documents.send(new PutCommand({ TableName: lockTableName, Item: raw }));
-    return { lock: new DynamoDbLeaseLock(documents, lockTableName, lockName), item, put };
+    return { lock: new DynamoDbLeaseLock(documents, lockTableName, lockName), item, put, lockTableName };
   }
 
   it('acquires on an empty table and stores the owner, the lease end and the acquisition time', async () => {
@@ -223,38 +227,109 @@ describe(`DynamoDbLeaseLock (${selectedEngineKind()})`, () => {
     expect((await item(lastRunKey(lockName)))?.[a.summary]).toEqual(next);
   });
 
-  it('takes over a lease dated days ahead (a holder with a fast clock) and says it replaced one far ahead', async () => {
+  it('takes over a lease dated days ahead (a holder with a fast clock), says so, and the new owner holds it', async () => {
     const { lock, put, item } = await freshLock();
-    const threeDays = 3 * 24 * 60 * 60_000;
-    await put({ [a.lockName]: lockName, [a.owner]: 'fast-laptop', [a.leaseUntil]: at(threeDays).getTime() });
+    // What a holder whose clock runs three days fast writes: its own now plus its lease.
+    const fastUntil = at(3 * 24 * 60 * 60_000 + leaseMs);
+    await put({ [a.lockName]: lockName, [a.owner]: 'fast-laptop', [a.leaseUntil]: fastUntil.getTime() });
 
     const outcome = await lock.acquireLease('run-b', t0, leaseMs);
 
     expect(outcome).toEqual({
       acquired: true,
       lease: { lockName, owner: 'run-b', leaseUntil: at(leaseMs) },
-      replaced: { owner: 'fast-laptop', leaseUntil: at(threeDays), farAhead: true },
+      replaced: { owner: 'fast-laptop', leaseUntil: fastUntil, farAhead: true },
     });
+    expect(await item()).toMatchObject({ [a.owner]: 'run-b', [a.leaseUntil]: at(leaseMs).getTime() });
+    expect((await lock.acquireLease('run-c', at(1), leaseMs)).acquired).toBe(false);
+    expect(await lock.releaseLease({ lockName, owner: 'fast-laptop', leaseUntil: fastUntil })).toBe(false);
     expect((await item())?.[a.owner]).toBe('run-b');
   });
 
-  it('still refuses a live lease as long as any lease could be, after a deploy that shortened LEASE_SECONDS', async () => {
-    const { lock, put } = await freshLock();
-    // Granted by a holder with the longest lease allowed (960 s) and a clock a little ahead.
-    const leaseUntil = at(960_000 + 30_000);
-    await put({ [a.lockName]: lockName, [a.owner]: 'long-lease', [a.leaseUntil]: leaseUntil.getTime() });
+  it.each([
+    ['a little ahead, within a live lease', 900_000, leaseMs],
+    // A holder granted the longest lease allowed, still running after a deploy that shortened LEASE_SECONDS.
+    ['as far ahead as the longest lease plus the clock-skew allowance', longestLeaseAheadMs, 60_000],
+  ])('refuses a lease that ends %s', async (_, aheadMs, ownLeaseMs) => {
+    const { lock, put, item } = await freshLock();
+    const leaseUntil = at(aheadMs);
+    await put({ [a.lockName]: lockName, [a.owner]: 'live-holder', [a.leaseUntil]: leaseUntil.getTime() });
 
-    const outcome = await lock.acquireLease('run-b', t0, 60_000);
+    const outcome = await lock.acquireLease('run-b', t0, ownLeaseMs);
 
-    expect(outcome).toEqual({ acquired: false, holder: { owner: 'long-lease', leaseUntil } });
+    expect(outcome).toEqual({ acquired: false, holder: { owner: 'live-holder', leaseUntil } });
+    expect((await item())?.[a.owner]).toBe('live-holder');
   });
 
-  it('reports false only when another owner holds the lock it tries to release', async () => {
+  it('takes over a lease one millisecond further ahead than any lease could be granted', async () => {
     const { lock, put } = await freshLock();
+    const leaseUntil = at(longestLeaseAheadMs + 1);
+    await put({ [a.lockName]: lockName, [a.owner]: 'fast-host', [a.leaseUntil]: leaseUntil.getTime() });
+
+    const outcome = await lock.acquireLease('run-b', t0, leaseMs);
+
+    expect(outcome).toMatchObject({
+      acquired: true,
+      replaced: { owner: 'fast-host', leaseUntil, farAhead: true },
+    });
+  });
+
+  it('reports no replaced holder when it renews its own lease', async () => {
+    const { lock } = await freshLock();
+    await lock.acquireLease('run-a', t0, leaseMs);
+
+    const renewed = await lock.acquireLease('run-a', at(leaseMs + 1), leaseMs);
+
+    expect(renewed).toEqual({
+      acquired: true,
+      lease: { lockName, owner: 'run-a', leaseUntil: at(2 * leaseMs + 1) },
+    });
+  });
+
+  it('reports released when the answer to its delete is lost and the SDK’s retry finds the item gone', async () => {
+    const { lock, item, lockTableName } = await freshLock();
     const outcome = await lock.acquireLease('run-a', t0, leaseMs);
     if (!outcome.acquired) throw new Error('the lease should have been acquired');
-    await put({ [a.lockName]: lockName, [a.owner]: 'successor', [a.leaseUntil]: at(2 * leaseMs).getTime() });
+    const proxy = await startFaultProxy(local.engine.endpoint);
+    const faulted = new DynamoDBClient({
+      ...engineClientConfig(proxy.endpoint),
+      maxAttempts: 3,
+      requestHandler: new NodeHttpHandler({ requestTimeout: 500, throwOnRequestTimeout: true }),
+    });
+    const deletes = () => proxy.find({ operation: 'DeleteItem' });
+    proxy.setRule(() => (deletes().length === 1 ? { kind: 'lose-response' } : forward));
 
-    expect(await lock.releaseLease(outcome.lease)).toBe(false);
+    try {
+      const released = await new DynamoDbLeaseLock(
+        DynamoDBDocumentClient.from(faulted),
+        lockTableName,
+        lockName,
+      ).releaseLease(outcome.lease);
+
+      expect(released).toBe(true);
+      // The first delete removed the item, its answer never came; the retry failed its condition on no item.
+      expect(deletes().map((call) => [call.deliveredStatus ?? call.status, call.errorType])).toEqual([
+        [200, undefined],
+        [400, 'ConditionalCheckFailedException'],
+      ]);
+      expect(await item()).toBeUndefined();
+    } finally {
+      faulted.destroy();
+      await proxy.stop();
+    }
+  });
+
+  it('reports not released when a successor took the lock over, and leaves the successor’s item', async () => {
+    const { lock, item } = await freshLock();
+    const outcome = await lock.acquireLease('run-a', t0, leaseMs);
+    if (!outcome.acquired) throw new Error('the lease should have been acquired');
+    await lock.acquireLease('successor', at(leaseMs + 1), leaseMs);
+    const held = await item();
+
+    const released = await lock.releaseLease(outcome.lease);
+
+    expect(released).toBe(false);
+    expect(await item()).toEqual(held);
+    expect(held?.[a.owner]).toBe('successor');
   });
 });
