@@ -171,6 +171,8 @@ class PassivationRun {
   private breakerMemory: BreakerState | undefined;
   /** A count of the whole index made by this run, to be kept for the runs after it. */
   private countedActive: BreakerState['activeUsers'];
+  /** Stale entries at or after the last accepted cutoff (before the status check). */
+  private zoneEntries = 0;
   /** Index entries the breaker found not active: counted there, not written to. */
   private knownNotActive: ReadonlySet<string> = new Set();
   /** The state this run wrote (or read, when it had nothing to write), for the closing backlog update. */
@@ -300,6 +302,7 @@ class PassivationRun {
     // Zone crossers are kept (ids only, bounded) in case their status must be checked before a trip.
     const keepAtMost = breakerMaxStale + 1;
     const zoneIds: string[] = [];
+    const belowIds: string[] = [];
     let zone = 0;
     let below = 0;
     let exempt = 0;
@@ -319,6 +322,7 @@ class PassivationRun {
                 if (zoneIds.length < keepAtMost) zoneIds.push(entry.userId);
               } else {
                 below += 1;
+                if (belowIds.length < keepAtMost) belowIds.push(entry.userId);
               }
             }
           }
@@ -329,18 +333,24 @@ class PassivationRun {
     );
     this.exempt = exempt;
     this.staleEntries = zone + below;
+    this.zoneEntries = zone;
     const staleShards = this.shards.filter((_, index) => (perShard[index] ?? 0) > 0);
 
     const windowStart = new Date(Date.parse(this.cutoffIso) - breakerWindowHours * 3_600_000).toISOString();
     const earlier = memory.crossings
-      .filter((crossing) => crossing.cutoff > windowStart)
+      .filter((crossing) => crossing.cutoff > windowStart && crossing.cutoff <= this.cutoffIso)
       .reduce((sum, crossing) => sum + crossing.crossed, 0);
     let notActive = 0;
+    let notActiveBelow = 0;
     let activeUsers: number | undefined;
     let reason: string | undefined;
+    // Users below the last accepted cutoff are credited against the backlog; the rest of them crossed (were added).
+    // Not-active entries found there are taken off that excess: at worst they hide as many additions.
+    const crossedNow = () =>
+      zone - (notActive - notActiveBelow) + Math.max(0, below - memory.backlog - notActiveBelow);
 
     const judge = async (fresh: boolean): Promise<void> => {
-      const crossed = zone - notActive + Math.max(0, below - memory.backlog);
+      const crossed = crossedNow();
       const windowCrossed = crossed + earlier;
       reason = undefined;
       activeUsers = undefined;
@@ -349,7 +359,8 @@ class PassivationRun {
           `${windowCrossed} users crossed the cutoff within ${breakerWindowHours} h, ` +
           `more than BREAKER_MAX_STALE (${breakerMaxStale})`;
       } else if (windowCrossed > 0 && windowCrossed >= breakerMinStale && breakerMaxStalePercent < 100) {
-        activeUsers = await this.activeUserCount(fresh);
+        // The accepted backlog is already known stale: a surge is judged against the users outside it.
+        activeUsers = Math.max(1, (await this.activeUserCount(fresh)) - Math.min(memory.backlog, below));
         if (windowCrossed * 100 > breakerMaxStalePercent * activeUsers) {
           const percent = ((windowCrossed * 100) / Math.max(activeUsers, 1)).toFixed(1);
           reason =
@@ -362,13 +373,14 @@ class PassivationRun {
     if (reason !== undefined && !this.request.overrideBreaker) {
       // Before failing the run, leave out entries whose item is not active (the index does not hold status), and
       // count the index afresh: a trip is worth a few reads to be sure of.
-      const active = await this.deps.users.activeAmong(zoneIds);
-      this.knownNotActive = new Set(zoneIds.filter((userId) => !active.has(userId)));
+      const active = await this.deps.users.activeAmong([...zoneIds, ...belowIds]);
+      this.knownNotActive = new Set([...zoneIds, ...belowIds].filter((userId) => !active.has(userId)));
+      notActiveBelow = belowIds.filter((userId) => !active.has(userId)).length;
       notActive = this.knownNotActive.size;
       await judge(true);
     }
 
-    const crossed = zone - notActive + Math.max(0, below - memory.backlog);
+    const crossed = crossedNow();
     const overridden = reason !== undefined && this.request.overrideBreaker;
     this.breaker = {
       tripped: reason !== undefined && !overridden,
@@ -440,13 +452,22 @@ class PassivationRun {
     const windowStart = new Date(
       Date.parse(this.cutoffIso) - this.config.breakerWindowHours * 3_600_000,
     ).toISOString();
-    const crossings = memory.crossings.filter((crossing) => crossing.cutoff > windowStart);
+    // Entries dated after this run's cutoff were written by a run with a fast clock: dropped, not kept for days.
+    const crossings = memory.crossings.filter(
+      (crossing) => crossing.cutoff > windowStart && crossing.cutoff <= this.cutoffIso,
+    );
     // An approved stock is not flow: it does not count against the window of the runs after it.
     if (verdict.crossed > 0 && !verdict.overridden) {
       crossings.push({ cutoff: this.cutoffIso, crossed: verdict.crossed });
     }
     const next: Omit<BreakerState, 'version'> = {
-      judgedUntil: verdict.crossed > 0 || verdict.overridden ? this.cutoffIso : memory.judgedUntil,
+      // Moves on whenever anything stood in the zone (also entries that turned out not active, so they are
+      // checked once, not on every tick), and never backwards (a run with a slow clock).
+      judgedUntil:
+        (this.zoneEntries > 0 || verdict.overridden) &&
+        (memory.judgedUntil === undefined || this.cutoffIso > memory.judgedUntil)
+          ? this.cutoffIso
+          : memory.judgedUntil,
       backlog: this.staleEntries,
       crossings,
       approval: verdict.approval,

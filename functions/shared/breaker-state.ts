@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { BreakerState, BreakerStore } from '../passive-user-checker/ports';
@@ -39,6 +40,9 @@ export class DynamoDbBreakerStore implements BreakerStore {
   }
 
   async write(next: Omit<BreakerState, 'version'>, expected: number): Promise<boolean> {
+    // One token per call: the SDK's retry of this very request carries the same one and meets its own write; a
+    // writer that read the same version and wrote first has another, so this write is refused.
+    const writer = randomUUID();
     try {
       await this.client.send(
         new PutCommand({
@@ -46,14 +50,17 @@ export class DynamoDbBreakerStore implements BreakerStore {
           Item: {
             [a.lockName]: breakerKey(this.lockName),
             [a.version]: expected + 1,
+            [a.writer]: writer,
             [a.breakerState]: JSON.parse(JSON.stringify(next)) as Record<string, unknown>,
           },
-          // `#version = :next` is this very write, retried by the SDK after its answer was lost.
-          ConditionExpression: `${expected === 0 ? 'attribute_not_exists(#version)' : '#version = :expected'} OR #version = :next`,
-          ExpressionAttributeNames: { '#version': a.version },
+          ConditionExpression:
+            `${expected === 0 ? 'attribute_not_exists(#version)' : '#version = :expected'} OR ` +
+            '(#version = :next AND #writer = :writer)',
+          ExpressionAttributeNames: { '#version': a.version, '#writer': a.writer },
           ExpressionAttributeValues: {
             ...(expected === 0 ? {} : { ':expected': expected }),
             ':next': expected + 1,
+            ':writer': writer,
           },
         }),
       );

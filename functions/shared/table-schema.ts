@@ -48,6 +48,7 @@ export const lockTable = {
     finishedAt: 'finishedAt',
     breakerState: 'breaker',
     version: 'version',
+    writer: 'writer',
   },
   /** Epoch seconds. Cleanup only: correctness never depends on TTL deletion, which can lag by days. */
   ttlAttribute: 'expiresAt',

@@ -475,6 +475,60 @@ describe('checkPassiveUsers', () => {
       expect(again.breaker).toMatchObject({ tripped: false, crossed: 0 });
     });
 
+    it('does not trip on not-active entries that appear below the last accepted cutoff', async () => {
+      const fresh = Array.from({ length: 10 }, (_, i) => user(`fresh${i}`, 1));
+      const { store, clock, run } = setup([user('stale', 40), ...fresh], { breakerMinStale: 10 });
+      await run();
+      clock.advance(600_000);
+      for (let i = 0; i < 30; i += 1) {
+        const suspended = user(`susp${i}`, 400, { status: 'suspended' });
+        store.users.set(suspended.userId, suspended);
+      }
+
+      const outcomes: string[] = [];
+      for (let tick = 0; tick < 3; tick += 1) {
+        const summary = await run();
+        outcomes.push(summary.outcome);
+        clock.advance(600_000);
+      }
+
+      expect(outcomes).toEqual(['completed', 'completed', 'completed']);
+      expect(statusOf(store, 'susp0')).toBe('suspended');
+    });
+
+    it('checks the status of not-active entries once, not on every quiet tick', async () => {
+      const users = [
+        ...Array.from({ length: 30 }, (_, i) => user(`susp${i}`, 400, { status: 'suspended' })),
+        ...Array.from({ length: 10 }, (_, i) => user(`fresh${i}`, 1)),
+      ];
+      const { store, clock, run } = setup(users, { breakerMinStale: 10 });
+
+      for (let tick = 0; tick < 3; tick += 1) {
+        expect((await run()).outcome).toBe('completed');
+        clock.advance(600_000);
+      }
+
+      expect(store.statusReads).toBe(30);
+    });
+
+    it('judges a surge during an approved drain against the users who are not in the backlog', async () => {
+      const dormant = Array.from({ length: 80 }, (_, i) => user(`dormant${i}`, 40 + i));
+      const actives = Array.from({ length: 20 }, (_, i) => user(`active${i}`, 1));
+      const { store, clock, run } = setup([...dormant, ...actives], {
+        breakerMinStale: 5,
+        maxPassivationsPerRun: 5,
+      });
+      await run({ overrideBreaker: true });
+      clock.advance(600_000);
+      // Half of the real actives cross at once (a login path that broke 30 days ago).
+      for (const u of actives.slice(0, 10)) {
+        const entry = store.users.get(u.userId);
+        if (entry) entry.lastLoginAt = daysAgo(31);
+      }
+
+      await expect(run()).rejects.toBeInstanceOf(BreakerTrippedError);
+    });
+
     it('reports the skipped figures on a tripped run too', async () => {
       const users = [
         ...Array.from({ length: 3 }, (_, i) => user(`admin${i}`, 400, { neverPassivate: true })),
