@@ -4,6 +4,7 @@ import type { WorkerConfig } from '../shared/config';
 import { dayMs, isCanonicalUtcInstant } from '../shared/instant';
 import type {
   BreakerApproval,
+  BreakerCrossing,
   BreakerState,
   BreakerStore,
   BreakerVerdict,
@@ -336,10 +337,7 @@ class PassivationRun {
     this.zoneEntries = zone;
     const staleShards = this.shards.filter((_, index) => (perShard[index] ?? 0) > 0);
 
-    const windowStart = new Date(Date.parse(this.cutoffIso) - breakerWindowHours * 3_600_000).toISOString();
-    const earlier = memory.crossings
-      .filter((crossing) => crossing.cutoff > windowStart && crossing.cutoff <= this.cutoffIso)
-      .reduce((sum, crossing) => sum + crossing.crossed, 0);
+    const earlier = this.crossingsInWindow(memory).reduce((sum, crossing) => sum + crossing.crossed, 0);
     let notActive = 0;
     let notActiveBelow = 0;
     let activeUsers: number | undefined;
@@ -419,6 +417,19 @@ class PassivationRun {
     return staleShards;
   }
 
+  /**
+   * The passing runs' crossings within `BREAKER_WINDOW_HOURS` of this run's cutoff. Entries dated after that
+   * cutoff were written by a run with a fast clock: left out (and so dropped at the next write), not kept for days.
+   */
+  private crossingsInWindow(memory: BreakerState): BreakerCrossing[] {
+    const windowStart = new Date(
+      Date.parse(this.cutoffIso) - this.config.breakerWindowHours * 3_600_000,
+    ).toISOString();
+    return memory.crossings.filter(
+      (crossing) => crossing.cutoff > windowStart && crossing.cutoff <= this.cutoffIso,
+    );
+  }
+
   private newApproval(): BreakerApproval {
     return {
       approvedBy: this.request.approvedBy ?? 'unknown (no approvedBy in the payload)',
@@ -449,13 +460,7 @@ class PassivationRun {
   private async acceptVerdict(): Promise<boolean> {
     const memory = this.breakerMemory as BreakerState;
     const verdict = this.breaker as BreakerVerdict;
-    const windowStart = new Date(
-      Date.parse(this.cutoffIso) - this.config.breakerWindowHours * 3_600_000,
-    ).toISOString();
-    // Entries dated after this run's cutoff were written by a run with a fast clock: dropped, not kept for days.
-    const crossings = memory.crossings.filter(
-      (crossing) => crossing.cutoff > windowStart && crossing.cutoff <= this.cutoffIso,
-    );
+    const crossings = this.crossingsInWindow(memory);
     // An approved stock is not flow: it does not count against the window of the runs after it.
     if (verdict.crossed > 0 && !verdict.overridden) {
       crossings.push({ cutoff: this.cutoffIso, crossed: verdict.crossed });
