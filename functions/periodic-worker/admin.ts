@@ -1,0 +1,373 @@
+/**
+ * The operator's side of the lock table, for any worker: pause and resume it, list every worker the table knows,
+ * and read one worker's lock and run history. Reads only what the kit writes (lease.ts, run-history.ts); an item
+ * that does not read as the kit writes it is skipped and counted, never guessed at.
+ */
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import {
+  BatchGetCommand,
+  type DynamoDBDocumentClient,
+  ScanCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { lockTable, runKey } from '../shared/table-schema';
+import { kitDefaults, kitLimits, workerNamePattern } from './config';
+import { pauseOf } from './lease';
+import type { RunRecord, WorkerPause } from './ports';
+
+const a = lockTable.attributes;
+
+/** A worker's lock as its lock item shows it at `now`. */
+export type WorkerLockState =
+  /** No lock item: the worker never took a lease (or its item is unreadable: see `skipped`). */
+  | { readonly state: 'none' }
+  /** No owner: released (at `releasedAt`, when the kit released it). */
+  | { readonly state: 'free'; readonly releasedAt: string | undefined }
+  | {
+      /** `expired`: the owner never released it (crashed or timed out); the next run takes it over. */
+      readonly state: 'held' | 'expired';
+      readonly owner: string;
+      readonly acquiredAt: string | undefined;
+      /** ISO; undefined when the stored lease end is not a number (the kit treats that as expired). */
+      readonly leaseUntil: string | undefined;
+      /** Negative once expired; undefined with `leaseUntil`. */
+      readonly leaseLeftMs: number | undefined;
+    };
+
+/** One run as a history slot keeps it. */
+export interface RecordedRun {
+  readonly fencingToken: number;
+  readonly finishedAt: string;
+  /** The run record the handler returned: the kit's fields and the job's. */
+  readonly summary: RunRecord;
+}
+
+/** A worker as `listWorkers` finds it: its lock item and its newest recorded run. */
+export interface WorkerOverview {
+  readonly worker: string;
+  readonly lock: WorkerLockState;
+  readonly paused: WorkerPause | undefined;
+  /** The last lease's token (leases taken so far); undefined before the first lease. */
+  readonly fencingToken: number | undefined;
+  readonly lastRun: RecordedRun | undefined;
+}
+
+export interface WorkerList {
+  /** Sorted by name. */
+  readonly workers: readonly WorkerOverview[];
+  /** Lock items and history slots that could not be read as the kit writes them. */
+  readonly skipped: number;
+}
+
+/** One worker in full: its lock item and its history, newest first. */
+export interface WorkerStatus extends Omit<WorkerOverview, 'lastRun'> {
+  /** Newest fencing token first. */
+  readonly history: readonly RecordedRun[];
+  /** Items of this worker that could not be read as the kit writes them. */
+  readonly skipped: number;
+}
+
+export interface PauseResult {
+  readonly pause: WorkerPause;
+  /** The pause this one replaced, if the worker was paused already. */
+  readonly replaced: WorkerPause | undefined;
+  /** A run holding the lease at the time: it sees the pause at its next pause check and stops at its next batch. */
+  readonly holder: { readonly owner: string; readonly leaseUntil: string } | undefined;
+  /** False when the worker had no lock item yet: the pause created it (a misspelt name pauses nothing real). */
+  readonly lockItemExisted: boolean;
+}
+
+export interface ResumeResult {
+  /** Whether the worker was paused: false means there was nothing to remove (and nothing was written). */
+  readonly wasPaused: boolean;
+  /** The pause that was removed. */
+  readonly pause: WorkerPause | undefined;
+  /** Who resumed and when, as given: the item keeps no record of a resume (its pause is simply gone). */
+  readonly by: string;
+  readonly at: string;
+}
+
+/** A worker name that cannot be a lock item's key. */
+export class WorkerNameError extends Error {
+  constructor(worker: string) {
+    super(`A worker name is 1-100 of A-Z a-z 0-9 . _ -, got ${JSON.stringify(worker)}`);
+    this.name = 'WorkerNameError';
+  }
+}
+
+/**
+ * Pauses `worker`: sets `paused = {by, reason, at}` on its lock item, with no condition (a pause always lands; a
+ * second one replaces the first). Runs see it when they try to take the lease (outcome `paused`, heartbeat still
+ * emitted); a run in progress sees it at its next pause check and stops cleanly. Creates the lock item if there is
+ * none, so a worker can be paused before its first run.
+ */
+export async function pauseWorker(
+  client: DynamoDBDocumentClient,
+  table: string,
+  worker: string,
+  options: { readonly by: string; readonly reason: string; readonly now: Date },
+): Promise<PauseResult> {
+  checkWorkerName(worker);
+  const pause: WorkerPause = { by: options.by, reason: options.reason, at: options.now.toISOString() };
+  const answer = await client.send(
+    new UpdateCommand({
+      TableName: table,
+      Key: { [a.lockName]: worker },
+      // expiresAt: a lock item written before the kit carries a TTL; a paused item must outlive it (the kit's own
+      // acquire removes it too).
+      UpdateExpression: 'SET #paused = :paused REMOVE #expiresAt',
+      ExpressionAttributeNames: { '#paused': a.paused, '#expiresAt': a.expiresAt },
+      ExpressionAttributeValues: { ':paused': pause },
+      ReturnValues: 'ALL_OLD',
+    }),
+  );
+  const old = answer.Attributes;
+  const owner = old?.[a.owner];
+  const leaseUntil = old?.[a.leaseUntil];
+  return {
+    pause,
+    replaced: pauseOf(old?.[a.paused]),
+    holder:
+      typeof owner === 'string' && typeof leaseUntil === 'number' && leaseUntil >= options.now.getTime()
+        ? { owner, leaseUntil: new Date(leaseUntil).toISOString() }
+        : undefined,
+    lockItemExisted: old !== undefined,
+  };
+}
+
+/**
+ * Resumes `worker`: removes `paused` from its lock item. Writes only if the worker is paused (a condition), so
+ * resuming a worker that is not paused, or does not exist, changes nothing and creates no item.
+ */
+export async function resumeWorker(
+  client: DynamoDBDocumentClient,
+  table: string,
+  worker: string,
+  options: { readonly by: string; readonly now: Date },
+): Promise<ResumeResult> {
+  checkWorkerName(worker);
+  const done = { by: options.by, at: options.now.toISOString() };
+  try {
+    const answer = await client.send(
+      new UpdateCommand({
+        TableName: table,
+        Key: { [a.lockName]: worker },
+        UpdateExpression: 'REMOVE #paused',
+        ConditionExpression: 'attribute_exists(#paused)',
+        ExpressionAttributeNames: { '#paused': a.paused },
+        ReturnValues: 'ALL_OLD',
+      }),
+    );
+    return { wasPaused: true, pause: pauseOf(answer.Attributes?.[a.paused]), ...done };
+  } catch (error) {
+    if (error instanceof ConditionalCheckFailedException)
+      return { wasPaused: false, pause: undefined, ...done };
+    throw error;
+  }
+}
+
+/**
+ * Every worker that has a lock item or run history in `table`, read with one consistent, paginated Scan (the lock
+ * table holds a few items per worker). Other items beside them (a job's own, such as `W#breaker`, and the legacy
+ * `W#last-run`) are not workers and are passed over; lock items and history slots that do not read as the kit
+ * writes them are skipped and counted.
+ */
+export async function listWorkers(
+  client: DynamoDBDocumentClient,
+  table: string,
+  options: { readonly now?: Date } = {},
+): Promise<WorkerList> {
+  const now = options.now ?? new Date();
+  const locks = new Map<string, LockItem>();
+  const lastRuns = new Map<string, RecordedRun>();
+  let skipped = 0;
+  let start: Record<string, unknown> | undefined;
+  do {
+    const page = await client.send(
+      new ScanCommand({ TableName: table, ConsistentRead: true, ExclusiveStartKey: start }),
+    );
+    for (const item of page.Items ?? []) {
+      const key = item[a.lockName];
+      if (typeof key !== 'string') continue;
+      if (workerNamePattern.test(key)) {
+        const lock = lockItemOf(item, now);
+        if (lock) locks.set(key, lock);
+        else skipped += 1;
+        continue;
+      }
+      const slot = historySlotOf(key);
+      if (!slot) continue;
+      const run = recordedRunOf(item, slot.worker);
+      if (!run) {
+        skipped += 1;
+        continue;
+      }
+      const newest = lastRuns.get(slot.worker);
+      if (!newest || newer(run, newest)) lastRuns.set(slot.worker, run);
+    }
+    start = page.LastEvaluatedKey;
+  } while (start);
+
+  const names = [...new Set([...locks.keys(), ...lastRuns.keys()])].sort();
+  return {
+    workers: names.map((worker) => ({
+      worker,
+      ...(locks.get(worker) ?? noLockItem),
+      lastRun: lastRuns.get(worker),
+    })),
+    skipped,
+  };
+}
+
+/**
+ * One worker: its lock item and the runs its history keeps, newest fencing token first, read with one consistent
+ * BatchGetItem of the lock item and the slots `W#run#0 … W#run#<historySize − 1>`. Pass the worker's
+ * `HISTORY_SIZE` when it is not the default: slots beyond the size given are not read.
+ */
+export async function workerStatus(
+  client: DynamoDBDocumentClient,
+  table: string,
+  worker: string,
+  historySize: number = kitDefaults.historySize,
+  options: { readonly now?: Date } = {},
+): Promise<WorkerStatus> {
+  checkWorkerName(worker);
+  const { min, max } = kitLimits.historySize;
+  if (!Number.isInteger(historySize) || historySize < min || historySize > max) {
+    throw new RangeError(`historySize must be an integer from ${min} to ${max}, got ${historySize}`);
+  }
+  const now = options.now ?? new Date();
+  const keys = [worker, ...Array.from({ length: historySize }, (_, slot) => runKey(worker, slot))];
+  const items = await batchGetAll(client, table, keys);
+  let lock: LockItem = noLockItem;
+  const history: RecordedRun[] = [];
+  let skipped = 0;
+  for (const item of items) {
+    if (item[a.lockName] === worker) {
+      const read = lockItemOf(item, now);
+      if (read) lock = read;
+      else skipped += 1;
+      continue;
+    }
+    const run = recordedRunOf(item, worker);
+    if (run) history.push(run);
+    else skipped += 1;
+  }
+  history.sort((x, y) => (newer(x, y) ? -1 : newer(y, x) ? 1 : 0));
+  return { worker, ...lock, history, skipped };
+}
+
+type LockItem = Pick<WorkerOverview, 'lock' | 'paused' | 'fencingToken'>;
+
+const noLockItem: LockItem = { lock: { state: 'none' }, paused: undefined, fencingToken: undefined };
+
+/** The lock item as the kit writes it, or undefined when an attribute the kit sets has another type. */
+function lockItemOf(item: Record<string, unknown>, now: Date): LockItem | undefined {
+  const owner = item[a.owner];
+  const leaseUntil = item[a.leaseUntil];
+  const acquiredAt = item[a.acquiredAt];
+  const releasedAt = item[a.releasedAt];
+  const fencingToken = item[a.fencingToken];
+  if (owner !== undefined && typeof owner !== 'string') return undefined;
+  if (fencingToken !== undefined && !isToken(fencingToken)) return undefined;
+  if (acquiredAt !== undefined && typeof acquiredAt !== 'string') return undefined;
+  if (releasedAt !== undefined && typeof releasedAt !== 'string') return undefined;
+  let lock: WorkerLockState;
+  if (owner === undefined) {
+    lock = { state: 'free', releasedAt };
+  } else if (typeof leaseUntil === 'number' && Number.isFinite(leaseUntil)) {
+    const leaseLeftMs = leaseUntil - now.getTime();
+    // Mirrors the acquire condition (`leaseUntil < now` may be taken over), not TTL, which can lag by days.
+    lock = {
+      state: leaseLeftMs >= 0 ? 'held' : 'expired',
+      owner,
+      acquiredAt,
+      leaseUntil: new Date(leaseUntil).toISOString(),
+      leaseLeftMs,
+    };
+  } else {
+    // The acquire condition takes a lease without a numeric end over as expired.
+    lock = { state: 'expired', owner, acquiredAt, leaseUntil: undefined, leaseLeftMs: undefined };
+  }
+  // Anything under `paused` pauses the worker (the acquire condition is attribute_not_exists), readable or not.
+  return { lock, paused: pauseOf(item[a.paused]), fencingToken };
+}
+
+/** `W#run#<k>` → W; undefined for any other key. */
+function historySlotOf(key: string): { worker: string } | undefined {
+  const at = key.lastIndexOf(lockTable.runKeyInfix);
+  if (at <= 0) return undefined;
+  const worker = key.slice(0, at);
+  const slot = key.slice(at + lockTable.runKeyInfix.length);
+  if (!workerNamePattern.test(worker) || !/^(0|[1-9]\d*)$/.test(slot)) return undefined;
+  return { worker };
+}
+
+/** A history slot as run-history.ts writes it, for `worker`; undefined when any part of it reads otherwise. */
+function recordedRunOf(item: Record<string, unknown>, worker: string): RecordedRun | undefined {
+  const fencingToken = item[a.fencingToken];
+  const finishedAt = item[a.finishedAt];
+  const summary = item[a.summary];
+  if (item[a.worker] !== worker || !isToken(fencingToken) || !isIsoDate(finishedAt)) return undefined;
+  if (typeof summary !== 'object' || summary === null || Array.isArray(summary)) return undefined;
+  const record = summary as Record<string, unknown>;
+  if (
+    typeof record.outcome !== 'string' ||
+    typeof record.complete !== 'boolean' ||
+    !isIsoDate(record.startedAt) ||
+    typeof record.durationMs !== 'number'
+  ) {
+    return undefined;
+  }
+  return { fencingToken, finishedAt, summary: summary as RunRecord };
+}
+
+function newer(x: RecordedRun, y: RecordedRun): boolean {
+  return (
+    x.fencingToken > y.fencingToken || (x.fencingToken === y.fencingToken && x.finishedAt > y.finishedAt)
+  );
+}
+
+function isToken(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+}
+
+function isIsoDate(value: unknown): value is string {
+  return typeof value === 'string' && !Number.isNaN(Date.parse(value));
+}
+
+function checkWorkerName(worker: string): void {
+  if (!workerNamePattern.test(worker)) throw new WorkerNameError(worker);
+}
+
+const batchGetAttempts = 8;
+/** DynamoDB's limit of keys per BatchGetItem request. */
+const batchGetMaxKeys = 100;
+
+/** BatchGetItem of `keys`, consistent, 100 at a time, retrying what the engine leaves unprocessed (throttling). */
+async function batchGetAll(
+  client: DynamoDBDocumentClient,
+  table: string,
+  keys: readonly string[],
+): Promise<Record<string, unknown>[]> {
+  const items: Record<string, unknown>[] = [];
+  for (let from = 0; from < keys.length; from += batchGetMaxKeys) {
+    let pending: Record<string, unknown>[] = keys
+      .slice(from, from + batchGetMaxKeys)
+      .map((key) => ({ [a.lockName]: key }));
+    for (let attempt = 1; pending.length > 0; attempt += 1) {
+      if (attempt > batchGetAttempts) {
+        throw new Error(
+          `BatchGetItem left ${pending.length} keys of ${table} unprocessed after ${batchGetAttempts} attempts`,
+        );
+      }
+      if (attempt > 1) await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** (attempt - 2)));
+      const answer = await client.send(
+        new BatchGetCommand({ RequestItems: { [table]: { Keys: pending, ConsistentRead: true } } }),
+      );
+      items.push(...(answer.Responses?.[table] ?? []));
+      pending = answer.UnprocessedKeys?.[table]?.Keys ?? [];
+    }
+  }
+  return items;
+}
