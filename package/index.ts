@@ -1,0 +1,28 @@
+/**
+ * The CDK constructs: add the passive-user checker, its users table and its lease-lock table to your own stack,
+ * or deploy the ready-made `PassiveUsersStack`.
+ *
+ * The checker's Lambda code ships prebuilt in this package (`dist/lambda/`), so `cdk synth` in your app needs
+ * neither esbuild nor Docker. `aws-cdk-lib` and `constructs` are peer dependencies: your app's copies are used.
+ *
+ * @example
+ * ```ts
+ * import { LeaseLockTable, PassiveUserChecker, UsersTable } from 'passive-user-checker';
+ *
+ * const users = new UsersTable(this, 'Users');
+ * const locks = new LeaseLockTable(this, 'Locks');
+ * new PassiveUserChecker(this, 'Checker', { usersTable: users.table, lockTable: locks.table });
+ * ```
+ *
+ * @packageDocumentation
+ */
+export { JobMonitoring, type JobMonitoringProps } from '../infra/constructs/job-monitoring';
+export { LeaseLockTable } from '../infra/constructs/lease-lock-table';
+export {
+  PassiveUserChecker,
+  type PassiveUserCheckerProps,
+  PassiveUserCheckerPropsError,
+  type PowertoolsLogLevel,
+} from '../infra/constructs/passive-user-checker';
+export { UsersTable, type UsersTableProps } from '../infra/constructs/users-table';
+export { PassiveUsersStack, type PassiveUsersStackProps } from '../infra/passive-users-stack';

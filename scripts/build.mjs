@@ -1,0 +1,138 @@
+/**
+ * `npm run build` (also run by `npm pack` / `npm publish` through `prepack`): the publishable package in dist/.
+ *
+ * - dist/<entry>.mjs and dist/<entry>.cjs: each entry point of scripts/package-layout.mjs bundled by esbuild
+ *   with every package left external (they resolve from the consumer's node_modules), once as ESM and once as
+ *   CommonJS, so both `import` and `require` load native JavaScript.
+ * - dist/<entry>.d.mts and dist/<entry>.d.cts: the entry's declarations (tsc, then bundled into one
+ *   self-contained file by rollup-plugin-dts), once per module format. Under `moduleResolution: NodeNext` the
+ *   declaration file's extension tells TypeScript the format of the JavaScript beside it, so a CommonJS consumer
+ *   must be given a `.d.cts` and an ESM consumer a `.d.mts`.
+ * - dist/lambda/<function>/index.mjs (+ .map): each Lambda handler bundled with the stack's own esbuild options
+ *   (infra/constructs/handler-bundle.ts), the same bundle `cdk synth` makes in this repository, so a consumer
+ *   deploys the checker without esbuild or Docker.
+ *
+ * Run with tsx (it imports the bundling options from TypeScript source): `tsx scripts/build.mjs`.
+ */
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { build } from 'esbuild';
+import { rollup } from 'rollup';
+import { dts } from 'rollup-plugin-dts';
+import { handlerBundling } from '../infra/constructs/handler-bundle.ts';
+import { distDir, libraryNodeTarget, packageEntries, prebuiltFunctions } from './package-layout.mjs';
+
+export const projectRoot = path.resolve(import.meta.dirname, '..');
+const typesDir = path.join(projectRoot, distDir, '.types');
+
+/** The entries and functions whose source exists (optional ones land later). */
+export function presentEntries() {
+  return packageEntries.filter(
+    (entry) => !entry.optional || existsSync(path.join(projectRoot, entry.source)),
+  );
+}
+
+export function presentFunctions() {
+  return prebuiltFunctions.filter((fn) => !fn.optional || existsSync(path.join(projectRoot, fn.entry)));
+}
+
+const isPackageImport = (id) => !id.startsWith('.') && !path.isAbsolute(id) && !id.startsWith('\0');
+
+/** esbuild options for one library entry in one module format. */
+export function libraryBuildOptions(entry, format) {
+  return {
+    absWorkingDir: projectRoot,
+    entryPoints: [path.join(projectRoot, entry.source)],
+    outfile: path.join(projectRoot, distDir, `${entry.name}.${format === 'esm' ? 'mjs' : 'cjs'}`),
+    bundle: true,
+    packages: 'external',
+    platform: 'node',
+    target: libraryNodeTarget,
+    format,
+    logLevel: 'warning',
+    // CommonJS has no import.meta: give the constructs the module's own file URL, as ESM would.
+    ...(format === 'cjs'
+      ? {
+          define: { 'import.meta.url': 'importMetaUrl' },
+          inject: [path.join(projectRoot, 'scripts/cjs-import-meta-url.mjs')],
+        }
+      : {}),
+  };
+}
+
+/**
+ * esbuild options for one Lambda handler: the NodejsFunction's settings from handler-bundle.ts, mapped the way
+ * aws-cdk-lib/aws-lambda-nodejs maps them to esbuild's command line (and as `npm run invoke:local` does).
+ */
+export function functionBuildOptions(fn, outdir) {
+  return {
+    absWorkingDir: projectRoot,
+    entryPoints: [path.join(projectRoot, fn.entry)],
+    outfile: path.join(outdir, 'index.mjs'),
+    bundle: true,
+    platform: 'node',
+    format: handlerBundling.format,
+    target: handlerBundling.target,
+    mainFields: [...handlerBundling.mainFields],
+    minify: handlerBundling.minify,
+    sourcemap: handlerBundling.sourceMap,
+    sourcesContent: handlerBundling.sourcesContent,
+    external: [...handlerBundling.externalModules],
+    banner: { js: handlerBundling.banner },
+    logLevel: 'warning',
+  };
+}
+
+async function bundleDeclarations(entry) {
+  const input = path.join(typesDir, path.dirname(entry.source), `${path.basename(entry.source, '.ts')}.d.ts`);
+  const bundle = await rollup({
+    input,
+    plugins: [dts()],
+    external: isPackageImport,
+    onwarn(warning, warn) {
+      if (warning.code === 'UNRESOLVED_IMPORT')
+        throw new Error(`Declarations of ${entry.source}: ${warning.message}`);
+      warn(warning);
+    },
+  });
+  const mts = path.join(projectRoot, distDir, `${entry.name}.d.mts`);
+  await bundle.write({ file: mts, format: 'es' });
+  await bundle.close();
+  copyFileSync(mts, path.join(projectRoot, distDir, `${entry.name}.d.cts`));
+}
+
+export async function buildPackage() {
+  const started = Date.now();
+  rmSync(path.join(projectRoot, distDir), { recursive: true, force: true });
+  const entries = presentEntries();
+  const functions = presentFunctions();
+
+  // Declarations first: tsc also type-checks every file the entries reach.
+  execFileSync(
+    process.execPath,
+    [path.join(projectRoot, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'],
+    {
+      cwd: projectRoot,
+      stdio: 'inherit',
+    },
+  );
+  for (const entry of entries) await bundleDeclarations(entry);
+  rmSync(typesDir, { recursive: true, force: true });
+
+  await Promise.all([
+    ...entries.flatMap((entry) => ['esm', 'cjs'].map((format) => build(libraryBuildOptions(entry, format)))),
+    ...functions.map((fn) =>
+      build(functionBuildOptions(fn, path.join(projectRoot, distDir, 'lambda', fn.name))),
+    ),
+  ]);
+
+  const names = [...entries.map((e) => e.subpath), ...functions.map((fn) => `lambda/${fn.name}`)];
+  console.log(`Built ${distDir}/ in ${Date.now() - started} ms: ${names.join(', ')}`);
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
+  mkdirSync(path.join(projectRoot, distDir), { recursive: true });
+  await buildPackage();
+}
