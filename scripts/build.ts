@@ -12,36 +12,44 @@
  *   (infra/constructs/handler-bundle.ts), the same bundle `cdk synth` makes in this repository, so a consumer
  *   deploys the checker without esbuild or Docker.
  *
- * Run with tsx (it imports the bundling options from TypeScript source): `tsx scripts/build.mjs`.
+ * Run with tsx (it imports the bundling options from TypeScript source): `tsx scripts/build.ts`.
  */
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { build } from 'esbuild';
+import { type BuildOptions, build } from 'esbuild';
 import { rollup } from 'rollup';
 import { dts } from 'rollup-plugin-dts';
-import { handlerBundling } from '../infra/constructs/handler-bundle.ts';
-import { distDir, libraryNodeTarget, packageEntries, prebuiltFunctions } from './package-layout.mjs';
+import { handlerBundling } from '../infra/constructs/handler-bundle';
+import {
+  distDir,
+  libraryNodeTarget,
+  type PackageEntry,
+  type PrebuiltFunction,
+  packageEntries,
+  prebuiltFunctions,
+} from './package-layout';
 
 export const projectRoot = path.resolve(import.meta.dirname, '..');
 const typesDir = path.join(projectRoot, distDir, '.types');
 
 /** The entries and functions whose source exists (optional ones land later). */
-export function presentEntries() {
+export function presentEntries(): PackageEntry[] {
   return packageEntries.filter(
     (entry) => !entry.optional || existsSync(path.join(projectRoot, entry.source)),
   );
 }
 
-export function presentFunctions() {
+export function presentFunctions(): PrebuiltFunction[] {
   return prebuiltFunctions.filter((fn) => !fn.optional || existsSync(path.join(projectRoot, fn.entry)));
 }
 
-const isPackageImport = (id) => !id.startsWith('.') && !path.isAbsolute(id) && !id.startsWith('\0');
+const isPackageImport = (id: string): boolean =>
+  !id.startsWith('.') && !path.isAbsolute(id) && !id.startsWith('\0');
 
 /** esbuild options for one library entry in one module format. */
-export function libraryBuildOptions(entry, format) {
+export function libraryBuildOptions(entry: PackageEntry, format: 'esm' | 'cjs'): BuildOptions {
   return {
     absWorkingDir: projectRoot,
     entryPoints: [path.join(projectRoot, entry.source)],
@@ -66,7 +74,7 @@ export function libraryBuildOptions(entry, format) {
  * esbuild options for one Lambda handler: the NodejsFunction's settings from handler-bundle.ts, mapped the way
  * aws-cdk-lib/aws-lambda-nodejs maps them to esbuild's command line (and as `npm run invoke:local` does).
  */
-export function functionBuildOptions(fn, outdir) {
+export function functionBuildOptions(fn: PrebuiltFunction, outdir: string): BuildOptions {
   return {
     absWorkingDir: projectRoot,
     entryPoints: [path.join(projectRoot, fn.entry)],
@@ -85,7 +93,7 @@ export function functionBuildOptions(fn, outdir) {
   };
 }
 
-async function bundleDeclarations(entry) {
+async function bundleDeclarations(entry: PackageEntry): Promise<void> {
   const input = path.join(typesDir, path.dirname(entry.source), `${path.basename(entry.source, '.ts')}.d.ts`);
   const bundle = await rollup({
     input,
@@ -103,7 +111,7 @@ async function bundleDeclarations(entry) {
   copyFileSync(mts, path.join(projectRoot, distDir, `${entry.name}.d.cts`));
 }
 
-export async function buildPackage() {
+export async function buildPackage(): Promise<void> {
   const started = Date.now();
   rmSync(path.join(projectRoot, distDir), { recursive: true, force: true });
   const entries = presentEntries();
@@ -122,7 +130,9 @@ export async function buildPackage() {
   rmSync(typesDir, { recursive: true, force: true });
 
   await Promise.all([
-    ...entries.flatMap((entry) => ['esm', 'cjs'].map((format) => build(libraryBuildOptions(entry, format)))),
+    ...entries.flatMap((entry) =>
+      (['esm', 'cjs'] as const).map((format) => build(libraryBuildOptions(entry, format))),
+    ),
     ...functions.map((fn) =>
       build(functionBuildOptions(fn, path.join(projectRoot, distDir, 'lambda', fn.name))),
     ),

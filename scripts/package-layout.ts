@@ -1,0 +1,40 @@
+/**
+ * What the published package is made of, shared by the build (scripts/build.ts), the package tests, the API
+ * reference and the consumer test. Paths are relative to the repository root. An entry or function marked
+ * `optional` is built only when its source exists (the worker kit lands in stages).
+ */
+
+export interface PackageEntry {
+  /** The key in package.json `exports`. */
+  readonly subpath: string;
+  /** The file name under dist/: `<name>.mjs`, `<name>.cjs`, `<name>.d.mts`, `<name>.d.cts`. */
+  readonly name: string;
+  readonly source: string;
+  readonly optional: boolean;
+}
+
+export interface PrebuiltFunction {
+  /** The directory under dist/lambda/. */
+  readonly name: string;
+  /** The handler module (exports `handler`). */
+  readonly entry: string;
+  readonly optional: boolean;
+}
+
+export const packageEntries: readonly PackageEntry[] = [
+  { subpath: '.', name: 'index', source: 'package/index.ts', optional: false },
+  { subpath: './login', name: 'login', source: 'package/login.ts', optional: false },
+  { subpath: './worker', name: 'worker', source: 'package/worker.ts', optional: true },
+];
+
+/** Lambda handlers bundled at build time into dist/lambda/<name>/index.mjs (with index.mjs.map). */
+export const prebuiltFunctions: readonly PrebuiltFunction[] = [
+  { name: 'passive-user-checker', entry: 'functions/passive-user-checker/handler.ts', optional: false },
+  { name: 'activity-report', entry: 'functions/activity-report/handler.ts', optional: true },
+];
+
+/** Node.js version the library code (constructs, login helper, worker kit) is compiled for: package.json engines. */
+export const libraryNodeTarget = 'node20';
+
+/** Where the build writes; package.json `files` publishes it. */
+export const distDir = 'dist';
