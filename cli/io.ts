@@ -4,6 +4,7 @@
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { workerNamePattern } from '../functions/periodic-worker/config';
 import { configDefaults, envNames, tableNamePattern } from '../functions/shared/config';
 import { parseCanonicalInteger } from '../functions/shared/integers';
 
@@ -62,6 +63,16 @@ export function lockName(value: string | undefined, env: Env, usage: string): st
     throw new UsageError(`--lock-name must be 1-100 of A-Z a-z 0-9 . _ -, got "${chosen}"`, usage);
   }
   return chosen;
+}
+
+/** A worker named on the command line (`pause <worker>`, `status <worker>`): a lock item's key. */
+export function workerName(value: string | undefined, usage: string): string {
+  if (value === undefined)
+    throw new UsageError("<worker> is required: the worker's name (its lock name)", usage);
+  if (!workerNamePattern.test(value)) {
+    throw new UsageError(`<worker> must be 1-100 of A-Z a-z 0-9 . _ -, got ${JSON.stringify(value)}`, usage);
+  }
+  return value;
 }
 
 /**

@@ -1,20 +1,28 @@
 /**
- * `npm run cli -- <command>`: the operator's tool. `status` reads the lock and the last run, `run` invokes the
- * checker once (deployed, or in process with --local), `backfill` brings an existing users table into the data
- * contract. Bad arguments exit 2 with the usage, before anything is read or written.
+ * `npm run cli -- <command>`: the operator's tool. `status` reads every worker's lock, pause and run history,
+ * `pause`/`resume` flip a worker's runtime pause, `run` invokes the checker once (deployed, or in process with
+ * --local), `backfill` brings an existing users table into the data contract. Bad arguments exit 2 with the usage,
+ * before anything is read or written.
  */
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { backfillUsage, runBackfillCommand } from './backfill-command';
 import { breakerUsage, runBreakerCommand } from './breaker';
 import { type CliIo, exitCodes, UsageError } from './io';
+import { pauseUsage, resumeUsage, runPauseCommand, runResumeCommand } from './pause';
 import { runRunCommand, runUsage } from './run';
 import { runStatusCommand, statusUsage } from './status';
 
 export const mainUsage = `Usage: npm run cli -- <command> [options]
 
 Commands:
-  status      the lease lock (holder, lease left, or free) and the last run's summary
+  status      every worker: its lock (holder, lease left, or free), pause and last run; the checker's breaker
+  status <worker>
+              one worker: its lock, pause and run history, newest first
+  pause <worker> --reason "<why>"
+              pause a worker at run time: its runs record "paused" and do nothing (no redeploy)
+  resume <worker>
+              remove a worker's pause
   run         run the checker once: the deployed function, or --local in this process
   backfill    bring an existing users table into the data contract (a dry run unless --apply)
   breaker     withdraw the mass-passivation breaker's approval (breaker withdraw)
@@ -29,6 +37,8 @@ interface Command {
 
 const commands: Record<string, Command> = {
   status: { run: runStatusCommand, usage: statusUsage },
+  pause: { run: runPauseCommand, usage: pauseUsage },
+  resume: { run: runResumeCommand, usage: resumeUsage },
   run: { run: runRunCommand, usage: runUsage },
   backfill: { run: (args, io) => runBackfillCommand(args, io), usage: backfillUsage },
   breaker: { run: runBreakerCommand, usage: breakerUsage },

@@ -1,104 +1,122 @@
 import { parseArgs } from 'node:util';
 import { type DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { BreakerState, RunSummary } from '../functions/passive-user-checker/ports';
+import {
+  listWorkers,
+  type RecordedRun,
+  type WorkerLockState,
+  type WorkerOverview,
+  type WorkerStatus,
+  workerStatus,
+} from '../functions/periodic-worker/admin';
+import { kitDefaults, kitEnvNames, kitLimits } from '../functions/periodic-worker/config';
+import type { WorkerPause } from '../functions/periodic-worker/ports';
 import { breakerStateOf } from '../functions/shared/breaker-state';
 import { envNames } from '../functions/shared/config';
-import { breakerKey, lastRunKey, lockTable } from '../functions/shared/table-schema';
+import { breakerKey, lockTable } from '../functions/shared/table-schema';
 import {
   type CliIo,
   documentClientFor,
   dynamoDbEndpoint,
   exitCodes,
   formatDuration,
+  integerFlag,
   lockName,
   tableName,
+  UsageError,
+  workerName,
 } from './io';
-import { describeApproval, describeSummary } from './summary';
+import { describeApproval, describeRunLine, describeSummary, mainFigures } from './summary';
 
-export const statusUsage = `Usage: npm run cli -- status [options]
+export const statusUsage = `Usage: npm run cli -- status [<worker>] [options]
 
-Shows the lease lock (holder and lease left, or free), the breaker's approval and backlog, and the last run's
-summary, read from the lock table.
+Without <worker>: every worker in the lock table (each with a lock item or run history), one block each: its
+lock (holder and lease left, or free), its pause, its last run. The passive-user checker comes first, with the
+breaker's approval and backlog and its last run in full.
+With <worker>: that worker's lock, pause and run history, newest first, one line per run.
 
 Options:
   --lock-table <name>   the lock table (default: $${envNames.lockTableName})
-  --lock-name <name>    the lock (default: $${envNames.lockName} or passive-user-checker)
+  --lock-name <name>    the passive-user checker's lock (default: $${envNames.lockName} or passive-user-checker)
+  --history <n>         with <worker>: the worker's HISTORY_SIZE, the slots to read (default: $${kitEnvNames.historySize}
+                        or ${kitDefaults.historySize}; ${kitLimits.historySize.min}-${kitLimits.historySize.max})
   --endpoint <url>      a local engine (default: $AWS_ENDPOINT_URL_DYNAMODB, else AWS)
   --json                print the status as JSON
-  -h, --help            show this help`;
+  -h, --help            show this help
 
-const a = lockTable.attributes;
+Exit codes: 0 shown, 1 <worker> has neither a lock item nor run history (or the table could not be read),
+2 bad arguments.`;
 
-export type LockState =
-  | { readonly state: 'free' }
-  | {
-      readonly state: 'held' | 'expired';
-      readonly owner: string;
-      readonly acquiredAt: string | undefined;
-      readonly leaseUntil: string;
-      /** Negative once expired. */
-      readonly leaseLeftMs: number;
-    };
-
-export interface LastRun {
-  readonly finishedAt: string;
-  readonly summary: RunSummary;
-}
-
+/** `status` as JSON: the checker's own status at the top level (as before the kit), and every worker. */
 export interface JobStatus {
   readonly lockName: string;
-  readonly lock: LockState;
-  readonly lastRun: LastRun | undefined;
+  readonly lock: WorkerLockState;
+  readonly paused: WorkerPause | undefined;
+  readonly fencingToken: number | undefined;
+  readonly lastRun: RecordedRun | undefined;
   /** What the breaker remembers: the approval (in force, drained or withdrawn) and the accepted backlog. */
   readonly breaker: BreakerState;
+  /** Every worker in the lock table, the checker among them once it has a lock item or history. */
+  readonly workers: readonly WorkerOverview[];
+  /** Lock items and history slots that could not be read as the kit writes them. */
+  readonly skipped: number;
 }
 
+/** `status <worker>` as JSON. */
+export interface OneWorkerStatus extends WorkerStatus {
+  /** The breaker's state when the worker has one (the passive-user checker). */
+  readonly breaker: BreakerState | undefined;
+}
+
+/** Every worker, and the checker's breaker: one Scan of the lock table and one GetItem. */
 export async function readStatus(
   client: DynamoDBDocumentClient,
   table: string,
-  name: string,
+  checker: string,
   now: Date,
 ): Promise<JobStatus> {
-  const get = (key: string) =>
-    client.send(new GetCommand({ TableName: table, Key: { [a.lockName]: key }, ConsistentRead: true }));
-  const [lockItem, lastRunItem, breakerItem] = await Promise.all([
-    get(name),
-    get(lastRunKey(name)),
-    get(breakerKey(name)),
+  const [list, breakerItem] = await Promise.all([
+    listWorkers(client, table, { now }),
+    readBreakerItem(client, table, checker),
   ]);
+  const own = list.workers.find((w) => w.worker === checker);
   return {
-    lockName: name,
-    lock: lockStateOf(lockItem.Item, now),
-    lastRun: lastRunOf(lastRunItem.Item),
-    breaker: breakerStateOf(breakerItem.Item),
+    lockName: checker,
+    lock: own?.lock ?? { state: 'none' },
+    paused: own?.paused,
+    fencingToken: own?.fencingToken,
+    lastRun: own?.lastRun,
+    breaker: breakerStateOf(breakerItem),
+    workers: list.workers,
+    skipped: list.skipped,
   };
 }
 
-function lockStateOf(item: Record<string, unknown> | undefined, now: Date): LockState {
-  const owner = item?.[a.owner];
-  const leaseUntil = item?.[a.leaseUntil];
-  if (typeof owner !== 'string' || typeof leaseUntil !== 'number') return { state: 'free' };
-  const acquiredAt = item?.[a.acquiredAt];
-  const leaseLeftMs = leaseUntil - now.getTime();
-  return {
-    // Mirrors the acquire condition (`leaseUntil < now` may be taken over), not TTL, which can lag by days.
-    state: leaseLeftMs >= 0 ? 'held' : 'expired',
-    owner,
-    acquiredAt: typeof acquiredAt === 'string' ? acquiredAt : undefined,
-    leaseUntil: new Date(leaseUntil).toISOString(),
-    leaseLeftMs,
-  };
+async function readBreakerItem(client: DynamoDBDocumentClient, table: string, worker: string) {
+  const answer = await client.send(
+    new GetCommand({
+      TableName: table,
+      Key: { [lockTable.attributes.lockName]: breakerKey(worker) },
+      ConsistentRead: true,
+    }),
+  );
+  return answer.Item;
 }
 
-function lastRunOf(item: Record<string, unknown> | undefined): LastRun | undefined {
-  const summary = item?.[a.summary];
-  const finishedAt = item?.[a.finishedAt];
-  if (typeof summary !== 'object' || summary === null || typeof finishedAt !== 'string') return undefined;
-  return { finishedAt, summary: summary as RunSummary };
-}
-
+/** The overview: the checker's block (always, even before its first run), then one block per other worker. */
 export function describeStatus(status: JobStatus, now: Date): string[] {
+  const lines = describeChecker(status, now);
+  for (const worker of status.workers) {
+    if (worker.worker === status.lockName) continue;
+    lines.push('', ...describeWorker(worker, now));
+  }
+  if (status.skipped > 0) lines.push('', skippedLine(status.skipped));
+  return lines;
+}
+
+function describeChecker(status: JobStatus, now: Date): string[] {
   const lines = [`Lock ${status.lockName}: ${describeLock(status.lock)}`];
+  if (status.paused) lines.push(describePause(status.lockName, status.paused));
   const breaker = status.breaker;
   if (breaker.approval) {
     lines.push('Breaker approval:', ...describeApproval(breaker.approval, breaker.backlog));
@@ -117,12 +135,12 @@ export function describeStatus(status: JobStatus, now: Date): string[] {
     lines.push('Last run: none recorded (dry runs and runs that found the lock held record nothing)');
     return lines;
   }
-  const ago = formatDuration(now.getTime() - Date.parse(run.finishedAt));
+  const summary = run.summary as unknown as RunSummary;
   lines.push(
-    `Last run: finished ${run.finishedAt} (${ago} ago)`,
-    ...describeSummary(run.summary).map((line) => `  ${line}`),
+    `Last run: finished ${run.finishedAt} (${ago(run.finishedAt, now)} ago)`,
+    ...describeSummary(summary).map((line) => `  ${line}`),
   );
-  if (run.summary.breaker?.tripped) {
+  if (summary.breaker?.tripped) {
     lines.push(
       '    Nothing was written. Check that the login path still writes lastLoginAt; if these users really are',
       '    inactive: npm run cli -- run --override-breaker (one approval: later runs drain them)',
@@ -131,11 +149,58 @@ export function describeStatus(status: JobStatus, now: Date): string[] {
   return lines;
 }
 
-function describeLock(lock: LockState): string {
-  if (lock.state === 'free') return 'free';
+/** Any other worker: lock, pause, and its last run on one line. */
+function describeWorker(worker: WorkerOverview, now: Date): string[] {
+  const lines = [`Lock ${worker.worker}: ${describeLock(worker.lock)}`];
+  if (worker.paused) lines.push(describePause(worker.worker, worker.paused));
+  const run = worker.lastRun;
+  if (!run) {
+    lines.push('Last run: none recorded');
+    return lines;
+  }
+  const s = run.summary;
+  const ending = s.complete ? 'complete' : s.stopReason ? `stopped: ${s.stopReason}` : 'not complete';
+  const figures = mainFigures(s as unknown as Record<string, unknown>, false);
+  lines.push(
+    `Last run: finished ${run.finishedAt} (${ago(run.finishedAt, now)} ago): ${s.outcome}, ` +
+      `took ${formatDuration(s.durationMs)}, ${ending}${figures.length > 0 ? `; ${figures.join(' ')}` : ''}`,
+  );
+  return lines;
+}
+
+/** `status <worker>`: the lock, the pause, the breaker if it has one, and one line per recorded run. */
+export function describeOneWorker(status: OneWorkerStatus, isChecker: boolean): string[] {
+  const lines = [`Lock ${status.worker}: ${describeLock(status.lock)}`];
+  if (status.paused) lines.push(describePause(status.worker, status.paused));
+  const breaker = status.breaker;
+  if (breaker?.approval)
+    lines.push('Breaker approval:', ...describeApproval(breaker.approval, breaker.backlog));
+  if (breaker?.judgedUntil) {
+    lines.push(`Breaker: ${breaker.backlog} stale users accepted and not yet passivated`);
+  }
+  if (status.fencingToken !== undefined)
+    lines.push(`Leases taken: ${status.fencingToken} (the fencing token)`);
+  if (status.history.length === 0) {
+    lines.push(
+      'History: none recorded (dry runs and runs that found the lock held or the worker paused record nothing)',
+    );
+  } else {
+    lines.push(`History (newest first, ${status.history.length} runs):`);
+    for (const run of status.history) lines.push(`  ${describeRunLine(run, isChecker)}`);
+  }
+  if (status.skipped > 0) lines.push(skippedLine(status.skipped));
+  return lines;
+}
+
+function describeLock(lock: WorkerLockState): string {
+  if (lock.state === 'none') return 'free';
+  if (lock.state === 'free') return lock.releasedAt ? `free (released ${lock.releasedAt})` : 'free';
   const since = lock.acquiredAt ? ` since ${lock.acquiredAt}` : '';
-  if (lock.state === 'held') {
+  if (lock.state === 'held' && lock.leaseLeftMs !== undefined) {
     return `held by ${lock.owner}${since}, lease left ${formatDuration(lock.leaseLeftMs)} (until ${lock.leaseUntil})`;
+  }
+  if (lock.leaseLeftMs === undefined) {
+    return `free: the lease of ${lock.owner}${since} has no readable end; the next run takes it over`;
   }
   return (
     `free: the lease of ${lock.owner}${since} expired ${formatDuration(-lock.leaseLeftMs)} ago without a release ` +
@@ -143,14 +208,30 @@ function describeLock(lock: LockState): string {
   );
 }
 
+function describePause(worker: string, pause: WorkerPause): string {
+  return (
+    `Paused by ${pause.by} at ${pause.at}: ${pause.reason} (runs record "paused" and do nothing; ` +
+    `npm run cli -- resume ${worker})`
+  );
+}
+
+function skippedLine(skipped: number): string {
+  return `Skipped ${skipped} item${skipped === 1 ? '' : 's'} of the lock table that did not read as the worker kit writes them`;
+}
+
+function ago(iso: string, now: Date): string {
+  return formatDuration(now.getTime() - Date.parse(iso));
+}
+
 export async function runStatusCommand(args: readonly string[], io: CliIo): Promise<number> {
-  const { values } = parseArgs({
+  const { values, positionals } = parseArgs({
     args: [...args],
     strict: true,
-    allowPositionals: false,
+    allowPositionals: true,
     options: {
       'lock-table': { type: 'string' },
       'lock-name': { type: 'string' },
+      history: { type: 'string' },
       endpoint: { type: 'string' },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
@@ -160,15 +241,57 @@ export async function runStatusCommand(args: readonly string[], io: CliIo): Prom
     io.out(statusUsage);
     return exitCodes.ok;
   }
+  if (positionals.length > 1) {
+    throw new UsageError(
+      `Expected at most one worker, got ${JSON.stringify(positionals.join(' '))}`,
+      statusUsage,
+    );
+  }
+  const [worker] = positionals;
+  if (worker !== undefined && values['lock-name'] !== undefined) {
+    throw new UsageError('Give the worker as <worker> or --lock-name, not both', statusUsage);
+  }
+  if (worker === undefined && values.history !== undefined) {
+    throw new UsageError('--history goes with status <worker>', statusUsage);
+  }
   const table = tableName('lock-table', values['lock-table'], envNames.lockTableName, io.env, statusUsage);
-  const name = lockName(values['lock-name'], io.env, statusUsage);
+  const checker = lockName(values['lock-name'], io.env, statusUsage);
+  const selected = worker === undefined ? undefined : workerName(worker, statusUsage);
+  const historySize = integerFlag(
+    'history',
+    values.history ?? (io.env[kitEnvNames.historySize] || undefined),
+    kitDefaults.historySize,
+    kitLimits.historySize,
+    statusUsage,
+  );
   const endpoint = dynamoDbEndpoint(values.endpoint, io.env, statusUsage);
   const client = documentClientFor(endpoint, io.env);
   try {
     const now = io.now();
-    const status = await readStatus(client, table, name, now);
+    if (selected === undefined) {
+      const status = await readStatus(client, table, checker, now);
+      if (values.json) io.out(JSON.stringify(status, null, 2));
+      else for (const line of describeStatus(status, now)) io.out(line);
+      return exitCodes.ok;
+    }
+    const [one, breakerItem] = await Promise.all([
+      workerStatus(client, table, selected, historySize, { now }),
+      readBreakerItem(client, table, selected),
+    ]);
+    if (one.lock.state === 'none' && one.history.length === 0 && one.skipped === 0) {
+      const known = (await listWorkers(client, table, { now })).workers.map((w) => w.worker);
+      io.err(
+        `No worker ${selected} in ${table}: no lock item and no run history` +
+          (known.length > 0 ? ` (workers here: ${known.join(', ')})` : ' (no worker has run here yet)'),
+      );
+      return exitCodes.failed;
+    }
+    const status: OneWorkerStatus = {
+      ...one,
+      breaker: breakerItem ? breakerStateOf(breakerItem) : undefined,
+    };
     if (values.json) io.out(JSON.stringify(status, null, 2));
-    else for (const line of describeStatus(status, now)) io.out(line);
+    else for (const line of describeOneWorker(status, selected === checker)) io.out(line);
     return exitCodes.ok;
   } finally {
     client.destroy();

@@ -1,21 +1,35 @@
 import type { BreakerApproval, BreakerVerdict, RunSummary } from '../functions/passive-user-checker/ports';
+import type { RecordedRun } from '../functions/periodic-worker/admin';
+import { formatDuration } from './io';
 
-const outcomeNotes: Record<RunSummary['outcome'], string> = {
+const outcomeNotes: Record<string, string> = {
   completed: 'every stale user was handled',
   incomplete: 'stopped early or some writes failed; the next run continues',
   'lock-held': 'another run holds the lock; this one did nothing',
+  paused: 'the worker is paused; this run did nothing',
   'dry-run': 'nothing was written',
   'breaker-tripped': 'the mass-passivation breaker tripped; nothing was written',
   failed: 'failed systemically; see the error',
 };
 
+/** What a paused run's record carries beside the checker's summary. */
+interface PausedBy {
+  readonly pausedBy?: { readonly by: string; readonly reason: string; readonly at: string } | undefined;
+}
+
 /** A run summary for people: the outcome first, then the counts an operator acts on. */
-export function describeSummary(s: RunSummary): string[] {
+export function describeSummary(s: RunSummary & PausedBy): string[] {
+  const note = outcomeNotes[s.outcome];
   const lines = [
-    `Run ${s.runId}: ${s.outcome} (${outcomeNotes[s.outcome]}), started ${s.startedAt}, took ${s.durationMs} ms`,
+    `Run ${s.runId}: ${s.outcome}${note ? ` (${note})` : ''}, started ${s.startedAt}, took ${s.durationMs} ms`,
   ];
   if (s.outcome === 'lock-held') {
     if (s.lockHolder) lines.push(`  lock holder     ${s.lockHolder.owner} until ${s.lockHolder.leaseUntil}`);
+    return lines;
+  }
+  if ((s.outcome as string) === 'paused') {
+    if (s.pausedBy)
+      lines.push(`  paused          by ${s.pausedBy.by} at ${s.pausedBy.at}: ${s.pausedBy.reason}`);
     return lines;
   }
   lines.push(`  cutoff          ${s.cutoff} (last login before it: due for passivation)`);
@@ -73,4 +87,48 @@ export function describeApproval(a: BreakerApproval, left?: number): string[] {
     `  approval        ${state}`,
     `                  by ${a.approvedBy} at ${a.approvedAt}: ${a.covered} users with lastLoginAt before ${a.cutoff}`,
   ];
+}
+
+/** The kit's numeric fields of a run record: not the job's figures. */
+const kitNumberFields = new Set(['fencingToken', 'durationMs']);
+/** The checker's figures an operator acts on, in the order `run` prints them. */
+const checkerFigures = ['passivated', 'raceSkipped', 'notActive', 'exempt', 'malformed', 'failed'] as const;
+const checkerDryRunFigures = ['wouldPassivate', 'exempt', 'malformed', 'failed'] as const;
+const checkerFiguresIfAny = ['warningsSent', 'eventsFailed'] as const;
+
+/**
+ * A run's main figures as `name=value`: for the passive-user checker the counts `run` prints, for any other job
+ * every top-level finite number of its summary (what the kit meters by default).
+ */
+export function mainFigures(summary: Readonly<Record<string, unknown>>, isChecker: boolean): string[] {
+  const figure = (name: string) => {
+    const value = summary[name];
+    return typeof value === 'number' && Number.isFinite(value) ? `${name}=${value}` : undefined;
+  };
+  if (isChecker) {
+    const names = summary.dryRun === true ? checkerDryRunFigures : checkerFigures;
+    const shown = names.map(figure);
+    for (const name of checkerFiguresIfAny) if (summary[name] !== 0) shown.push(figure(name));
+    return shown.filter((part): part is string => part !== undefined);
+  }
+  return Object.keys(summary)
+    .filter((name) => !kitNumberFields.has(name))
+    .map(figure)
+    .filter((part): part is string => part !== undefined);
+}
+
+/**
+ * One recorded run on one line: token, start, outcome, duration, complete or why it stopped, the job's figures,
+ * and a failure's error. `status <worker>` prints one per run of the history.
+ */
+export function describeRunLine(run: RecordedRun, isChecker: boolean): string {
+  const s = run.summary as unknown as Readonly<Record<string, unknown>> & RecordedRun['summary'];
+  const ending = s.complete ? 'complete' : s.stopReason ? `stopped: ${s.stopReason}` : 'not complete';
+  const parts = [`#${run.fencingToken}`, s.startedAt, s.outcome, formatDuration(s.durationMs), ending];
+  const figures = mainFigures(s, isChecker);
+  let line = parts.join('  ');
+  if (figures.length > 0) line += `  ${figures.join(' ')}`;
+  const error = s.error as { name?: unknown; message?: unknown } | undefined;
+  if (error && typeof error === 'object') line += `  error ${String(error.name)}: ${String(error.message)}`;
+  return line;
 }

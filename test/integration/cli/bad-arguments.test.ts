@@ -137,6 +137,88 @@ describe(`bad command lines on ${selectedEngineKind()}`, () => {
       usage: /cli -- status/,
     },
     {
+      argv: () => [
+        'status',
+        'activity-report',
+        '--lock-name',
+        'passive-user-checker',
+        ...lock(),
+        ...endpoint(),
+      ],
+      message: /Give the worker as <worker> or --lock-name, not both/,
+      usage: /cli -- status \[<worker>\]/,
+    },
+    {
+      argv: () => ['status', '--history', '5', ...lock(), ...endpoint()],
+      message: /--history goes with status <worker>/,
+      usage: /cli -- status/,
+    },
+    {
+      argv: () => ['status', 'activity-report', '--history', '101', ...lock(), ...endpoint()],
+      message: /--history must be an integer from 1 to 100, got "101"/,
+      usage: /cli -- status/,
+    },
+    {
+      argv: () => ['status', 'a', 'b', ...lock(), ...endpoint()],
+      message: /Expected at most one worker, got "a b"/,
+      usage: /cli -- status/,
+    },
+    {
+      argv: () => ['status', 'bad#name', ...lock(), ...endpoint()],
+      message: /<worker> must be 1-100 of A-Z a-z 0-9 \. _ -, got "bad#name"/,
+      usage: /cli -- status/,
+    },
+    {
+      argv: () => ['pause', '--reason', 'deploy', ...lock(), ...endpoint()],
+      message: /<worker> is required/,
+      usage: /cli -- pause <worker>/,
+    },
+    {
+      argv: () => ['pause', 'activity-report', ...lock(), ...endpoint()],
+      message: /--reason is required/,
+      usage: /cli -- pause/,
+    },
+    {
+      argv: () => ['pause', 'activity-report', '--reason', '  ', ...lock(), ...endpoint()],
+      message: /--reason must not be empty/,
+      usage: /cli -- pause/,
+    },
+    {
+      argv: () => ['pause', 'activity-report', '--reason', 'two\nlines', ...lock(), ...endpoint()],
+      message: /--reason must be one line/,
+      usage: /cli -- pause/,
+    },
+    {
+      argv: () => ['pause', 'activity-report', '--reason', 'x'.repeat(501), ...lock(), ...endpoint()],
+      message: /--reason must be at most 500 characters, got 501/,
+      usage: /cli -- pause/,
+    },
+    {
+      argv: () => ['pause', 'activity-report', '--reason', 'x', '--lock-name', 'y', ...lock(), ...endpoint()],
+      message: /Unknown option '--lock-name'/,
+      usage: /cli -- pause/,
+    },
+    {
+      argv: () => ['pause', 'activity-report', '--reason', 'x', '--by', '', ...lock(), ...endpoint()],
+      message: /--by must not be empty/,
+      usage: /cli -- pause/,
+    },
+    {
+      argv: () => ['pause', 'activity-report', '--reason', 'x', ...endpoint()],
+      message: /--lock-table is required \(or set LOCK_TABLE_NAME\)/,
+      usage: /cli -- pause/,
+    },
+    {
+      argv: () => ['resume', 'a', 'b', ...lock(), ...endpoint()],
+      message: /Expected one worker, got "a b"/,
+      usage: /cli -- resume <worker>/,
+    },
+    {
+      argv: () => ['resume', 'activity-report', '--reason', 'x', ...lock(), ...endpoint()],
+      message: /Unknown option '--reason'/,
+      usage: /cli -- resume/,
+    },
+    {
       argv: () => ['run', '--override-breaker'],
       message: /--function-name is required \(or set FUNCTION_NAME/,
       usage: /cli -- run/,

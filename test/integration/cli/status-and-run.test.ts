@@ -2,8 +2,8 @@ import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
 import type { JobStatus } from '../../../cli/status';
 import type { RunSummary } from '../../../functions/passive-user-checker/ports';
-import { DynamoDbLeaseLock } from '../../../functions/shared/lease-lock';
-import { lastRunKey } from '../../../functions/shared/table-schema';
+import { DynamoDbWorkerLease } from '../../../functions/periodic-worker/lease';
+import { lastRunKey, lockTable, runKey } from '../../../functions/shared/table-schema';
 import { selectedEngineKind } from '../../../local/engine';
 import { activeUser, putUsers } from '../../../local/seed';
 import type { TableNames } from '../../../local/tables';
@@ -53,7 +53,7 @@ describe(`status and run --local on ${selectedEngineKind()}`, () => {
     expect(run.out).toMatch(/: completed \(every stale user was handled\)/);
     expect(run.out).toMatch(/passivated {6}2\n/);
     const now = new Date();
-    const lock = new DynamoDbLeaseLock(local.documents, names.lockTableName, lockName);
+    const lock = new DynamoDbWorkerLease(local.documents, names.lockTableName, lockName);
     await lock.acquireLease('next-run-7f3a', now, 300_000);
 
     const status = await runCli(statusArgs(names), { now: new Date(now.getTime() + 60_000) });
@@ -75,7 +75,7 @@ describe(`status and run --local on ${selectedEngineKind()}`, () => {
     const names = await seeded();
     await runCli(['run', '--local', ...tableArgs(names)], { env: workerEnv });
     const now = new Date();
-    await new DynamoDbLeaseLock(local.documents, names.lockTableName, lockName).acquireLease(
+    await new DynamoDbWorkerLease(local.documents, names.lockTableName, lockName).acquireLease(
       'holder-1',
       now,
       90_000,
@@ -104,7 +104,7 @@ describe(`status and run --local on ${selectedEngineKind()}`, () => {
     const names = await local.freshTables('cli');
     // Real time, not a fixed date: DynamoDB Local deletes the lock item once its TTL (lease end + 1 day) has passed.
     const acquiredAt = new Date(Math.floor(Date.now() / 1000) * 1000);
-    await new DynamoDbLeaseLock(local.documents, names.lockTableName, lockName).acquireLease(
+    await new DynamoDbWorkerLease(local.documents, names.lockTableName, lockName).acquireLease(
       'crashed-run',
       acquiredAt,
       330_000,
@@ -120,7 +120,7 @@ describe(`status and run --local on ${selectedEngineKind()}`, () => {
   it('reads the lock named by --lock-name or LOCK_NAME', async () => {
     const names = await local.freshTables('cli');
     const now = new Date();
-    await new DynamoDbLeaseLock(local.documents, names.lockTableName, 'other-job').acquireLease(
+    await new DynamoDbWorkerLease(local.documents, names.lockTableName, 'other-job').acquireLease(
       'x-1',
       now,
       60_000,
@@ -221,7 +221,7 @@ describe(`status and run --local on ${selectedEngineKind()}`, () => {
 
   it('reports a held lock from run --local without doing anything', async () => {
     const names = await seeded();
-    await new DynamoDbLeaseLock(local.documents, names.lockTableName, lockName).acquireLease(
+    await new DynamoDbWorkerLease(local.documents, names.lockTableName, lockName).acquireLease(
       'busy-run',
       new Date(),
       300_000,
@@ -235,12 +235,19 @@ describe(`status and run --local on ${selectedEngineKind()}`, () => {
     expect(await allItems(local.client, names.usersTableName)).toEqual(before);
   });
 
-  it('does not trip over a last-run item it cannot read', async () => {
+  it('does not trip over a history slot it cannot read, and ignores the legacy last-run item', async () => {
     const names = await local.freshTables('cli');
+    const a = lockTable.attributes;
     await local.documents.send(
       new PutCommand({
         TableName: names.lockTableName,
-        Item: { lockName: lastRunKey(lockName), summary: 'not a summary' },
+        Item: { [a.lockName]: runKey(lockName, 0), [a.worker]: lockName, [a.summary]: 'not a summary' },
+      }),
+    );
+    await local.documents.send(
+      new PutCommand({
+        TableName: names.lockTableName,
+        Item: { [a.lockName]: lastRunKey(lockName), [a.summary]: { outcome: 'completed' } },
       }),
     );
 
@@ -248,5 +255,6 @@ describe(`status and run --local on ${selectedEngineKind()}`, () => {
 
     expect(status.code).toBe(0);
     expect(status.out).toMatch(/Last run: none recorded/);
+    expect(status.out).toMatch(/Skipped 1 item of the lock table/);
   });
 });
