@@ -14,7 +14,7 @@
  * new PassiveUserChecker(this, 'Checker', { usersTable: users.table, lockTable: locks.table });
  * ```
  *
- * @packageDocumentation
+ * @module passive-user-checker
  */
 export { JobMonitoring, type JobMonitoringProps } from '../infra/constructs/job-monitoring';
 export { LeaseLockTable } from '../infra/constructs/lease-lock-table';

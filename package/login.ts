@@ -13,6 +13,6 @@
  * await recordLogin(documents, { tableName: 'Users', userId: user.id });
  * ```
  *
- * @packageDocumentation
+ * @module passive-user-checker/login
  */
 export * from '../functions/login-helper/index';

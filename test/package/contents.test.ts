@@ -1,0 +1,114 @@
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { build, type Metafile } from 'esbuild';
+import { describe, expect, it } from 'vitest';
+import { libraryBuildOptions, presentEntries, projectRoot } from '../../scripts/build';
+import type { PackageEntry } from '../../scripts/package-layout';
+
+interface PackageJson {
+  readonly main: string;
+  readonly types: string;
+  readonly exports: Record<string, unknown>;
+  readonly dependencies: Record<string, string>;
+  readonly peerDependencies: Record<string, string>;
+  readonly peerDependenciesMeta: Record<string, { optional?: boolean }>;
+  readonly devDependencies: Record<string, string>;
+}
+
+const manifest = JSON.parse(readFileSync(path.join(projectRoot, 'package.json'), 'utf8')) as PackageJson;
+
+/** The package names an entry's published JavaScript imports, from esbuild's metafile of the real build. */
+async function importedPackages(entry: PackageEntry): Promise<{ packages: string[]; sources: string[] }> {
+  const result = await build({
+    ...libraryBuildOptions(entry, 'esm'),
+    write: false,
+    metafile: true,
+    logLevel: 'silent',
+  });
+  const metafile = result.metafile as Metafile;
+  const imports = Object.values(metafile.inputs).flatMap((input) => input.imports);
+  const packages = imports
+    .filter((imported) => imported.external && !imported.path.startsWith('node:'))
+    .map((imported) =>
+      imported.path
+        .split('/')
+        .slice(0, imported.path.startsWith('@') ? 2 : 1)
+        .join('/'),
+    );
+  return { packages: [...new Set(packages)].sort(), sources: Object.keys(metafile.inputs).sort() };
+}
+
+const entryNamed = (name: string): PackageEntry => {
+  const entry = presentEntries().find((e) => e.name === name);
+  if (!entry) throw new Error(`no entry ${name}`);
+  return entry;
+};
+
+describe('the published package', () => {
+  it('loads nothing from the CDK, the Lambda runtime or Powertools for the login helper', async () => {
+    const { packages, sources } = await importedPackages(entryNamed('login'));
+
+    expect(packages).toEqual(['@aws-sdk/lib-dynamodb', '@aws-sdk/util-dynamodb']);
+    expect(
+      sources.filter((source) => /^(infra|functions\/(passive-user-checker|periodic-worker))\//.test(source)),
+    ).toEqual([]);
+  });
+
+  it('declares every package its JavaScript imports as a dependency or peer dependency, and nothing more', async () => {
+    const imported = new Set<string>();
+    for (const entry of presentEntries()) {
+      for (const name of (await importedPackages(entry)).packages) imported.add(name);
+    }
+
+    const declared = [...Object.keys(manifest.dependencies), ...Object.keys(manifest.peerDependencies)];
+    expect(declared.sort()).toEqual([...imported].sort());
+  });
+
+  it('has the CDK libraries as optional peer dependencies whose range holds the versions tested here', () => {
+    for (const name of ['aws-cdk-lib', 'constructs']) {
+      const range = manifest.peerDependencies[name] ?? '';
+      const tested = manifest.devDependencies[name] ?? '';
+      const [floor, tried] = [range.replace(/^\^/, ''), tested].map((v) => v.split('.').map(Number)) as [
+        number[],
+        number[],
+      ];
+
+      expect(range).toMatch(/^\^\d+\.\d+\.\d+$/);
+      expect(manifest.dependencies[name]).toBeUndefined();
+      expect(manifest.peerDependenciesMeta[name]?.optional).toBe(true);
+      expect(tried[0]).toBe(floor[0]);
+      expect(tried[1] ?? 0).toBeGreaterThanOrEqual(floor[1] ?? 0);
+    }
+  });
+
+  it('maps each entry point to its ESM and CommonJS files, each with declarations of its own format', () => {
+    const expected = Object.fromEntries(
+      presentEntries().map((entry) => [
+        entry.subpath,
+        {
+          import: { types: `./dist/${entry.name}.d.mts`, default: `./dist/${entry.name}.mjs` },
+          require: { types: `./dist/${entry.name}.d.cts`, default: `./dist/${entry.name}.cjs` },
+        },
+      ]),
+    );
+
+    expect(manifest.exports).toEqual({ ...expected, './package.json': './package.json' });
+    expect([manifest.main, manifest.types]).toEqual(['./dist/index.cjs', './dist/index.d.cts']);
+  });
+
+  it('packs dist, the API reference, README and LICENSE, and no source, tests, bench or cache', () => {
+    const packed = JSON.parse(
+      execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], {
+        cwd: projectRoot,
+        encoding: 'utf8',
+      }),
+    ) as [{ files: { path: string }[] }];
+    const files = packed[0].files.map((file) => file.path);
+
+    expect(files).toEqual(expect.arrayContaining(['package.json', 'README.md', 'LICENSE', 'API.md']));
+    expect(files.filter((file) => !file.startsWith('dist/')).sort()).toEqual(
+      ['API.md', 'LICENSE', 'README.md', 'package.json'].sort(),
+    );
+  });
+});
