@@ -1,0 +1,397 @@
+/**
+ * `npm run test:package` (CI runs it after `npm test`): the package as a user adopts it, offline apart from the npm
+ * registry. It packs this repository (`npm pack`, which builds dist/ through `prepack`) and then:
+ *
+ * 1. checks the tarball's type resolution with arethetypeswrong (node16 CommonJS and ESM, bundler);
+ * 2. in a fresh project from the pinned CLI's own `cdk init app --language typescript --generate-only`, with the
+ *    template's dependencies (the CDK libraries at the floor of the package's peer ranges) and the tarball
+ *    installed: puts the "Use it in your CDK app" snippet of docs/install.md into the template's stack, runs the
+ *    template's `tsc`, `cdk synth` (no esbuild, no Docker there: the prebuilt Lambda code must be used), and loads
+ *    both entry points with plain `node`, by `import` and by `require`;
+ * 3. in a project that installs only what docs/install.md says the login helper needs: runs its ESM and its
+ *    CommonJS snippet against an embedded DynamoDB engine and checks the item they wrote; measures what that
+ *    installs.
+ *
+ * Ends with "N passed, M failed" and exits non-zero on any failure. `KEEP_CONSUMER_DIR=1` keeps the work folder.
+ */
+import { execFile, type SpawnSyncOptions, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { activeShardFor } from '../functions/login-helper/index';
+import { engineClientConfig, startEngine } from '../local/engine';
+import { createTables } from '../local/tables';
+import { projectRoot } from './build';
+import { packageEntries, prebuiltFunctions } from './package-layout';
+
+interface Manifest {
+  readonly name: string;
+  readonly version: string;
+  readonly peerDependencies: Record<string, string>;
+}
+
+const manifest = JSON.parse(readFileSync(path.join(projectRoot, 'package.json'), 'utf8')) as Manifest;
+const installDoc = readFileSync(path.join(projectRoot, 'docs/install.md'), 'utf8');
+const work = mkdtempSync(path.join(tmpdir(), 'passive-user-checker-consumer-'));
+const appName = 'consumer-app';
+const appDir = path.join(work, appName);
+const loginDir = path.join(work, 'login-only');
+
+/** The environment of every command: npm's own variables from `npm run` dropped, no telemetry, no notices. */
+const childEnv: NodeJS.ProcessEnv = {
+  ...Object.fromEntries(
+    Object.entries(process.env).filter(([key]) => !/^npm_/i.test(key) && key !== 'INIT_CWD'),
+  ),
+  CDK_DISABLE_CLI_TELEMETRY: 'true',
+  CDK_DISABLE_VERSION_CHECK: 'true',
+  AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+  npm_config_audit: 'false',
+  npm_config_fund: 'false',
+  npm_config_update_notifier: 'false',
+};
+
+class StepFailure extends Error {}
+
+/** Runs a command; returns its stdout, or throws with the end of its output. */
+function run(command: string, args: string[], options: SpawnSyncOptions & { cwd: string }): string {
+  const result = spawnSync(command, args, {
+    env: childEnv,
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+    ...options,
+  });
+  if (result.status !== 0) {
+    const output = `${result.stdout ?? ''}${result.stderr ?? ''}`.trim().split('\n').slice(-40).join('\n');
+    throw new StepFailure(`${command} ${args.join(' ')} exited ${result.status ?? result.signal}\n${output}`);
+  }
+  return String(result.stdout ?? '');
+}
+
+/**
+ * Runs a command without blocking the event loop (the embedded engine answers from this process); returns its
+ * stdout, or throws with its output.
+ */
+function runAsync(
+  command: string,
+  args: string[],
+  options: { cwd: string; env: NodeJS.ProcessEnv },
+): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(command, args, { ...options, encoding: 'utf8', timeout: 60_000 }, (error, stdout, stderr) => {
+      if (error)
+        reject(new StepFailure(`${command} ${args.join(' ')} failed: ${error.message}\n${stdout}${stderr}`));
+      else resolve(stdout);
+    });
+  });
+}
+
+/** The first fenced block with this info string after a heading (exact heading text, any level). */
+export function codeBlockAfter(markdown: string, heading: string, info: string, skip = 0): string {
+  const start = markdown.search(new RegExp(`^#+ ${heading.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`, 'm'));
+  if (start === -1) throw new StepFailure(`docs/install.md has no heading "${heading}"`);
+  const blocks = [
+    ...markdown.slice(start).matchAll(new RegExp(`^\`\`\`${info}\\n([\\s\\S]*?)^\`\`\`$`, 'gm')),
+  ];
+  const block = blocks[skip]?.[1];
+  if (block === undefined)
+    throw new StepFailure(`docs/install.md has no ${info} block ${skip + 1} after "${heading}"`);
+  return block;
+}
+
+function sizeOf(dir: string): number {
+  return Number(run('du', ['-sk', dir], { cwd: work }).split('\t')[0]) * 1024;
+}
+
+const mb = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+const kb = (bytes: number): string => `${(bytes / 1024).toFixed(0)} kB`;
+
+const results: { name: string; ok: boolean; detail: string }[] = [];
+
+async function step(
+  name: string,
+  body: () => string | undefined | Promise<string | undefined>,
+): Promise<boolean> {
+  const started = Date.now();
+  try {
+    const detail = (await body()) ?? '';
+    const seconds = ((Date.now() - started) / 1000).toFixed(1);
+    results.push({ name, ok: true, detail });
+    console.log(`ok   ${name} (${seconds} s)${detail ? `: ${detail}` : ''}`);
+    return true;
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    results.push({ name, ok: false, detail: message });
+    console.log(`FAIL ${name}\n${message.replace(/^/gm, '     ')}`);
+    return false;
+  }
+}
+
+/** The template's stack file with the snippet in place of its body and the snippet's imports at the top. */
+function withSnippet(stackSource: string, snippet: string): string {
+  const lines = snippet.trimEnd().split('\n');
+  const imports = lines.filter((line) => line.startsWith('import '));
+  const body = lines.filter((line) => !line.startsWith('import ') && line.trim() !== '');
+  const superCall = 'super(scope, id, props);\n';
+  const at = stackSource.indexOf(superCall);
+  const end = stackSource.lastIndexOf('\n  }\n}');
+  const lastImport = stackSource.lastIndexOf('\nimport ');
+  if (at === -1 || end === -1 || lastImport === -1) {
+    throw new StepFailure('the cdk init stack template changed shape: no super(...) call or constructor end');
+  }
+  const afterImports = stackSource.indexOf('\n', lastImport + 1) + 1;
+  return (
+    stackSource.slice(0, afterImports) +
+    `${imports.join('\n')}\n` +
+    stackSource.slice(afterImports, at + superCall.length) +
+    `\n${body.map((line) => `    ${line}`).join('\n')}` +
+    stackSource.slice(end)
+  );
+}
+
+/** Loads every entry point with plain node, by import (ESM) and by require (CommonJS), in `cwd`. */
+function loadEntriesWithNode(cwd: string, entries: { specifier: string; exportName: string }[]): string {
+  const checks = entries.map(({ specifier, exportName }) => ({ specifier, exportName }));
+  const esm = `for (const c of ${JSON.stringify(checks)}) { const m = await import(c.specifier); if (typeof m[c.exportName] !== 'function') throw new Error(c.specifier + ' has no ' + c.exportName); }`;
+  const cjs = `for (const c of ${JSON.stringify(checks)}) { const m = require(c.specifier); if (typeof m[c.exportName] !== 'function') throw new Error(c.specifier + ' has no ' + c.exportName); }`;
+  run(process.execPath, ['--input-type=module', '-e', esm], { cwd });
+  run(process.execPath, ['--input-type=commonjs', '-e', cjs], { cwd });
+  const shard = (how: string) =>
+    run(
+      process.execPath,
+      how === 'import'
+        ? [
+            '--input-type=module',
+            '-e',
+            "const m = await import('passive-user-checker/login'); console.log(m.activeShardFor('a', 16));",
+          ]
+        : [
+            '--input-type=commonjs',
+            '-e',
+            "console.log(require('passive-user-checker/login').activeShardFor('a', 16));",
+          ],
+      { cwd },
+    ).trim();
+  const [imported, required] = [shard('import'), shard('require')];
+  if (imported !== '12' || required !== '12') {
+    throw new StepFailure(
+      `activeShardFor('a', 16) gave ${imported} by import and ${required} by require, not 12`,
+    );
+  }
+  return checks.map((c) => c.specifier).join(', ');
+}
+
+async function main(): Promise<number> {
+  console.log(`Consumer test in ${work}`);
+  let tarball = '';
+  const packed = await step('npm pack (builds dist/ through prepack)', () => {
+    const out = run('npm', ['pack', '--json', '--pack-destination', work], { cwd: projectRoot });
+    const [info] = JSON.parse(out.slice(out.indexOf('['))) as [
+      { filename: string; size: number; unpackedSize: number },
+    ];
+    tarball = path.join(work, info.filename);
+    return `${info.filename}, ${kb(statSync(tarball).size)} packed, ${kb(info.unpackedSize)} unpacked`;
+  });
+  if (!packed) return report();
+
+  await step('arethetypeswrong: types resolve for node16 CommonJS and ESM and bundlers', () => {
+    run(
+      path.join(projectRoot, 'node_modules/.bin/attw'),
+      [tarball, '--profile', 'node16', '--format', 'table-flipped'],
+      {
+        cwd: work,
+      },
+    );
+    return undefined;
+  });
+
+  const present = packageEntries.filter((entry) => {
+    const inTarball = run('tar', ['-tzf', tarball], { cwd: work }).includes(`package/dist/${entry.name}.mjs`);
+    return inTarball || !entry.optional;
+  });
+  const exported = new Map([
+    ['.', 'PassiveUserChecker'],
+    ['./login', 'recordLogin'],
+    ['./worker', 'periodicWorker'],
+  ]);
+  const specifiers = present.map((entry) => ({
+    specifier: entry.subpath === '.' ? manifest.name : `${manifest.name}/${entry.subpath.slice(2)}`,
+    exportName: exported.get(entry.subpath) ?? 'default',
+  }));
+
+  // The CDK app.
+  const initialized = await step(
+    'cdk init app --language typescript --generate-only (the pinned CLI)',
+    () => {
+      run('mkdir', ['-p', appDir], { cwd: work });
+      run(
+        path.join(projectRoot, 'node_modules/.bin/cdk'),
+        ['init', 'app', '--language', 'typescript', '--generate-only'],
+        {
+          cwd: appDir,
+        },
+      );
+      const pkg = JSON.parse(readFileSync(path.join(appDir, 'package.json'), 'utf8')) as {
+        dependencies: Record<string, string>;
+        devDependencies: Record<string, string>;
+      };
+      // The floor of the peer ranges: what the package promises to work with.
+      for (const name of ['aws-cdk-lib', 'constructs']) {
+        pkg.dependencies[name] = (manifest.peerDependencies[name] ?? '').replace(/^\^/, '');
+      }
+      writeFileSync(path.join(appDir, 'package.json'), `${JSON.stringify(pkg, null, 2)}\n`);
+      const versions = {
+        ...pkg.dependencies,
+        typescript: pkg.devDependencies.typescript,
+        tsx: pkg.devDependencies.tsx,
+      };
+      return Object.entries(versions)
+        .map(([name, version]) => `${name}@${version}`)
+        .join(', ');
+    },
+  );
+  if (initialized) {
+    const installed = await step('npm install (the template dependencies and the tarball)', () => {
+      run('npm', ['install', tarball], { cwd: appDir });
+      // The template's tsx brings esbuild along; the tarball holds no TypeScript source, so synth can only use
+      // the prebuilt code (checked below by content).
+      const esbuild = existsSync(path.join(appDir, 'node_modules/esbuild'))
+        ? 'esbuild present (from tsx)'
+        : 'no esbuild';
+      return `node_modules ${mb(sizeOf(path.join(appDir, 'node_modules')))}, ${esbuild}`;
+    });
+    if (installed) {
+      await step('the "Use it in your CDK app" snippet in the stack, and the template\'s tsc', () => {
+        const stackFile = path.join(appDir, 'lib', `${appName}-stack.ts`);
+        const snippet = codeBlockAfter(installDoc, 'Use it in your CDK app', 'ts');
+        writeFileSync(stackFile, withSnippet(readFileSync(stackFile, 'utf8'), snippet));
+        run('npx', ['tsc', '--noEmit'], { cwd: appDir });
+        return path.relative(appDir, stackFile);
+      });
+      await step('cdk synth without Docker: the asset is the prebuilt Lambda code', () => {
+        run('npx', ['cdk', 'synth', '--quiet', '--no-notices'], {
+          cwd: appDir,
+          env: { ...childEnv, PATH: pathWithoutDocker() },
+        });
+        const out = path.join(appDir, 'cdk.out');
+        const template = JSON.parse(
+          readFileSync(path.join(out, 'ConsumerAppStack.template.json'), 'utf8'),
+        ) as {
+          Resources: Record<
+            string,
+            { Type: string; Properties: Record<string, unknown>; Metadata?: Record<string, string> }
+          >;
+        };
+        const functions = Object.values(template.Resources).filter(
+          (r) => r.Type === 'AWS::Lambda::Function' && r.Properties.Handler === 'index.handler',
+        );
+        const prebuilt = readFileSync(
+          path.join(
+            appDir,
+            'node_modules',
+            manifest.name,
+            'dist/lambda',
+            prebuiltFunctions[0]?.name ?? '',
+            'index.mjs',
+          ),
+        );
+        const assets = readdirSync(out).filter((name) => name.startsWith('asset.'));
+        const same = assets.filter((name) => {
+          const file = path.join(out, name, 'index.mjs');
+          return existsSync(file) && readFileSync(file).equals(prebuilt);
+        });
+        if (functions.length === 0 || same.length === 0) {
+          throw new StepFailure(
+            `expected a function with handler index.handler whose asset is dist/lambda's bundle; found ${functions.length} function(s), ${same.length} matching asset(s)`,
+          );
+        }
+        return `${functions.length} function(s), runtime ${String(functions[0]?.Properties.Runtime)}, asset = dist/lambda bundle`;
+      });
+      await step('plain node: import and require of every entry point', () =>
+        loadEntriesWithNode(appDir, specifiers),
+      );
+    }
+  }
+
+  // The application that only records logins.
+  const loginInstall = await step('login helper alone: npm install as docs/install.md says', () => {
+    run('mkdir', ['-p', loginDir], { cwd: work });
+    writeFileSync(
+      path.join(loginDir, 'package.json'),
+      '{ "name": "login-only", "version": "1.0.0", "private": true }\n',
+    );
+    const command = codeBlockAfter(installDoc, 'Install', 'sh', 1).trim().split(/\s+/);
+    if (command.slice(0, 3).join(' ') !== `npm install ${manifest.name}`) {
+      throw new StepFailure(`unexpected install command: ${command.join(' ')}`);
+    }
+    run('npm', ['install', tarball, ...command.slice(3)], { cwd: loginDir });
+    const modules = path.join(loginDir, 'node_modules');
+    for (const absent of ['aws-cdk-lib', 'constructs', 'esbuild']) {
+      if (existsSync(path.join(modules, absent))) throw new StepFailure(`${absent} was installed`);
+    }
+    return `node_modules ${mb(sizeOf(modules))} (${readdirSync(path.join(modules, '@aws-sdk')).length} @aws-sdk packages), no aws-cdk-lib, no constructs`;
+  });
+  if (loginInstall) {
+    const engine = await startEngine('dynalite');
+    try {
+      const client = new DynamoDBClient(engineClientConfig(engine.endpoint));
+      const tables = { usersTableName: 'Users', lockTableName: 'Locks' };
+      await createTables(client, tables);
+      const documents = DynamoDBDocumentClient.from(client);
+      const env = {
+        ...childEnv,
+        AWS_ENDPOINT_URL_DYNAMODB: engine.endpoint,
+        AWS_REGION: 'local',
+        AWS_ACCESS_KEY_ID: 'local',
+        AWS_SECRET_ACCESS_KEY: 'local',
+      };
+      for (const [label, file, skip] of [
+        ['ESM', 'record-login.mjs', 0],
+        ['CommonJS', 'record-login.cjs', 1],
+      ] as const) {
+        await step(`login helper alone: the ${label} snippet records a login`, async () => {
+          writeFileSync(
+            path.join(loginDir, file),
+            codeBlockAfter(installDoc, 'Record logins from your application', 'js', skip),
+          );
+          const out = (await runAsync(process.execPath, [file], { cwd: loginDir, env })).trim();
+          const { Item } = await documents.send(
+            new GetCommand({ TableName: tables.usersTableName, Key: { userId: 'user-1' } }),
+          );
+          if (
+            out !== 'recorded' ||
+            Item?.status !== 'active' ||
+            Item.activeShard !== activeShardFor('user-1')
+          ) {
+            throw new StepFailure(`printed ${JSON.stringify(out)}; item ${JSON.stringify(Item)}`);
+          }
+          return `printed ${out}; user-1 active in shard ${Item.activeShard}`;
+        });
+      }
+      client.destroy();
+    } finally {
+      await engine.stop();
+    }
+  }
+  return report();
+}
+
+/** PATH without any directory holding a docker binary, so a synth that falls back to Docker bundling fails. */
+function pathWithoutDocker(): string {
+  return (childEnv.PATH ?? '')
+    .split(path.delimiter)
+    .filter((dir) => !existsSync(path.join(dir, 'docker')))
+    .join(path.delimiter);
+}
+
+function report(): number {
+  const failed = results.filter((r) => !r.ok).length;
+  console.log(`\nconsumer: ${results.length - failed} passed, ${failed} failed`);
+  return failed === 0 ? 0 : 1;
+}
+
+const code = await main();
+if (process.env.KEEP_CONSUMER_DIR === '1') console.log(`Kept ${work}`);
+else rmSync(work, { recursive: true, force: true });
+process.exit(code);
