@@ -15,7 +15,7 @@
  * Run with tsx (it imports the bundling options from TypeScript source): `tsx scripts/build.ts`.
  */
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { type BuildOptions, build } from 'esbuild';
@@ -109,6 +109,42 @@ async function bundleDeclarations(entry: PackageEntry): Promise<void> {
   await bundle.write({ file: mts, format: 'es' });
   await bundle.close();
   copyFileSync(mts, path.join(projectRoot, distDir, `${entry.name}.d.cts`));
+  assertDeclaredTypeDependencies(entry, readFileSync(mts, 'utf8'));
+}
+
+/**
+ * Every package the declarations import must reach a consumer's `tsc`: a dependency or peer dependency, or for a
+ * types-only package (`aws-lambda`) its `@types/` package. Consumers run with `skipLibCheck` (cdk init does), which
+ * would turn a missing one silently into `any`, so the build refuses it.
+ */
+function assertDeclaredTypeDependencies(entry: PackageEntry, declarations: string): void {
+  const manifest = JSON.parse(readFileSync(path.join(projectRoot, 'package.json'), 'utf8')) as {
+    dependencies?: Record<string, string>;
+    peerDependencies?: Record<string, string>;
+  };
+  const declared = new Set([
+    ...Object.keys(manifest.dependencies ?? {}),
+    ...Object.keys(manifest.peerDependencies ?? {}),
+  ]);
+  const specifiers = [...declarations.matchAll(/^(?:import|export)\b[^;]*?\bfrom '([^']+)'/gm)].map(
+    (m) => m[1] ?? '',
+  );
+  const missing = specifiers
+    .filter((specifier) => isPackageImport(specifier) && !specifier.startsWith('node:'))
+    .map((specifier) =>
+      specifier
+        .split('/')
+        .slice(0, specifier.startsWith('@') ? 2 : 1)
+        .join('/'),
+    )
+    .filter(
+      (name) => !declared.has(name) && !declared.has(`@types/${name.replace(/^@/, '').replace('/', '__')}`),
+    );
+  if (missing.length > 0) {
+    throw new Error(
+      `The declarations of ${entry.source} import ${[...new Set(missing)].join(', ')}, not in dependencies`,
+    );
+  }
 }
 
 export async function buildPackage(): Promise<void> {
