@@ -14,7 +14,7 @@
  *
  * Run with tsx (it imports the bundling options from TypeScript source): `tsx scripts/build.ts`.
  */
-import { execFileSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -101,7 +101,7 @@ async function bundleDeclarations(entry: PackageEntry): Promise<void> {
     external: isPackageImport,
     onwarn(warning, warn) {
       if (warning.code === 'UNRESOLVED_IMPORT')
-        throw new Error(`Declarations of ${entry.source}: ${warning.message}`);
+        throw new BuildError(`Declarations of ${entry.source}: ${warning.message}`);
       warn(warning);
     },
   });
@@ -147,6 +147,13 @@ function assertDeclaredTypeDependencies(entry: PackageEntry, declarations: strin
   }
 }
 
+export class BuildError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'BuildError';
+  }
+}
+
 export async function buildPackage(): Promise<void> {
   const started = Date.now();
   rmSync(path.join(projectRoot, distDir), { recursive: true, force: true });
@@ -154,14 +161,13 @@ export async function buildPackage(): Promise<void> {
   const functions = presentFunctions();
 
   // Declarations first: tsc also type-checks every file the entries reach.
-  execFileSync(
+  const tsc = spawnSync(
     process.execPath,
     [path.join(projectRoot, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'],
-    {
-      cwd: projectRoot,
-      stdio: 'inherit',
-    },
+    { cwd: projectRoot, stdio: 'inherit' },
   );
+  if (tsc.status !== 0)
+    throw new BuildError('tsc -p tsconfig.build.json reported the errors above; nothing was built');
   for (const entry of entries) await bundleDeclarations(entry);
   rmSync(typesDir, { recursive: true, force: true });
 
@@ -180,5 +186,11 @@ export async function buildPackage(): Promise<void> {
 
 if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
   mkdirSync(path.join(projectRoot, distDir), { recursive: true });
-  await buildPackage();
+  try {
+    await buildPackage();
+  } catch (error) {
+    if (!(error instanceof BuildError)) throw error;
+    console.error(`npm run build: ${error.message}`);
+    process.exit(1);
+  }
 }
