@@ -1,30 +1,42 @@
-import { Duration, Token, Validations } from 'aws-cdk-lib';
-import type { IAlarmAction } from 'aws-cdk-lib/aws-cloudwatch';
+import { Duration, Token } from 'aws-cdk-lib';
+import {
+  Alarm,
+  ComparisonOperator,
+  type Dashboard,
+  GraphWidget,
+  type IAlarmAction,
+  TreatMissingData,
+} from 'aws-cdk-lib/aws-cloudwatch';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
-import { EventBus, type IEventBus, Rule, Schedule } from 'aws-cdk-lib/aws-events';
-import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
-import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
-import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
-import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
-import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
-import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
-import { Construct } from 'constructs';
+import { EventBus, type IEventBus, Schedule } from 'aws-cdk-lib/aws-events';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { Construct } from 'constructs';
 import {
   ConfigError,
   configDefaults,
   configLimits,
   envNames,
   loadConfig,
-  minWorkWindowMs,
 } from '../../functions/shared/config';
 import { eventDetailTypes, eventSource } from '../../functions/shared/event-publisher';
-import { defaultMetricsNamespace, serviceName } from '../../functions/shared/observability-names';
-import { breakerKey, lastRunKey, usersTable as usersSchema } from '../../functions/shared/table-schema';
-import { handlerBundling, handlerEntry } from './handler-bundle';
-import { incompleteRunsWindowProblem, JobMonitoring } from './job-monitoring';
+import {
+  defaultMetricsNamespace,
+  metricNames,
+  serviceName,
+} from '../../functions/shared/observability-names';
+import { breakerKey, usersTable as usersSchema } from '../../functions/shared/table-schema';
+import { handlerEntry, workerSource } from './handler-bundle';
+import {
+  PeriodicWorker,
+  type PeriodicWorkerProps,
+  PeriodicWorkerPropsError,
+  type PowertoolsLogLevel,
+  periodicWorkerEnvironment,
+  resolvePeriodicWorkerSettings,
+} from './periodic-worker';
 
-export type PowertoolsLogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+export type { PowertoolsLogLevel } from './periodic-worker';
 
 export interface PassiveUserCheckerProps {
   /** The users table. It must carry the stale-user index from `functions/shared/table-schema.ts`. */
@@ -142,7 +154,8 @@ export interface PassiveUserCheckerProps {
    */
   readonly incompleteRunsWindow?: Duration;
   /**
-   * The lock item's key in the lock table; the function may touch only this item and its last-run item.
+   * The lock item's key in the lock table; the function may touch only this item, its run history
+   * (`<lockName>#run#<k>`) and its breaker state (`<lockName>#breaker`).
    * @default 'passive-user-checker'
    */
   readonly lockName?: string;
@@ -157,109 +170,43 @@ export interface PassiveUserCheckerProps {
    * @default 'INFO'
    */
   readonly logLevel?: PowertoolsLogLevel;
+  /**
+   * The dashboard the checker's section goes on (see `PeriodicWorkerProps.dashboard`).
+   * @default - a dashboard of its own
+   */
+  readonly dashboard?: Dashboard;
 }
 
 /** A prop the job cannot run with; thrown at synth time, naming the prop and what it accepts. */
-export class PassiveUserCheckerPropsError extends Error {
-  constructor(readonly problems: readonly string[]) {
-    super(`Invalid PassiveUserChecker props: ${problems.join('; ')}`);
+export class PassiveUserCheckerPropsError extends PeriodicWorkerPropsError {
+  constructor(problems: readonly string[]) {
+    super(problems, 'PassiveUserChecker');
     this.name = 'PassiveUserCheckerPropsError';
   }
 }
 
-/** Lambda's own limits for the props that `configLimits` does not cover. */
-const lambdaLimits = {
-  timeoutSeconds: { min: 1, max: 900 },
-  memorySize: { min: 128, max: 10_240 },
-  reservedConcurrentExecutions: { min: 1, max: 1000 },
-} as const;
-
-/**
- * Lease timeline, for a tick at T whose invocation starts at S ≥ T:
- *   S            acquire: conditional put, succeeds if the lock is free or its leaseUntil has passed
- *   S + timeout  Lambda has stopped the invocation by now; a crashed holder still holds the lock
- *   S + lease    leaseUntil (lease = timeout + 30 s): free for a takeover, never while S can still run
- * So a dead holder's lease ends 30 s after its invocation at the latest (under the 60 s Lambda waits before its
- * first retry, which can take over), and because timeout + lease < period, even a retry that starts as late as
- * S + timeout has released or lost its lease before the next tick: a dead holder blocks at most one tick.
- */
-const leaseMarginSeconds = 30;
-
 const ratePattern = /^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$/;
-const unitSeconds = { minute: 60, hour: 3600, day: 86_400 } as const;
+const dayInSeconds = 86_400;
 
 /**
- * The passive-user job: an EventBridge schedule invoking a Lambda function that takes a DynamoDB lease lock,
- * queries the sparse stale-user index and passivates users inactive for `inactiveDays`, with its dead-letter and
- * on-failure queues, least-privilege role, log group, dashboard and alarms.
+ * The passive-user job on the periodic-worker kit: an EventBridge schedule invoking a Lambda function that takes
+ * its lease, queries the sparse stale-user index and passivates users inactive for `inactiveDays`. The kit brings
+ * the function, queues, log group, lease and history grants and the run alarms; this construct adds the users-table
+ * and breaker-item grants, the event grant, and the breaker and event alarms and graphs.
  */
-export class PassiveUserChecker extends Construct {
-  readonly function: NodejsFunction;
-  readonly role: Role;
-  readonly logGroup: LogGroup;
-  readonly rule: Rule;
-  /** Ticks EventBridge could not deliver to the function. */
-  readonly deadLetterQueue: Queue;
-  /** Invocations that failed after Lambda's asynchronous retries, or expired before running. */
-  readonly onFailureQueue: Queue;
-  readonly monitoring: JobMonitoring;
-  /** The lock lease the function uses: timeout + 30 s. */
-  readonly lease: Duration;
+export class PassiveUserChecker extends PeriodicWorker {
+  /** The safety breaker stopped a run. */
+  readonly breakerTrippedAlarm: Alarm;
+  /** Domain events that could not be published after retries. */
+  readonly eventsFailedAlarm: Alarm;
 
   constructor(scope: Construct, id: string, props: PassiveUserCheckerProps) {
-    super(scope, id);
+    super(scope, id, checkerWorkerProps(props));
 
-    const settings = resolveSettings(props);
+    const lockName = this.lockName;
+    const publishEvents = props.publishEvents ?? true;
     const eventBus = props.eventBus ?? EventBus.fromEventBusName(this, 'DefaultEventBus', 'default');
-    this.lease = Duration.seconds(settings.leaseSeconds);
 
-    const environment: Record<string, string> = {
-      [envNames.usersTableName]: props.usersTable.tableName,
-      [envNames.lockTableName]: props.lockTable.tableName,
-      [envNames.lockName]: settings.lockName,
-      [envNames.inactiveDays]: String(settings.inactiveDays),
-      [envNames.activeShards]: String(settings.activeShards),
-      [envNames.leaseSeconds]: String(settings.leaseSeconds),
-      [envNames.updateConcurrency]: String(settings.updateConcurrency),
-      [envNames.dryRun]: String(settings.dryRun),
-      [envNames.maxPassivationsPerRun]: String(settings.maxPassivationsPerRun),
-      [envNames.breakerMaxStale]: String(settings.breakerMaxStale),
-      [envNames.breakerMaxStalePercent]: String(settings.breakerMaxStalePercent),
-      [envNames.breakerMinStale]: String(settings.breakerMinStale),
-      [envNames.breakerWindowHours]: String(settings.breakerWindowHours),
-      [envNames.warningDays]: String(settings.warningDays),
-      ...(settings.publishEvents ? { [envNames.eventBusName]: eventBus.eventBusName } : {}),
-      POWERTOOLS_SERVICE_NAME: serviceName,
-      POWERTOOLS_METRICS_NAMESPACE: settings.metricsNamespace,
-      POWERTOOLS_LOG_LEVEL: settings.logLevel,
-      NODE_OPTIONS: '--enable-source-maps',
-    };
-    assertWorkerAccepts(environment);
-
-    // Both queues are end points that an operator reads and purges; nothing consumes them automatically.
-    const queueProps = {
-      encryption: QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-    };
-    this.deadLetterQueue = new Queue(this, 'ScheduleDeadLetterQueue', queueProps);
-    this.onFailureQueue = new Queue(this, 'OnFailureQueue', queueProps);
-    for (const queue of [this.deadLetterQueue, this.onFailureQueue]) {
-      const reason =
-        'This queue is itself the terminal dead-letter / on-failure destination of the job; an operator reads and ' +
-        'purges it (its depth is alarmed). A further redrive queue would only move the same messages again.';
-      Validations.of(queue).acknowledge({ id: 'AwsSolutions-SQS3', reason });
-      Validations.of(queue).acknowledge({ id: 'Serverless-SQSRedrivePolicy', reason });
-    }
-
-    this.logGroup = new LogGroup(this, 'LogGroup', { retention: settings.logRetention });
-
-    // Written out statement by statement: no managed policy, no grant*Data helper, nothing on `*`.
-    this.role = new Role(this, 'Role', {
-      assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
-      description: 'Passive-user checker: query the stale index, passivate users, hold its own lease lock.',
-    });
-    this.logGroup.grantWrite(this.role);
     this.role.addToPrincipalPolicy(
       new PolicyStatement({
         sid: 'QueryStaleIndex',
@@ -286,34 +233,25 @@ export class PassiveUserChecker extends Construct {
     );
     this.role.addToPrincipalPolicy(
       new PolicyStatement({
-        sid: 'HoldLeaseLock',
-        // Taking the lease reads nothing: a refused acquire names the holder through
-        // ReturnValuesOnConditionCheckFailure on the PutItem itself. The breaker's read is ReadBreakerState.
-        actions: ['dynamodb:PutItem', 'dynamodb:DeleteItem'],
-        resources: [props.lockTable.tableArn],
-        conditions: {
-          'ForAllValues:StringEquals': {
-            'dynamodb:LeadingKeys': [
-              settings.lockName,
-              lastRunKey(settings.lockName),
-              breakerKey(settings.lockName),
-            ],
-          },
-          Null: { 'dynamodb:LeadingKeys': 'false' },
-        },
-      }),
-    );
-    this.role.addToPrincipalPolicy(
-      new PolicyStatement({
         sid: 'ReadBreakerState',
         // The breaker keeps its state on its own item of the lock table and reads it back before it judges a
         // run. Only that item: no other worker's items are readable.
         actions: ['dynamodb:GetItem'],
         resources: [props.lockTable.tableArn],
         conditions: {
-          'ForAllValues:StringEquals': {
-            'dynamodb:LeadingKeys': [breakerKey(settings.lockName)],
-          },
+          'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [breakerKey(lockName)] },
+          Null: { 'dynamodb:LeadingKeys': 'false' },
+        },
+      }),
+    );
+    this.role.addToPrincipalPolicy(
+      new PolicyStatement({
+        sid: 'WriteBreakerState',
+        // Its version-checked write (the kit's lease and history grants do not reach this item).
+        actions: ['dynamodb:PutItem'],
+        resources: [props.lockTable.tableArn],
+        conditions: {
+          'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [breakerKey(lockName)] },
           Null: { 'dynamodb:LeadingKeys': 'false' },
         },
       }),
@@ -333,7 +271,7 @@ export class PassiveUserChecker extends Construct {
         },
       }),
     );
-    if (settings.publishEvents) {
+    if (publishEvents) {
       this.role.addToPrincipalPolicy(
         new PolicyStatement({
           sid: 'PublishUserEvents',
@@ -351,66 +289,70 @@ export class PassiveUserChecker extends Construct {
       );
     }
 
-    // A tick older than one period has been superseded by the next one, so it is not worth retrying.
-    const maxEventAge = Duration.seconds(Math.min(settings.periodSeconds, Duration.minutes(15).toSeconds()));
-    const retryAttempts = 2;
+    const monitoring = this.monitoring;
+    this.breakerTrippedAlarm = monitoring.addAlarm(
+      new Alarm(monitoring, 'BreakerTrippedAlarm', {
+        metric: monitoring.metric(metricNames.breakerTripped, { period: monitoring.missedRuns.period }),
+        threshold: 1,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+        alarmDescription:
+          'The safety breaker stopped a run of the passive-user checker: more users were stale at once than ' +
+          'breakerMaxStale or breakerMaxStalePercent allow. That usually means lastLoginAt stopped being written ' +
+          '(a login-path bug, a data migration) rather than real inactivity. What to do: read the run summary in ' +
+          'the logs, check that logins update lastLoginAt and activeShard; only if the stale count is genuine, ' +
+          'raise the breaker props and redeploy, or run once with the payload {"overrideBreaker": true}. A tripped ' +
+          'run also fails the invocation (errors and on-failure alarms) and trips again every tick until then.',
+      }),
+    );
+    this.eventsFailedAlarm = monitoring.addAlarm(
+      new Alarm(monitoring, 'EventsFailedAlarm', {
+        metric: monitoring.metric(metricNames.eventsFailed, { period: monitoring.missedRuns.period }),
+        threshold: 1,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+        alarmDescription:
+          'Users were passivated but some UserPassivated / UserInactivityWarning events could not be published to ' +
+          'EventBridge after retries, so downstream consumers missed them. What to do: the error log line "… events ' +
+          'could not be delivered after retries" (npm run logs) lists the user ids; check the EventBridge bus and ' +
+          'the function role (events:PutEvents on that bus), then re-send those events by hand if consumers need ' +
+          'them.',
+      }),
+    );
 
-    this.function = new NodejsFunction(this, 'Function', {
-      entry: handlerEntry,
-      handler: 'handler',
-      runtime: Runtime.NODEJS_24_X,
-      architecture: Architecture.ARM_64,
-      memorySize: settings.memorySize,
-      timeout: settings.timeout,
-      role: this.role,
-      logGroup: this.logGroup,
-      environment,
-      description: `Marks users passive after ${settings.inactiveDays} days without login (lease-locked).`,
-      ...(settings.reservedConcurrentExecutions === undefined
-        ? {}
-        : { reservedConcurrentExecutions: settings.reservedConcurrentExecutions }),
-      retryAttempts,
-      maxEventAge,
-      onFailure: new SqsDestination(this.onFailureQueue),
-      bundling: handlerBundling,
-    });
-    Validations.of(this.function).acknowledge({
-      id: 'Serverless-LambdaDLQ',
-      reason:
-        'Asynchronous failures go to the on-failure destination (OnFailureQueue via the event invoke config), ' +
-        'which records the error and request context; a function DLQ as well would split failures over two queues.',
-    });
-    Validations.of(this.function).acknowledge({
-      id: 'Serverless-LambdaTracing',
-      reason:
-        'The function has no X-Ray instrumentation (no Powertools Tracer); its EMF metrics and structured logs ' +
-        'cover each run, and active tracing would add xray:Put* on Resource "*" for a bare Lambda segment.',
-    });
-
-    this.rule = new Rule(this, 'Schedule', {
-      schedule: settings.schedule,
-      enabled: settings.enabled,
-      description: `Starts the passive-user checker (${settings.schedule.expressionString}).`,
-      targets: [
-        new LambdaFunction(this.function, {
-          retryAttempts,
-          maxEventAge,
-          deadLetterQueue: this.deadLetterQueue,
-        }),
-      ],
-    });
-
-    this.monitoring = new JobMonitoring(this, 'Monitoring', {
-      function: this.function,
-      timeout: settings.timeout,
-      schedulePeriod: Duration.seconds(settings.periodSeconds),
-      deadLetterQueue: this.deadLetterQueue,
-      onFailureQueue: this.onFailureQueue,
-      metricsNamespace: settings.metricsNamespace,
-      enabled: settings.enabled,
-      incompleteRunsWindow: settings.incompleteRunsWindow,
-      ...(props.alarmAction === undefined ? {} : { alarmAction: props.alarmAction }),
-    });
+    monitoring.addWidgets(
+      new GraphWidget({
+        title: 'Passive-user checker: users per run',
+        left: [
+          monitoring.metric(metricNames.usersPassivated, { label: 'Passivated' }),
+          monitoring.metric(metricNames.raceSkipped, { label: 'Skipped: logged in meanwhile' }),
+          monitoring.metric(metricNames.exemptSkipped, { label: 'Skipped: exempt' }),
+          monitoring.metric(metricNames.malformedItems, { label: 'Malformed items' }),
+          monitoring.metric(metricNames.notActiveInIndex, { label: 'Skipped: not active, still indexed' }),
+          monitoring.metric(metricNames.failedUpdates, { label: 'Failed updates' }),
+          monitoring.metric(metricNames.warningsSent, { label: 'Inactivity warnings' }),
+          monitoring.metric(metricNames.eventsFailed, { label: 'Events not published' }),
+        ],
+        width: 12,
+      }),
+      new GraphWidget({
+        title: 'Passive-user checker: breaker',
+        left: [
+          monitoring.metric(metricNames.breakerTripped, { label: 'Breaker tripped' }),
+          monitoring.metric(metricNames.breakerWindowCrossed, {
+            statistic: 'Maximum',
+            label: 'Crossed the cutoff within the window',
+          }),
+          monitoring.metric(metricNames.breakerBacklog, {
+            statistic: 'Maximum',
+            label: 'Accepted backlog left',
+          }),
+        ],
+        width: 12,
+      }),
+    );
   }
 }
 
@@ -425,36 +367,12 @@ const workerAttributes = [
   usersSchema.attributes.inactivityWarnedAt,
 ];
 
-interface Settings {
-  readonly schedule: Schedule;
-  readonly periodSeconds: number;
-  readonly timeout: Duration;
-  readonly leaseSeconds: number;
-  readonly inactiveDays: number;
-  readonly activeShards: number;
-  readonly updateConcurrency: number;
-  readonly memorySize: number;
-  readonly enabled: boolean;
-  readonly dryRun: boolean;
-  readonly maxPassivationsPerRun: number;
-  readonly breakerMaxStale: number;
-  readonly breakerMaxStalePercent: number;
-  readonly breakerMinStale: number;
-  readonly breakerWindowHours: number;
-  readonly publishEvents: boolean;
-  readonly warningDays: number;
-  readonly reservedConcurrentExecutions: number | undefined;
-  readonly logRetention: RetentionDays;
-  readonly incompleteRunsWindow: Duration;
-  readonly lockName: string;
-  readonly metricsNamespace: string;
-  readonly logLevel: PowertoolsLogLevel;
-}
-
-/** Applies the defaults and checks every prop, reporting all problems at once. */
-function resolveSettings(props: PassiveUserCheckerProps): Settings {
+/**
+ * The kit's props for the checker, with the checker's defaults; every problem (the kit's and the checker's) is
+ * thrown at once as a PassiveUserCheckerPropsError, before anything is created.
+ */
+function checkerWorkerProps(props: PassiveUserCheckerProps): PeriodicWorkerProps {
   const problems: string[] = [];
-
   const integer = (
     name: string,
     value: number,
@@ -467,60 +385,13 @@ function resolveSettings(props: PassiveUserCheckerProps): Settings {
   };
 
   const schedule = props.schedule ?? Schedule.rate(Duration.minutes(10));
+  // The checker keeps to a fixed rate: the breaker's window, the per-run cap and the README's drain times are
+  // reasoned in ticks of one period.
   const periodSeconds = ratePeriodSeconds(schedule.expressionString);
-  if (periodSeconds === undefined || periodSeconds < 60 || periodSeconds > unitSeconds.day) {
+  if (periodSeconds === undefined || periodSeconds < 60 || periodSeconds > dayInSeconds) {
     problems.push(
       `schedule must be a rate expression from rate(1 minute) to rate(1 day), got ${schedule.expressionString}`,
     );
-  }
-
-  const timeout = props.timeout ?? Duration.minutes(4);
-  const timeoutMs = Token.isUnresolved(timeout.toMilliseconds({ integral: false }))
-    ? Number.NaN
-    : timeout.toMilliseconds({ integral: false });
-  const timeoutSeconds = timeoutMs / 1000;
-  const leaseSeconds = timeoutSeconds + leaseMarginSeconds;
-  // The construct sets no SAFETY_MARGIN_MS, so the function runs with the default margin.
-  const safetyMarginMs = configDefaults.safetyMarginMs;
-  const minTimeout = Math.max(
-    lambdaLimits.timeoutSeconds.min,
-    Math.ceil((safetyMarginMs + minWorkWindowMs) / 1000),
-  );
-  if (periodSeconds !== undefined) {
-    // timeout + (timeout + margin) < period, and Lambda's own 1..900 s.
-    const maxTimeout = Math.min(
-      Math.floor((periodSeconds - leaseMarginSeconds - 1) / 2),
-      lambdaLimits.timeoutSeconds.max,
-      configLimits.leaseSeconds.max - leaseMarginSeconds,
-    );
-    const got = Number.isNaN(timeoutSeconds) ? 'an unresolved token' : `${timeoutSeconds} s`;
-    if (maxTimeout < minTimeout) {
-      problems.push(
-        `schedule ${schedule.expressionString} is too short for any timeout: the timeout must be at least ` +
-          `${minTimeout} s (safety margin ${safetyMarginMs / 1000} s + ${minWorkWindowMs / 1000} s of work) and ` +
-          `timeout + lease (timeout + ${leaseMarginSeconds} s) shorter than the period, which needs a period of at ` +
-          `least ${2 * minTimeout + leaseMarginSeconds + 1} s`,
-      );
-    } else if (!Number.isSafeInteger(timeoutSeconds) || timeoutSeconds > maxTimeout) {
-      problems.push(
-        `timeout must be whole seconds from ${minTimeout} to ${maxTimeout} with schedule ` +
-          `${schedule.expressionString}: the lease is timeout + ${leaseMarginSeconds} s, and timeout + lease must be ` +
-          `shorter than the ${periodSeconds} s period so a dead lock holder blocks at most one tick; got ${got}`,
-      );
-    } else if (timeoutSeconds < minTimeout) {
-      // Every run would stop before its first write (incomplete, time-budget) and still emit the heartbeat.
-      problems.push(
-        `timeout (${timeoutSeconds} s) must leave at least ${minWorkWindowMs / 1000} s for work after the safety ` +
-          `margin (${envNames.safetyMarginMs}, ${safetyMarginMs / 1000} s): no run starts work in its last ` +
-          `${safetyMarginMs / 1000} s, so every run would stop at once; use at least ${minTimeout} s`,
-      );
-    }
-  }
-
-  const incompleteRunsWindow = props.incompleteRunsWindow ?? Duration.hours(24);
-  if (periodSeconds !== undefined) {
-    const problem = incompleteRunsWindowProblem(incompleteRunsWindow, Duration.seconds(periodSeconds));
-    if (problem !== undefined) problems.push(problem);
   }
 
   const inactiveDays = integer(
@@ -536,80 +407,85 @@ function resolveSettings(props: PassiveUserCheckerProps): Settings {
   if (warningDays >= inactiveDays) {
     problems.push(`warningDays must be less than inactiveDays (${inactiveDays}), got ${warningDays}`);
   }
+  const setting = (
+    name: keyof typeof configLimits & keyof PassiveUserCheckerProps & keyof typeof configDefaults,
+  ) => String(integer(name, (props[name] as number | undefined) ?? configDefaults[name], configLimits[name]));
 
-  const reserved = props.reservedConcurrentExecutions;
-  const lockName = props.lockName ?? configDefaults.lockName;
-  if (Token.isUnresolved(lockName))
-    problems.push('lockName must be a literal string, got an unresolved token');
-
-  const settings: Settings = {
-    schedule,
-    periodSeconds: periodSeconds ?? 0,
-    timeout,
-    leaseSeconds,
-    inactiveDays,
-    activeShards: integer(
-      'activeShards',
-      props.activeShards ?? configDefaults.activeShards,
-      configLimits.activeShards,
-    ),
-    updateConcurrency: integer(
-      'updateConcurrency',
-      props.updateConcurrency ?? configDefaults.updateConcurrency,
-      configLimits.updateConcurrency,
-    ),
-    memorySize: integer('memorySize', props.memorySize ?? 512, lambdaLimits.memorySize),
-    enabled: props.enabled ?? true,
-    dryRun: props.dryRun ?? false,
-    maxPassivationsPerRun: integer(
-      'maxPassivationsPerRun',
-      props.maxPassivationsPerRun ?? configDefaults.maxPassivationsPerRun,
-      configLimits.maxPassivationsPerRun,
-    ),
-    breakerMaxStale: integer(
-      'breakerMaxStale',
-      props.breakerMaxStale ?? configDefaults.breakerMaxStale,
-      configLimits.breakerMaxStale,
-    ),
-    breakerMaxStalePercent: integer(
-      'breakerMaxStalePercent',
-      props.breakerMaxStalePercent ?? configDefaults.breakerMaxStalePercent,
-      configLimits.breakerMaxStalePercent,
-    ),
-    breakerMinStale: integer(
-      'breakerMinStale',
-      props.breakerMinStale ?? configDefaults.breakerMinStale,
-      configLimits.breakerMinStale,
-    ),
-    breakerWindowHours: integer(
-      'breakerWindowHours',
-      props.breakerWindowHours ?? configDefaults.breakerWindowHours,
-      configLimits.breakerWindowHours,
-    ),
-    publishEvents: props.publishEvents ?? true,
-    warningDays,
-    reservedConcurrentExecutions:
-      reserved === undefined
-        ? undefined
-        : integer('reservedConcurrentExecutions', reserved, lambdaLimits.reservedConcurrentExecutions),
-    logRetention: props.logRetention ?? RetentionDays.ONE_MONTH,
-    incompleteRunsWindow,
-    lockName,
-    metricsNamespace: props.metricsNamespace ?? defaultMetricsNamespace,
-    logLevel: props.logLevel ?? 'INFO',
+  const publishEvents = props.publishEvents ?? true;
+  // The default bus's name is a literal; a given bus's is a token resolved at deploy.
+  const eventBusName = props.eventBus?.eventBusName ?? 'default';
+  const environment: Record<string, string> = {
+    [envNames.usersTableName]: props.usersTable.tableName,
+    [envNames.inactiveDays]: String(inactiveDays),
+    [envNames.activeShards]: setting('activeShards'),
+    [envNames.updateConcurrency]: setting('updateConcurrency'),
+    [envNames.maxPassivationsPerRun]: setting('maxPassivationsPerRun'),
+    [envNames.breakerMaxStale]: setting('breakerMaxStale'),
+    [envNames.breakerMaxStalePercent]: setting('breakerMaxStalePercent'),
+    [envNames.breakerMinStale]: setting('breakerMinStale'),
+    [envNames.breakerWindowHours]: setting('breakerWindowHours'),
+    [envNames.warningDays]: String(warningDays),
+    ...(publishEvents ? { [envNames.eventBusName]: eventBusName } : {}),
   };
 
+  const workerProps: PeriodicWorkerProps = {
+    ...workerSource('passive-user-checker', handlerEntry),
+    workerName: serviceName,
+    lockName: props.lockName ?? configDefaults.lockName,
+    title: 'Passive-user checker',
+    schedule,
+    timeout: props.timeout ?? Duration.minutes(4),
+    lockTable: props.lockTable,
+    environment,
+    memorySize: props.memorySize ?? 512,
+    enabled: props.enabled ?? true,
+    dryRun: props.dryRun ?? false,
+    metricsNamespace: props.metricsNamespace ?? defaultMetricsNamespace,
+    logLevel: props.logLevel ?? 'INFO',
+    incompleteRunsWindow: props.incompleteRunsWindow ?? Duration.hours(24),
+    description: `Marks users passive after ${inactiveDays} days without login (lease-locked).`,
+    alarmAdvice: checkerAlarmAdvice,
+    ...(props.logRetention === undefined ? {} : { logRetention: props.logRetention }),
+    ...(props.reservedConcurrentExecutions === undefined
+      ? {}
+      : { reservedConcurrentExecutions: props.reservedConcurrentExecutions }),
+    ...(props.alarmAction === undefined ? {} : { alarmAction: props.alarmAction }),
+    ...(props.dashboard === undefined ? {} : { dashboard: props.dashboard }),
+  };
+
+  const kit = resolvePeriodicWorkerSettings(workerProps);
+  problems.push(...kit.problems);
   if (problems.length > 0) throw new PassiveUserCheckerPropsError(problems);
-  return settings;
+  assertWorkerAccepts(periodicWorkerEnvironment(workerProps, kit.settings));
+  return workerProps;
 }
+
+/** The checker's own "What to do" for the kit's alarms. */
+const checkerAlarmAdvice = {
+  errors:
+    'read the error in the function logs (npm run logs). A timeout means a run needs more time: raise the ' +
+    'timeout prop (the lease follows it) or lower maxPassivationsPerRun. Users already passivated stay ' +
+    'passivated and the next tick resumes the rest, so nothing needs to be replayed.',
+  missedRuns:
+    'check the errors and queue alarms, the function logs (npm run logs), and that the schedule rule is ' +
+    'ENABLED (and that the worker is not paused: npm run cli -- status passive-user-checker).',
+  lockStuck:
+    'read the lock item in the lock table (owner, leaseUntil: npm run cli -- status) and the "Lock is held by ' +
+    'another run" log lines; give each deployment its own lockName or lock table.',
+  incompleteRuns:
+    'read stopReason and failed in the "Passive-user check completed" log lines (npm run logs); for ' +
+    'time-budget raise the timeout prop, for per-run-cap raise maxPassivationsPerRun or accept the drain (a ' +
+    'backlog that takes longer than the window to drain at maxPassivationsPerRun a run), for failed updates ' +
+    'read the warnings naming the users.',
+} as const;
 
 function ratePeriodSeconds(expression: string): number | undefined {
   const match = ratePattern.exec(expression);
   if (match === null) return undefined;
   const [, amount, unit] = match;
   if (amount === undefined || unit === undefined) return undefined;
-  const singular = unit.replace(/s$/, '') as keyof typeof unitSeconds;
-  return Number(amount) * unitSeconds[singular];
+  const unitSeconds = { minute: 60, hour: 3600, day: dayInSeconds } as const;
+  return Number(amount) * unitSeconds[unit.replace(/s$/, '') as keyof typeof unitSeconds];
 }
 
 /** The prop behind each environment variable, for errors found by the function's own config loader. */

@@ -5,7 +5,14 @@ import { describe, expect, it } from 'vitest';
 import { eventDetailTypes, eventSource } from '../../functions/shared/event-publisher';
 import { usersTable } from '../../functions/shared/table-schema';
 import { PassiveUsersStack } from '../../infra/passive-users-stack';
-import { appWithoutBundling, asList, identityStatements, synthStack, tunedCheckerProps } from './support';
+import {
+  appWithoutBundling,
+  asList,
+  checkerId,
+  identityStatements,
+  synthStack,
+  tunedCheckerProps,
+} from './support';
 
 const { template } = synthStack();
 const { template: tuned } = synthStack({ checker: tunedCheckerProps });
@@ -15,11 +22,12 @@ const usersTableArn = { 'Fn::GetAtt': [Match.stringLikeRegexp('^UsersTable'), 'A
 
 describe('function role', () => {
   it('grants exactly the actions the worker uses, and nothing else', () => {
-    const actions = statements.flatMap((statement) => asList(statement.Action)).sort();
+    const actions = [
+      ...new Set(identityStatements(template, checkerId).flatMap((statement) => asList(statement.Action))),
+    ].sort();
 
     expect(actions).toEqual([
       'dynamodb:BatchGetItem',
-      'dynamodb:DeleteItem',
       'dynamodb:GetItem',
       'dynamodb:PutItem',
       'dynamodb:Query',
@@ -97,27 +105,39 @@ describe('function role', () => {
     });
   });
 
-  it('touches only its own lock item and last-run item in the lock table', () => {
-    template.hasResourceProperties('AWS::IAM::Policy', {
-      PolicyDocument: {
-        Statement: Match.arrayWith([
-          {
-            Sid: 'HoldLeaseLock',
-            Effect: 'Allow',
-            Action: ['dynamodb:DeleteItem', 'dynamodb:PutItem'],
-            Resource: { 'Fn::GetAtt': [Match.stringLikeRegexp('^LeaseLockTable'), 'Arn'] },
-            Condition: {
-              'ForAllValues:StringEquals': {
-                'dynamodb:LeadingKeys': [
-                  'passive-user-checker',
-                  'passive-user-checker#last-run',
-                  'passive-user-checker#breaker',
-                ],
-              },
-              Null: { 'dynamodb:LeadingKeys': 'false' },
-            },
-          },
-        ]),
+  it('touches only its own lock item, run history and breaker item in the lock table', () => {
+    const lockTableArn = { 'Fn::GetAtt': [expect.stringMatching(/^LeaseLockTable/), 'Arn'] };
+    const checkerStatement = (sid: string) =>
+      identityStatements(template, checkerId).find((statement) => statement.Sid === sid);
+
+    expect(checkerStatement('HoldLeaseLock')).toEqual({
+      Sid: 'HoldLeaseLock',
+      Effect: 'Allow',
+      Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+      Resource: lockTableArn,
+      Condition: {
+        'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': ['passive-user-checker'] },
+        Null: { 'dynamodb:LeadingKeys': 'false' },
+      },
+    });
+    expect(checkerStatement('RecordRunHistory')).toEqual({
+      Sid: 'RecordRunHistory',
+      Effect: 'Allow',
+      Action: 'dynamodb:PutItem',
+      Resource: lockTableArn,
+      Condition: {
+        'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['passive-user-checker#run#*'] },
+        Null: { 'dynamodb:LeadingKeys': 'false' },
+      },
+    });
+    expect(checkerStatement('WriteBreakerState')).toEqual({
+      Sid: 'WriteBreakerState',
+      Effect: 'Allow',
+      Action: 'dynamodb:PutItem',
+      Resource: lockTableArn,
+      Condition: {
+        'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': ['passive-user-checker#breaker'] },
+        Null: { 'dynamodb:LeadingKeys': 'false' },
       },
     });
   });
@@ -162,7 +182,13 @@ describe('function role', () => {
 
   it('scopes the lock keys to a custom lock name', () => {
     expect(bySidIn(tuned, 'HoldLeaseLock')?.Condition?.['ForAllValues:StringEquals']).toEqual({
-      'dynamodb:LeadingKeys': ['nightly', 'nightly#last-run', 'nightly#breaker'],
+      'dynamodb:LeadingKeys': ['nightly'],
+    });
+    expect(bySidIn(tuned, 'RecordRunHistory')?.Condition?.['ForAllValues:StringLike']).toEqual({
+      'dynamodb:LeadingKeys': ['nightly#run#*'],
+    });
+    expect(bySidIn(tuned, 'WriteBreakerState')?.Condition?.['ForAllValues:StringEquals']).toEqual({
+      'dynamodb:LeadingKeys': ['nightly#breaker'],
     });
     expect(bySidIn(tuned, 'ReadBreakerState')?.Condition?.['ForAllValues:StringEquals']).toEqual({
       'dynamodb:LeadingKeys': ['nightly#breaker'],
@@ -212,5 +238,5 @@ describe('function role', () => {
 });
 
 function bySidIn(t: Template, sid: string) {
-  return identityStatements(t).find((statement) => statement.Sid === sid);
+  return identityStatements(t, checkerId).find((statement) => statement.Sid === sid);
 }

@@ -43,9 +43,23 @@ export interface PolicyStatementJson {
   readonly Condition?: Record<string, Record<string, unknown>>;
 }
 
-/** Every statement of every identity policy (AWS::IAM::Policy) in the template. */
-export function identityStatements(template: Template): PolicyStatementJson[] {
-  return Object.values(template.findResources('AWS::IAM::Policy')).flatMap(
+/**
+ * The default stack's checker and report are named by their construct ids, which prefix the logical ids of their
+ * resources: `ofWorker(t.findResources(…), checkerId)` keeps one worker's.
+ */
+export const checkerId = 'PassiveUserChecker';
+export const reportId = 'ActivityReport';
+
+export function ofWorker<T>(resources: Record<string, T>, workerId: string): Record<string, T> {
+  return Object.fromEntries(
+    Object.entries(resources).filter(([logicalId]) => logicalId.startsWith(workerId)),
+  );
+}
+
+/** Every statement of every identity policy (AWS::IAM::Policy) in the template, or of one worker's. */
+export function identityStatements(template: Template, workerId?: string): PolicyStatementJson[] {
+  const policies = template.findResources('AWS::IAM::Policy');
+  return Object.values(workerId === undefined ? policies : ofWorker(policies, workerId)).flatMap(
     (policy) =>
       (policy as { Properties: { PolicyDocument: { Statement: PolicyStatementJson[] } } }).Properties
         .PolicyDocument.Statement,
