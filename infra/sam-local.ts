@@ -20,7 +20,7 @@ export function pointAtLocalEngine(stack: PassiveUsersStack, endpoint: string): 
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new Error(`Context "samLocalEndpoint" must be an http(s) URL, got ${JSON.stringify(endpoint)}`);
   }
-  stack.checker.function.addEnvironment(dynamoDbEndpointVariable, endpoint);
+  for (const worker of stack.workers) worker.function.addEnvironment(dynamoDbEndpointVariable, endpoint);
   Annotations.of(stack).addWarningV2(
     'passive-user-checker:samLocalEndpoint',
     `Synthesized for sam local invoke against ${endpoint}: do not deploy this template.`,

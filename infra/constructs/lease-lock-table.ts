@@ -4,9 +4,10 @@ import { Construct } from 'constructs';
 import { lockTable } from '../../functions/shared/table-schema';
 
 /**
- * The lease-lock table: one item per lock name plus its last-run summary. Everything in it is disposable: an empty
- * table only means "nobody holds the lock and no run has been recorded yet", so it is destroyed with the stack and
- * has no point-in-time recovery.
+ * The lease-lock table, shared by every periodic worker: per worker its lock item, its run history
+ * (`<lockName>#run#<k>`) and the job's own items (the checker's breaker state). Everything in it is disposable: an
+ * empty table only means "nobody holds a lock and no run has been recorded yet", so it is destroyed with the stack
+ * and has no point-in-time recovery.
  */
 export class LeaseLockTable extends Construct {
   readonly table: ITable;
@@ -23,7 +24,7 @@ export class LeaseLockTable extends Construct {
     Validations.of(table).acknowledge({
       id: 'AwsSolutions-DDB3',
       reason:
-        'The lock table holds only short leases and the last run summary. Restoring an older copy would bring back ' +
+        'The lock table holds only short leases, run history and breaker state. Restoring an older copy would bring back ' +
         'expired leases; an empty table is a valid state (no holder, no recorded run), so there is nothing to recover.',
     });
     this.table = table;

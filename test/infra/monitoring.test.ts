@@ -10,14 +10,18 @@ import {
   serviceName,
 } from '../../functions/shared/observability-names';
 import { PassiveUsersStack } from '../../infra/passive-users-stack';
-import { appWithoutBundling, synthStack, tunedCheckerProps } from './support';
+import { appWithoutBundling, checkerId, ofWorker, synthStack, tunedCheckerProps } from './support';
 
 const { template } = synthStack();
 const jobDimensions = [{ Name: 'service', Value: serviceName }];
 
+/** The checker's one alarm on a metric (the report, the stack's second worker, has alarms of its own). */
 function alarmOn(t: Template, metricName: string): Record<string, unknown> {
   const alarms = Object.values(
-    t.findResources('AWS::CloudWatch::Alarm', { Properties: { MetricName: metricName } }),
+    ofWorker(
+      t.findResources('AWS::CloudWatch::Alarm', { Properties: { MetricName: metricName } }),
+      checkerId,
+    ),
   );
   expect(alarms).toHaveLength(1);
   return (alarms[0] as { Properties: Record<string, unknown> }).Properties;
@@ -80,11 +84,14 @@ describe('alarms', () => {
 
   it('alarms as soon as either the dead-letter or the on-failure queue holds a message', () => {
     const queueAlarms = Object.values(
-      template.findResources('AWS::CloudWatch::Alarm', {
-        Properties: { MetricName: 'ApproximateNumberOfMessagesVisible' },
-      }),
+      ofWorker(
+        template.findResources('AWS::CloudWatch::Alarm', {
+          Properties: { MetricName: 'ApproximateNumberOfMessagesVisible' },
+        }),
+        checkerId,
+      ),
     ).map((alarm) => (alarm as { Properties: Record<string, unknown> }).Properties);
-    const queueNames = Object.keys(template.findResources('AWS::SQS::Queue'));
+    const queueNames = Object.keys(ofWorker(template.findResources('AWS::SQS::Queue'), checkerId));
 
     expect(queueAlarms).toHaveLength(2);
     for (const alarm of queueAlarms) {
@@ -237,9 +244,12 @@ describe('dashboard', () => {
     const body = JSON.stringify(Object.values(template.findResources('AWS::CloudWatch::Dashboard'))[0]);
     const alarmIds = Object.keys(template.findResources('AWS::CloudWatch::Alarm'));
     const incompleteRuns = Object.keys(
-      template.findResources('AWS::CloudWatch::Alarm', {
-        Properties: { MetricName: metricNames.runComplete },
-      }),
+      ofWorker(
+        template.findResources('AWS::CloudWatch::Alarm', {
+          Properties: { MetricName: metricNames.runComplete },
+        }),
+        checkerId,
+      ),
     );
 
     expect(incompleteRuns).toHaveLength(1);
