@@ -98,6 +98,10 @@ const hourSeconds = 3600;
 const daySeconds = 86_400;
 const minIncompleteRunsPeriod = Duration.hours(1);
 
+/** "48 hours", or "2 days 14 hours 5 minutes" for a window of no whole hours. */
+const hoursText = (window: Duration): string =>
+  window.toSeconds() % hourSeconds === 0 ? `${window.toHours()} hours` : window.toHumanString();
+
 /** An alarm's period and how many of them it evaluates. */
 export interface AlarmEvaluation {
   readonly period: Duration;
@@ -379,7 +383,7 @@ export class JobMonitoring extends Construct {
         treatMissingData: TreatMissingData.NOT_BREACHING,
         alarmDescription:
           `Runs of ${title} keep happening, but none finished its work in the last ` +
-          `${incompleteRuns.window.toHours()} hours: ${kitMetricNames.runComplete} stayed 0 in every period. ` +
+          `${hoursText(incompleteRuns.window)}: ${kitMetricNames.runComplete} stayed 0 in every period. ` +
           'Each run stops early (time-budget: the run needs more time than the timeout leaves after the safety ' +
           'margin), keeps failing, or finds the lock held.' +
           whatToDo(

@@ -1,6 +1,8 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { Duration } from 'aws-cdk-lib';
+import { Schedule } from 'aws-cdk-lib/aws-events';
 import { Queue } from 'aws-cdk-lib/aws-sqs';
 import { VALIDATION_REPORT_FILE } from 'aws-cdk-lib/cx-api';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -52,6 +54,18 @@ describe('cdk-nag', () => {
     };
 
     expect(findings(props, 'tuned')).toEqual([]);
+  });
+
+  it('finds none either with the report on a weekday cron, or without the report', () => {
+    const weekdays: PassiveUsersStackProps = {
+      activityReport: {
+        schedule: Schedule.expression('cron(0/30 8-17 ? * MON-FRI *)'),
+        timeout: Duration.minutes(2),
+      },
+    };
+
+    expect(findings(weekdays, 'weekdays')).toEqual([]);
+    expect(findings({ activityReport: false }, 'checker-only')).toEqual([]);
   });
 
   it('fails the synth on a resource that breaks a rule, so a clean report means something', () => {
