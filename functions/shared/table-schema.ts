@@ -49,11 +49,17 @@ export const lockTable = {
     breakerState: 'breaker',
     version: 'version',
     writer: 'writer',
+    fencingToken: 'fencingToken',
+    paused: 'paused',
+    releasedAt: 'releasedAt',
+    worker: 'worker',
   },
   /** Epoch seconds. Cleanup only: correctness never depends on TTL deletion, which can lag by days. */
   ttlAttribute: 'expiresAt',
-  /** The item that keeps the last run's summary for the status CLI lives beside the lock item. */
+  /** Before the worker kit: the item that kept the last run's summary (no longer written; ignored). */
   lastRunKeySuffix: '#last-run',
+  /** The run history: `<lockName>#run#<k>`, one slot per fencing token modulo the history size. */
+  runKeyInfix: '#run#',
   /** The breaker's memory (approval, accepted backlog, recent crossings) lives beside the lock item too. */
   breakerKeySuffix: '#breaker',
 } as const;
@@ -61,6 +67,11 @@ export const lockTable = {
 /** The key under which a lock's last run summary is stored. */
 export function lastRunKey(lockName: string): string {
   return `${lockName}${lockTable.lastRunKeySuffix}`;
+}
+
+/** The key of one slot of a worker's run history. */
+export function runKey(lockName: string, slot: number): string {
+  return `${lockName}${lockTable.runKeyInfix}${slot}`;
 }
 
 /** The key under which a lock's breaker state is stored. */

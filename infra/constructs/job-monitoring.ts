@@ -15,17 +15,8 @@ import {
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { metricNames } from '../../functions/shared/observability-names';
+import { kitMetricNames } from '../../functions/periodic-worker/metric-names';
 import type { ScheduleIntervals } from './schedule-intervals';
-
-/** The metrics the kit's runtime emits on every run (see the kit contract), with the `service` dimension. */
-const kitMetricNames = {
-  runCompleted: metricNames.runCompleted,
-  runComplete: metricNames.runComplete,
-  runDuration: metricNames.runDuration,
-  lockContended: metricNames.lockContended,
-  runPaused: 'RunPaused',
-} as const;
 
 /** What to do when a kit alarm fires, in the job's own words; each replaces the kit's generic advice. */
 export interface AlarmAdvice {

@@ -7,14 +7,13 @@ import {
   ScanCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-// Imported through the package's `exports` entry, as an application would.
+import { afterEach, describe, expect, it } from 'vitest';
 import {
   activeShardFor,
   LoginRecordError,
   recordLogin,
   UnexpectedUserStatusError,
-} from 'passive-user-checker/login';
-import { afterEach, describe, expect, it } from 'vitest';
+} from '../../functions/login-helper';
 import { DynamoDbUserStore } from '../../functions/shared/user-store';
 import { engineClientConfig, selectedEngineKind } from '../../local/engine';
 import { useTestEngine } from '../support/engine';

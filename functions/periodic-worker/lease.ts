@@ -1,0 +1,194 @@
+import { type AttributeValue, ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { lockTable } from '../shared/table-schema';
+import { kitLimits } from './config';
+import type { AcquireOutcome, Lease, LockHolder, ReplacedHolder, WorkerLease, WorkerPause } from './ports';
+
+const a = lockTable.attributes;
+/**
+ * No lease can honestly end further ahead than the longest lease the configuration accepts, plus this much
+ * disagreement between the holder's clock and ours. A stored `leaseUntil` beyond that was written by a holder
+ * whose clock was fast (a laptop running `cli run --local`): it counts as expired, so a dead holder blocks the job
+ * for at most one longest lease instead of days. The bound is the longest possible lease, not this run's own:
+ * after a deploy that shortened LEASE_SECONDS, a live holder with the old, longer lease is still respected.
+ * Why 60 s: NTP-synced hosts (Lambda's among them) agree within milliseconds, so a minute leaves ample room for a
+ * laptop that has drifted a little, while adding at most one minute to how long a dead fast holder blocks the job.
+ */
+export const maxClockSkewMs = 60_000;
+const longestLeaseAheadMs = kitLimits.leaseSeconds.max * 1000 + maxClockSkewMs;
+
+/**
+ * A lease on one worker's lock item, taken with a single conditional write. The item stays between runs (it
+ * carries the fencing token and an operator's pause); only its `owner` comes and goes.
+ *
+ * Timeline, with T = the function timeout and L = the lease (T < L ≤ T + 60 s < the schedule's shortest gap), and
+ * F = 960 s (the longest LEASE_SECONDS accepted) + 60 s (maxClockSkewMs):
+ *   t0        run A sets {owner: A, leaseUntil: t0 + L} and adds 1 to fencingToken, if the worker is not paused and
+ *             the item has no owner, the owner is A itself (a retry of A's own write), or the stored lease counts as
+ *             expired: leaseUntil < t0, not a number, or > t0 + F. No honest lease ends beyond t0 + F, so such an
+ *             item was written by a holder whose clock was fast (a laptop's `run --local`, three days ahead): the
+ *             write's answer (ALL_OLD) names it, with farAhead, and it blocks the job for at most F, not for days.
+ *   t0 … t0+T A works; its signal fires a safety margin before T or leaseUntil, whichever is first, and when an
+ *             operator pauses the worker (A reads the pause every few seconds).
+ *             A run B in this window fails the condition and reads A's owner and leaseUntil, or the pause, from the
+ *             ConditionalCheckFailedException (ALL_OLD): no extra read.
+ *   end       A removes its owner only if owner = A (a finally). A crashed A never does. If the answer is lost, the
+ *             SDK's retry finds no owner: released. Only another owner means taken over.
+ *   t0+L      A's lease has expired: a crashed A is taken over by the first run after T + at most 60 s, i.e.
+ *             the next tick, with a larger fencing token. A paused A that wakes later cannot free B's lock (owner
+ *             differs); its late writes are refused wherever a job conditions them on the fencing token.
+ * Exclusion rests on the clocks agreeing. A run whose clock is fast by more than the holder's remaining lease
+ * takes a live lease over as expired (as it always could); one whose clock is slow by more than F − L takes it
+ * over as far ahead (the price of never being blocked for days). The displaced holder then behaves as a paused A.
+ */
+export class DynamoDbWorkerLease implements WorkerLease {
+  constructor(
+    private readonly client: DynamoDBDocumentClient,
+    private readonly tableName: string,
+    private readonly lockName: string,
+  ) {}
+
+  async acquireLease(owner: string, now: Date, leaseMs: number): Promise<AcquireOutcome> {
+    const leaseUntil = new Date(now.getTime() + leaseMs);
+    try {
+      const answer = await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { [a.lockName]: this.lockName },
+          // expiresAt: items written before the kit were TTL-deleted after a day; this item must outlive a pause.
+          UpdateExpression:
+            'SET #owner = :owner, #leaseUntil = :leaseUntil, #acquiredAt = :acquiredAt ' +
+            'ADD #fencingToken :one REMOVE #expiresAt',
+          // Free, expired, or already ours: the SDK's retry after a lost answer meets its own first write. (The
+          // owner is the run id, unique per attempt, so a Lambda retry of a timed-out attempt is not "ours".)
+          // An item without a numeric leaseUntil (written by hand, say) could never expire: it counts as expired.
+          ConditionExpression:
+            'attribute_not_exists(#paused) AND (attribute_not_exists(#owner) OR #owner = :owner OR ' +
+            'NOT attribute_type(#leaseUntil, :number) OR #leaseUntil < :now OR #leaseUntil > :farAhead)',
+          ExpressionAttributeNames: {
+            '#owner': a.owner,
+            '#leaseUntil': a.leaseUntil,
+            '#acquiredAt': a.acquiredAt,
+            '#fencingToken': a.fencingToken,
+            '#expiresAt': a.expiresAt,
+            '#paused': a.paused,
+          },
+          ExpressionAttributeValues: {
+            ':owner': owner,
+            ':leaseUntil': leaseUntil.getTime(),
+            ':acquiredAt': now.toISOString(),
+            ':one': 1,
+            ':now': now.getTime(),
+            ':farAhead': now.getTime() + longestLeaseAheadMs,
+            ':number': 'N',
+          },
+          // The item this write replaced: its token (ours is one more) and any holder it took over from (a takeover
+          // is worth a log line, one from a fast clock a loud one).
+          ReturnValues: 'ALL_OLD',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+      const previousToken = answer.Attributes?.[a.fencingToken];
+      return {
+        acquired: true,
+        lease: {
+          lockName: this.lockName,
+          owner,
+          leaseUntil,
+          fencingToken: (typeof previousToken === 'number' ? previousToken : 0) + 1,
+        },
+        replaced: replacedHolderOf(answer.Attributes, owner, now),
+      };
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return refusal(error.Item);
+      throw error;
+    }
+  }
+
+  async releaseLease(lease: Lease): Promise<boolean> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { [a.lockName]: lease.lockName },
+          UpdateExpression: 'REMOVE #owner SET #leaseUntil = :zero, #releasedAt = :releasedAt',
+          ConditionExpression: '#owner = :owner',
+          ExpressionAttributeNames: {
+            '#owner': a.owner,
+            '#leaseUntil': a.leaseUntil,
+            '#releasedAt': a.releasedAt,
+          },
+          ExpressionAttributeValues: {
+            ':owner': lease.owner,
+            ':zero': 0,
+            ':releasedAt': new Date().toISOString(),
+          },
+          // No owner at all is this very release, retried by the SDK after its answer was lost: released, not taken
+          // over. Only another owner means a successor holds the lock.
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) {
+        const owner = error.Item ? unmarshall(error.Item)[a.owner] : undefined;
+        return typeof owner !== 'string';
+      }
+      throw error;
+    }
+  }
+
+  async readPause(): Promise<WorkerPause | undefined> {
+    const answer = await this.client.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: { [a.lockName]: this.lockName },
+        ProjectionExpression: '#paused',
+        ExpressionAttributeNames: { '#paused': a.paused },
+        ConsistentRead: true,
+      }),
+    );
+    return pauseOf(answer.Item?.[a.paused]);
+  }
+}
+
+function replacedHolderOf(
+  old: Record<string, unknown> | undefined,
+  owner: string,
+  now: Date,
+): ReplacedHolder | undefined {
+  const previousOwner = old?.[a.owner];
+  const previousUntil = old?.[a.leaseUntil];
+  if (typeof previousOwner !== 'string' || previousOwner === owner || typeof previousUntil !== 'number') {
+    return undefined;
+  }
+  return {
+    owner: previousOwner,
+    leaseUntil: new Date(previousUntil),
+    farAhead: previousUntil > now.getTime() + longestLeaseAheadMs,
+  };
+}
+
+function refusal(item: Record<string, AttributeValue> | undefined): AcquireOutcome {
+  const old = item ? unmarshall(item) : {};
+  const holder = holderOf(old);
+  const paused = pauseOf(old[a.paused]);
+  if (paused) return { acquired: false, paused, holder };
+  return { acquired: false, holder };
+}
+
+function holderOf(old: Record<string, unknown>): LockHolder | undefined {
+  const owner = old[a.owner];
+  const leaseUntil = old[a.leaseUntil];
+  if (typeof owner !== 'string' || typeof leaseUntil !== 'number') return undefined;
+  return { owner, leaseUntil: new Date(leaseUntil) };
+}
+
+/** A pause as stored; anything on the item under `paused` pauses the worker, even if its fields are not readable. */
+export function pauseOf(value: unknown): WorkerPause | undefined {
+  if (value === undefined || value === null) return undefined;
+  const fields = typeof value === 'object' ? (value as Record<string, unknown>) : {};
+  const text = (field: unknown) => (typeof field === 'string' ? field : 'unknown');
+  return { by: text(fields.by), reason: text(fields.reason), at: text(fields.at) };
+}

@@ -1,0 +1,493 @@
+import { randomUUID } from 'node:crypto';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { Context } from 'aws-lambda';
+import { errorMessage, errorName } from '../shared/aws-errors';
+import { createDynamoDbClient } from '../shared/clients';
+import { ConfigError } from '../shared/config-error';
+import { EnvReader, type KitConfig, readKitConfig } from './config';
+import { parseWorkerInvocation } from './invocation';
+import { DynamoDbWorkerLease } from './lease';
+import { kitMetricNames } from './metric-names';
+import type {
+  JobSummary,
+  Lease,
+  LockHolder,
+  RunHistory,
+  RunLog,
+  RunOutcome,
+  RunRecord,
+  RunRecordFields,
+  Trigger,
+  WorkerLease,
+  WorkerPause,
+} from './ports';
+import { RunBudget } from './run-budget';
+import { DynamoDbRunHistory } from './run-history';
+
+/** What a job's `run` receives: who it is, how much time it has, and how to stop. */
+export interface JobContext<P = Record<string, never>> {
+  /** The worker's lock name (its `name`, or `LOCK_NAME`). */
+  readonly worker: string;
+  /** Unique per attempt: the Lambda request id and a random part (a retry reuses the request id). */
+  readonly runId: string;
+  readonly startedAt: Date;
+  readonly trigger: Trigger;
+  /** A dry run (`{"dryRun": true}` or `DRY_RUN=true`): the job must write nothing. It holds no lease. */
+  readonly dryRun: boolean;
+  /** The manual payload's job fields, as the job's `payload.parse` returned them. */
+  readonly payload: P;
+  /**
+   * Fires (reason `time-budget`) a safety margin before the invocation or the lease ends, and (reason `paused`)
+   * when an operator pauses the worker. Check it between batches and return `{ complete: false }`: the next tick
+   * goes on.
+   */
+  readonly signal: AbortSignal;
+  /** Milliseconds in which work may still start; at or below 0 the signal has fired. */
+  timeLeftMs(): number;
+  /** Grows with every lease on this worker: put it in conditional writes to refuse a displaced holder's. */
+  readonly fencingToken: number | undefined;
+  readonly log: RunLog;
+  now(): Date;
+}
+
+/** A metric a job reports: a count, or a value with its unit. */
+export type JobMetric =
+  | number
+  | { readonly value: number; readonly unit: (typeof MetricUnit)[keyof typeof MetricUnit] };
+
+/** Everything a periodic worker is: a name, a `run`, and optionally its own setup, payload and metrics. */
+export interface PeriodicWorkerDefinition<S extends JobSummary, D = undefined, P = Record<string, never>> {
+  /** The lock item's key (unless `LOCK_NAME` is set), the log service and the metrics `service` dimension. */
+  readonly name: string;
+  /** The log lines say "<title> starting", "<title> completed", "<title> failed". @default name */
+  readonly title?: string;
+  /** Builds the job's own dependencies once per container, at the first invocation (throw `ConfigError`). */
+  readonly setup?: (env: NodeJS.ProcessEnv) => D;
+  /** The job's manual payload fields beyond `dryRun`. @default none accepted */
+  readonly payload?: {
+    readonly fields: readonly string[];
+    readonly parse: (fields: Readonly<Record<string, unknown>>) => P;
+  };
+  /** One run of the job. Return a plain summary; throw to fail the invocation (its alarms fire). */
+  readonly run: (job: JobContext<P>, deps: D) => Promise<S>;
+  /** The job's metrics from its summary. @default every top-level finite number field, PascalCased, as a count */
+  readonly metrics?: (summary: S) => Readonly<Record<string, JobMetric>>;
+  /** The job's fields of a run that did not run (lock held, paused). @default none */
+  readonly skippedSummary?: (
+    run: { readonly startedAt: Date },
+    deps: D,
+  ) => Omit<S, 'complete' | 'stopReason'>;
+}
+
+/** A job's failure with the summary it had reached, and an outcome of its own (such as `breaker-tripped`). */
+export class RunFailedError<S extends JobSummary = JobSummary> extends Error {
+  /** The job's summary; once the kit has handled the error, the whole run record. Not enumerable: not logged twice. */
+  declare readonly summary: S | RunRecord<S>;
+  readonly outcome: string;
+
+  constructor(message: string, options: { summary: S; outcome?: string; cause?: unknown }) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'RunFailedError';
+    this.outcome = options.outcome ?? 'failed';
+    Object.defineProperty(this, 'summary', { value: options.summary, enumerable: false, writable: true });
+  }
+}
+
+/** The kit's side of a worker, wired once per container. Tests hand in fakes or adapters on a local engine. */
+export interface KitDeps {
+  readonly config: KitConfig;
+  readonly lease: WorkerLease;
+  readonly history: RunHistory;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  readonly now: () => Date;
+  /** How often a run holding the lease reads the pause. @default 5000 */
+  readonly pauseCheckIntervalMs?: number;
+}
+
+/** The Lambda context fields the kit uses; a local runner can build one without the Lambda runtime. */
+export type InvocationContext = Pick<Context, 'awsRequestId' | 'getRemainingTimeInMillis'> & Partial<Context>;
+
+export type WorkerHandler<S extends JobSummary> = (
+  event: unknown,
+  context: InvocationContext,
+) => Promise<RunRecord<S>>;
+
+const defaultMetricsNamespace = 'PeriodicWorkers';
+const defaultPauseCheckIntervalMs = 5_000;
+
+/**
+ * Turns a job into a Lambda handler that owns, for every worker, the lease on its own lock item (skip on overlap,
+ * takeover after a crash, owner-only release), the time budget as an AbortSignal, a fencing token, the start and
+ * completion log lines, EMF metrics with the heartbeat, the run history, the runtime pause, and error handling (a
+ * job error fails the invocation; a held lease or a pause is a normal return).
+ *
+ * @example
+ * export const handler = periodicWorker({
+ *   name: 'purge-expired-sessions',
+ *   async run(job) {
+ *     let deleted = 0;
+ *     for await (const page of expiredSessions(job.startedAt)) {
+ *       if (job.signal.aborted) return { complete: false, deleted };
+ *       deleted += await deleteAll(page);
+ *     }
+ *     return { complete: true, deleted };
+ *   },
+ * });
+ */
+export function periodicWorker<S extends JobSummary, D = undefined, P = Record<string, never>>(
+  definition: PeriodicWorkerDefinition<S, D, P>,
+  options: { readonly env?: NodeJS.ProcessEnv; readonly kit?: (env: NodeJS.ProcessEnv) => KitDeps } = {},
+): WorkerHandler<S> {
+  const env = options.env ?? process.env;
+  return createWorkerHandler(definition, () => {
+    // Both halves are read before either fails, so one message names every bad variable.
+    const problems: string[] = [];
+    let kit: KitDeps | undefined;
+    let deps: D | undefined;
+    try {
+      kit = (options.kit ?? ((e) => kitFromEnvironment(definition.name, e)))(env);
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      problems.push(...error.problems);
+    }
+    try {
+      deps = definition.setup ? definition.setup(env) : (undefined as D);
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      problems.push(...error.problems.filter((problem) => !problems.includes(problem)));
+    }
+    if (problems.length > 0 || !kit) throw new ConfigError(problems);
+    return { kit, deps: deps as D };
+  });
+}
+
+/** The kit's production wiring: a DynamoDB client on the lock table, Powertools' logger and metrics. */
+export function kitFromEnvironment(name: string, env: NodeJS.ProcessEnv = process.env): KitDeps {
+  const reader = new EnvReader(env);
+  const config = readKitConfig(reader, name);
+  reader.check();
+  const dynamo = createDynamoDbClient({
+    requestTimeoutMs: config.requestTimeoutMs,
+    maxAttempts: config.maxAttempts,
+    maxSockets: 4,
+  });
+  return {
+    config,
+    lease: new DynamoDbWorkerLease(dynamo, config.lockTableName, config.lockName),
+    history: new DynamoDbRunHistory(dynamo, config.lockTableName, config.lockName, config.historySize),
+    logger: new Logger({ serviceName: name }),
+    metrics: new Metrics({
+      serviceName: name,
+      namespace: env.POWERTOOLS_METRICS_NAMESPACE ?? defaultMetricsNamespace,
+    }),
+    now: () => new Date(),
+  };
+}
+
+/**
+ * Builds the handler over explicit wiring: `wire` runs once per container, on the first invocation (the cold
+ * start); a configuration error is thrown from there on every invocation, naming the variable, until it is fixed.
+ */
+export function createWorkerHandler<S extends JobSummary, D, P>(
+  definition: PeriodicWorkerDefinition<S, D, P>,
+  wire: () => { kit: KitDeps; deps: D },
+): WorkerHandler<S> {
+  let wired: { kit: KitDeps; deps: D } | undefined;
+  const title = definition.title ?? definition.name;
+  const payload = definition.payload ?? { fields: [], parse: () => ({}) as P };
+  return async (event, context) => {
+    wired ??= wire();
+    const { kit, deps } = wired;
+    const { logger, metrics } = kit;
+    if (context.functionName) logger.addContext(context as Context);
+    const invocation = parseWorkerInvocation(event, payload);
+    const run = new WorkerRun(definition, kit, deps, {
+      runId: `${context.awsRequestId}/${randomUUID().slice(0, 8)}`,
+      trigger: invocation.trigger,
+      dryRun: invocation.dryRun || kit.config.dryRun,
+      payload: invocation.payload,
+      remainingMs: () => context.getRemainingTimeInMillis(),
+    });
+    logger.info(`${title} starting`, { trigger: invocation.trigger, runId: run.runId, dryRun: run.dryRun });
+    try {
+      const record = await run.execute();
+      logger.info(`${title} completed`, { trigger: invocation.trigger, summary: record });
+      recordMetrics(metrics, definition, record, run.jobSummary, true);
+      return record;
+    } catch (error) {
+      const record = run.failedRecord;
+      if (record) {
+        logger.error(`${title} failed`, { trigger: invocation.trigger, summary: record, error });
+        recordMetrics(metrics, definition, record, run.jobSummary, false);
+      } else {
+        logger.error(`${title} failed before it could run`, { trigger: invocation.trigger, error });
+      }
+      throw error;
+    } finally {
+      metrics.publishStoredMetrics();
+    }
+  };
+}
+
+interface RunRequest<P> {
+  readonly runId: string;
+  readonly trigger: Trigger;
+  readonly dryRun: boolean;
+  readonly payload: P;
+  readonly remainingMs: () => number;
+}
+
+/** One invocation: lease (unless a dry run), the job under its budget, the record, the release. */
+class WorkerRun<S extends JobSummary, D, P> {
+  readonly startedAt: Date;
+  /** The job's own summary (or a failure's), for its metrics. */
+  jobSummary: S | undefined;
+  /** Set when the run failed after it started: what was logged, recorded and attached to the error. */
+  failedRecord: RunRecord<S> | undefined;
+
+  constructor(
+    private readonly definition: PeriodicWorkerDefinition<S, D, P>,
+    private readonly kit: KitDeps,
+    private readonly deps: D,
+    private readonly request: RunRequest<P>,
+  ) {
+    this.startedAt = kit.now();
+  }
+
+  get runId(): string {
+    return this.request.runId;
+  }
+
+  get dryRun(): boolean {
+    return this.request.dryRun;
+  }
+
+  async execute(): Promise<RunRecord<S>> {
+    if (this.request.dryRun) return this.runJob(undefined);
+    const { config, lease: lock, logger } = this.kit;
+    const acquired = await lock.acquireLease(this.request.runId, this.startedAt, config.leaseSeconds * 1000);
+    if (!acquired.acquired) {
+      if (acquired.paused) {
+        logger.info('Worker is paused; nothing to do', {
+          lockName: config.lockName,
+          pausedBy: acquired.paused,
+        });
+        return this.skipped('paused', undefined, acquired.paused);
+      }
+      const record = this.skipped('lock-held', acquired.holder, undefined);
+      logger.info('Lock is held by another run; nothing to do', {
+        lockName: config.lockName,
+        holder: record.lockHolder,
+      });
+      return record;
+    }
+    const { lease, replaced } = acquired;
+    if (replaced?.farAhead) {
+      logger.error(
+        'Took over a lease dated further ahead than any lease can be granted (a holder with a fast clock?)',
+        {
+          lockName: config.lockName,
+          holder: replaced.owner,
+          leaseUntil: replaced.leaseUntil.toISOString(),
+        },
+      );
+    } else if (replaced) {
+      logger.warn('Took over an expired lease: its holder did not release it (crashed or timed out)', {
+        lockName: config.lockName,
+        holder: replaced.owner,
+        leaseUntil: replaced.leaseUntil.toISOString(),
+      });
+    }
+    try {
+      return await this.runJob(lease);
+    } finally {
+      await this.releaseQuietly(lease);
+    }
+  }
+
+  private async runJob(lease: Lease | undefined): Promise<RunRecord<S>> {
+    const { config, logger, now } = this.kit;
+    const budget = new RunBudget(
+      { now, remainingMs: this.request.remainingMs },
+      config.safetyMarginMs,
+      lease,
+    );
+    budget.start(
+      lease && this.kit.lease,
+      this.kit.pauseCheckIntervalMs ?? defaultPauseCheckIntervalMs,
+      (error) => logger.warn('Could not read the pause; the run goes on', { error: errorName(error) }),
+    );
+    const job: JobContext<P> = {
+      worker: config.lockName,
+      runId: this.request.runId,
+      startedAt: this.startedAt,
+      trigger: this.request.trigger,
+      dryRun: this.request.dryRun,
+      payload: this.request.payload,
+      signal: budget.signal,
+      timeLeftMs: () => budget.timeLeftMs(),
+      fencingToken: lease?.fencingToken,
+      log: jobLog(logger),
+      now,
+    };
+    try {
+      let summary: S;
+      try {
+        summary = await this.definition.run(job, this.deps);
+        if (typeof summary !== 'object' || summary === null || typeof summary.complete !== 'boolean') {
+          throw new TypeError(
+            `The job must return an object with a boolean "complete", got ${JSON.stringify(summary)}`,
+          );
+        }
+      } catch (error) {
+        const failure = error instanceof RunFailedError ? (error as RunFailedError<S>) : undefined;
+        this.jobSummary = failure?.summary as S | undefined;
+        const fields = (failure?.summary as S | undefined) ?? this.skippedFields();
+        const record = this.record(failure?.outcome ?? 'failed', fields, {
+          complete: false,
+          stopReason: fields.stopReason ?? budget.stopReason,
+          fencingToken: lease?.fencingToken,
+          error: { name: errorName(error), message: errorMessage(error) },
+        });
+        this.failedRecord = record;
+        if (failure) Object.defineProperty(failure, 'summary', { value: record });
+        if (lease) await this.recordHistory(record, lease);
+        throw error;
+      }
+      this.jobSummary = summary;
+      const outcome: RunOutcome = this.request.dryRun
+        ? 'dry-run'
+        : summary.complete
+          ? 'completed'
+          : 'incomplete';
+      const record = this.record(outcome, summary, {
+        complete: summary.complete,
+        stopReason: summary.complete ? summary.stopReason : (summary.stopReason ?? budget.stopReason),
+        fencingToken: lease?.fencingToken,
+      });
+      if (lease) await this.recordHistory(record, lease);
+      return record;
+    } finally {
+      budget.dispose();
+    }
+  }
+
+  private skipped(
+    outcome: 'lock-held' | 'paused',
+    holder: LockHolder | undefined,
+    pause: WorkerPause | undefined,
+  ) {
+    return this.record(outcome, this.skippedFields(), {
+      complete: false,
+      stopReason: undefined,
+      fencingToken: undefined,
+      lockHolder: holder && { owner: holder.owner, leaseUntil: holder.leaseUntil.toISOString() },
+      pausedBy: pause,
+    });
+  }
+
+  private skippedFields(): Partial<S> {
+    return (this.definition.skippedSummary?.({ startedAt: this.startedAt }, this.deps) ?? {}) as Partial<S>;
+  }
+
+  private record(
+    outcome: RunOutcome,
+    fields: Partial<S>,
+    kitFields: Pick<RunRecordFields, 'complete' | 'stopReason' | 'fencingToken'> &
+      Partial<Pick<RunRecordFields, 'lockHolder' | 'pausedBy' | 'error'>>,
+  ): RunRecord<S> {
+    const { complete: _complete, stopReason: _stopReason, ...jobFields } = fields;
+    return {
+      worker: this.kit.config.lockName,
+      runId: this.request.runId,
+      trigger: this.request.trigger,
+      outcome,
+      dryRun: this.request.dryRun,
+      ...jobFields,
+      complete: kitFields.complete,
+      stopReason: kitFields.stopReason,
+      fencingToken: kitFields.fencingToken,
+      lockHolder: kitFields.lockHolder,
+      ...(kitFields.pausedBy ? { pausedBy: kitFields.pausedBy } : {}),
+      ...(kitFields.error ? { error: kitFields.error } : {}),
+      startedAt: this.startedAt.toISOString(),
+      durationMs: this.kit.now().getTime() - this.startedAt.getTime(),
+    } as RunRecord<S>;
+  }
+
+  private async recordHistory(record: RunRecord<S>, lease: Lease): Promise<void> {
+    try {
+      await this.kit.history.record(record, lease.fencingToken, this.kit.now());
+    } catch (error) {
+      this.kit.logger.warn('Could not record the run in its history for the status command', {
+        error: errorName(error),
+      });
+    }
+  }
+
+  private async releaseQuietly(lease: Lease): Promise<void> {
+    const { logger } = this.kit;
+    try {
+      const released = await this.kit.lease.releaseLease(lease);
+      if (!released) {
+        logger.warn('Lease had already been taken over by a later run; left its lock alone', {
+          lockName: lease.lockName,
+          owner: lease.owner,
+        });
+      }
+    } catch (error) {
+      // The lease expires by itself before the next tick; a failed release costs at most that wait.
+      logger.error('Could not release the lease; it expires by itself', {
+        lockName: lease.lockName,
+        leaseUntil: lease.leaseUntil.toISOString(),
+        error: errorName(error),
+        message: errorMessage(error),
+      });
+    }
+  }
+}
+
+/** The job's log: the worker's logger, so its lines carry the invocation's context and the worker's service. */
+function jobLog(logger: Logger): RunLog {
+  return {
+    info: (message, extra) => (extra ? logger.info(message, extra) : logger.info(message)),
+    warn: (message, extra) => (extra ? logger.warn(message, extra) : logger.warn(message)),
+    error: (message, extra) => (extra ? logger.error(message, extra) : logger.error(message)),
+  };
+}
+
+/** One EMF document per run: the kit's figures, the job's, and the heartbeat the missed-runs alarm watches. */
+function recordMetrics<S extends JobSummary, D, P>(
+  metrics: Metrics,
+  definition: PeriodicWorkerDefinition<S, D, P>,
+  record: RunRecord<S>,
+  jobSummary: S | undefined,
+  heartbeat: boolean,
+): void {
+  const count = (name: string, value: number) => metrics.addMetric(name, MetricUnit.Count, value);
+  count(kitMetricNames.lockContended, record.outcome === 'lock-held' ? 1 : 0);
+  count(kitMetricNames.runPaused, record.outcome === 'paused' ? 1 : 0);
+  // A paused worker reports no completeness at all, so a long pause does not page as runs that never complete.
+  if (record.outcome !== 'paused') count(kitMetricNames.runComplete, record.complete ? 1 : 0);
+  metrics.addMetric(kitMetricNames.runDuration, MetricUnit.Milliseconds, record.durationMs);
+  // A run that never reached the job (lock held, paused, failed before it returned a summary) has no figures.
+  const figures = jobSummary ? (definition.metrics ?? defaultJobMetrics)(jobSummary) : {};
+  for (const [name, metric] of Object.entries(figures)) {
+    if (typeof metric === 'number') count(name, metric);
+    else metrics.addMetric(name, metric.unit, metric.value);
+  }
+  if (heartbeat) count(kitMetricNames.runCompleted, 1);
+}
+
+/** Every top-level finite number of the job's summary, as a count named in PascalCase. */
+function defaultJobMetrics(summary: JobSummary): Record<string, number> {
+  const figures: Record<string, number> = {};
+  for (const [key, value] of Object.entries(summary)) {
+    if (typeof value === 'number' && Number.isFinite(value)) {
+      figures[key.charAt(0).toUpperCase() + key.slice(1)] = value;
+    }
+  }
+  return figures;
+}

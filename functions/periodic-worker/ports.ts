@@ -1,0 +1,107 @@
+/**
+ * The kit's ports: what any periodic worker runs over. Production wires the DynamoDB adapters (lease.ts,
+ * run-history.ts); unit tests wire in-memory fakes; integration tests wire the real adapters against a real engine.
+ */
+
+/** A lease this run holds on its worker's lock item. */
+export interface Lease {
+  readonly lockName: string;
+  readonly owner: string;
+  readonly leaseUntil: Date;
+  /** Grows with every lease taken on this lock item: a job can put it into its own conditional writes. */
+  readonly fencingToken: number;
+}
+
+export interface LockHolder {
+  readonly owner: string;
+  readonly leaseUntil: Date;
+}
+
+/** A lock item the acquiring write replaced: its lease had expired, or lay implausibly far ahead. */
+export interface ReplacedHolder extends LockHolder {
+  /**
+   * The stored lease ended further ahead than any lease could have been granted (a holder whose clock was fast):
+   * counted as expired so it cannot block the job for longer than one lease could.
+   */
+  readonly farAhead: boolean;
+}
+
+/** An operator's pause, kept on the worker's lock item until `resume`. */
+export interface WorkerPause {
+  readonly by: string;
+  readonly reason: string;
+  readonly at: string;
+}
+
+export type AcquireOutcome =
+  | { readonly acquired: true; readonly lease: Lease; readonly replaced?: ReplacedHolder | undefined }
+  | { readonly acquired: false; readonly holder: LockHolder | undefined; readonly paused?: undefined }
+  | { readonly acquired: false; readonly paused: WorkerPause; readonly holder?: LockHolder | undefined };
+
+export interface WorkerLease {
+  /** Takes the lease unless another run holds it or the worker is paused (a pause wins over a holder). */
+  acquireLease(owner: string, now: Date, leaseMs: number): Promise<AcquireOutcome>;
+  /**
+   * Frees the lock only if this lease still owns it. True when it is free (also when a retry meets its own earlier
+   * release whose answer was lost); false only when a successor had taken it over.
+   */
+  releaseLease(lease: Lease): Promise<boolean>;
+  /** The pause on the lock item, if any: read while a run is in progress so it can stop at its next batch. */
+  readPause(): Promise<WorkerPause | undefined>;
+}
+
+/** A summary a job returns: whether it finished its work, and any figures of its own. */
+export interface JobSummary {
+  readonly complete: boolean;
+  /** Why the job stopped early; when it omits one and the run's signal fired, the signal's reason is used. */
+  readonly stopReason?: string | undefined;
+}
+
+/**
+ * `lock-held` and `paused` are normal returns (another run has the lease; an operator paused the worker).
+ * `failed`, or a job's own failure outcome such as `breaker-tripped`, fails the invocation.
+ */
+export type RunOutcome =
+  | 'completed'
+  | 'incomplete'
+  | 'dry-run'
+  | 'lock-held'
+  | 'paused'
+  | 'failed'
+  | (string & {});
+
+/** The kit's own fields of a run record; the job's summary fields sit beside them. */
+export interface RunRecordFields {
+  readonly worker: string;
+  readonly runId: string;
+  readonly trigger: Trigger;
+  readonly outcome: RunOutcome;
+  readonly dryRun: boolean;
+  readonly complete: boolean;
+  readonly stopReason: string | undefined;
+  /** The lease's fencing token; undefined when the run held no lease (dry run, lock held, paused). */
+  readonly fencingToken: number | undefined;
+  readonly lockHolder: { readonly owner: string; readonly leaseUntil: string } | undefined;
+  readonly pausedBy?: WorkerPause | undefined;
+  /** Set on a failed run: the error's name and message. */
+  readonly error?: { readonly name: string; readonly message: string } | undefined;
+  readonly startedAt: string;
+  readonly durationMs: number;
+}
+
+/** What the handler returns, the log's completion line carries and the run history keeps. */
+export type RunRecord<S extends JobSummary = JobSummary> = RunRecordFields &
+  Omit<S, keyof RunRecordFields | 'complete' | 'stopReason'>;
+
+export interface RunHistory {
+  /** Keeps the record in the worker's history, unless a later lease has already recorded into its slot. */
+  record(record: RunRecord, fencingToken: number, now: Date): Promise<void>;
+}
+
+export type Trigger = 'schedule' | 'manual';
+
+export interface RunLog {
+  info(message: string, extra?: Record<string, unknown>): void;
+  warn(message: string, extra?: Record<string, unknown>): void;
+  error(message: string, extra?: Record<string, unknown>): void;
+}

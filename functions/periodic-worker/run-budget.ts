@@ -1,0 +1,81 @@
+import type { Lease, WorkerLease } from './ports';
+
+export type BudgetStop = 'time-budget' | 'paused';
+
+/**
+ * The run's budget as one AbortSignal: it fires a safety margin before the invocation or the lease ends, whichever
+ * comes first, and when an operator pauses the worker. The clocks are injected (`now`, `remainingMs`); a timer
+ * fires the signal on time for a job that only watches it, and every `timeLeftMs()` call re-checks the clocks, so a
+ * job that asks never works past the margin either.
+ */
+export class RunBudget {
+  private readonly controller = new AbortController();
+  private timer: NodeJS.Timeout | undefined;
+  private pausePoll: NodeJS.Timeout | undefined;
+  private polling = false;
+
+  constructor(
+    private readonly clocks: { readonly now: () => Date; readonly remainingMs: () => number },
+    private readonly safetyMarginMs: number,
+    private readonly lease: Lease | undefined,
+  ) {}
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  /** Milliseconds in which work may still start (the margin already taken off); at or below 0 the signal fires. */
+  timeLeftMs(): number {
+    const leaseLeft = this.lease
+      ? this.lease.leaseUntil.getTime() - this.clocks.now().getTime()
+      : Number.POSITIVE_INFINITY;
+    const left = Math.min(this.clocks.remainingMs(), leaseLeft) - this.safetyMarginMs;
+    if (left <= 0) this.stop('time-budget');
+    return left;
+  }
+
+  stop(reason: BudgetStop): void {
+    if (!this.controller.signal.aborted) this.controller.abort(reason);
+  }
+
+  get stopReason(): BudgetStop | undefined {
+    return this.controller.signal.aborted ? (this.controller.signal.reason as BudgetStop) : undefined;
+  }
+
+  /** Arms the timer, and the pause poll when the run holds a lease. Neither keeps the process alive. */
+  start(
+    lease: WorkerLease | undefined,
+    pauseCheckIntervalMs: number,
+    onPollError: (error: unknown) => void,
+  ): void {
+    this.arm();
+    if (!lease || !this.lease) return;
+    this.pausePoll = setInterval(() => {
+      if (this.polling || this.signal.aborted) return;
+      this.polling = true;
+      lease
+        .readPause()
+        .then((paused) => {
+          if (paused) this.stop('paused');
+        })
+        .catch(onPollError)
+        .finally(() => {
+          this.polling = false;
+        });
+    }, pauseCheckIntervalMs);
+    this.pausePoll.unref();
+  }
+
+  private arm(): void {
+    const left = this.timeLeftMs();
+    if (left <= 0) return;
+    // Re-checked when it fires: the injected clocks decide, the timer only wakes the check up.
+    this.timer = setTimeout(() => this.arm(), Math.min(left, 2_147_483_647));
+    this.timer.unref();
+  }
+
+  dispose(): void {
+    if (this.timer) clearTimeout(this.timer);
+    if (this.pausePoll) clearInterval(this.pausePoll);
+  }
+}
