@@ -1,0 +1,118 @@
+/**
+ * In-memory fakes of the periodic-worker kit's ports (functions/periodic-worker/ports.ts), with the same conditions
+ * as the DynamoDB adapters (lease.ts, run-history.ts), so unit tests can drive the kit's handler without an engine.
+ */
+import type {
+  AcquireOutcome,
+  Lease,
+  RunHistory,
+  RunRecord,
+  WorkerLease,
+  WorkerPause,
+} from '../../functions/periodic-worker/ports';
+
+/** The worker's lock item as the fake keeps it. */
+export interface FakeLockItem {
+  owner: string | undefined;
+  leaseUntil: number;
+  fencingToken: number;
+  paused: WorkerPause | undefined;
+}
+
+/** One lock item: free, expired or ours is taken (adding 1 to the fencing token); a pause refuses every run. */
+export class InMemoryWorkerLease implements WorkerLease {
+  readonly item: FakeLockItem = { owner: undefined, leaseUntil: 0, fencingToken: 0, paused: undefined };
+  /** Owners in the order they asked for the lease. */
+  readonly acquireCalls: string[] = [];
+  readonly released: Lease[] = [];
+  pauseReads = 0;
+  /** Throw from these to fail the call, as an unreachable table would. */
+  failRelease: (() => never) | undefined;
+  failReadPause: (() => never) | undefined;
+
+  constructor(readonly lockName = 'test-worker') {}
+
+  async acquireLease(owner: string, now: Date, leaseMs: number): Promise<AcquireOutcome> {
+    this.acquireCalls.push(owner);
+    const { item } = this;
+    if (item.paused) {
+      return { acquired: false, paused: item.paused, holder: this.holder() };
+    }
+    const taken = item.owner !== undefined && item.owner !== owner && item.leaseUntil >= now.getTime();
+    if (taken) return { acquired: false, holder: this.holder() };
+    const replaced =
+      item.owner !== undefined && item.owner !== owner
+        ? { owner: item.owner, leaseUntil: new Date(item.leaseUntil), farAhead: false }
+        : undefined;
+    item.owner = owner;
+    item.leaseUntil = now.getTime() + leaseMs;
+    item.fencingToken += 1;
+    const lease: Lease = {
+      lockName: this.lockName,
+      owner,
+      leaseUntil: new Date(item.leaseUntil),
+      fencingToken: item.fencingToken,
+    };
+    return { acquired: true, lease, replaced };
+  }
+
+  async releaseLease(lease: Lease): Promise<boolean> {
+    this.failRelease?.();
+    this.released.push(lease);
+    if (this.item.owner === undefined) return true;
+    if (this.item.owner !== lease.owner) return false;
+    this.item.owner = undefined;
+    this.item.leaseUntil = 0;
+    return true;
+  }
+
+  async readPause(): Promise<WorkerPause | undefined> {
+    this.pauseReads += 1;
+    this.failReadPause?.();
+    return this.item.paused;
+  }
+
+  /** What `pauseWorker` does to the lock item. */
+  pause(pause: WorkerPause): void {
+    this.item.paused = pause;
+  }
+
+  private holder() {
+    return this.item.owner === undefined
+      ? undefined
+      : { owner: this.item.owner, leaseUntil: new Date(this.item.leaseUntil) };
+  }
+}
+
+/** One kept run as the fake's ring slot holds it. */
+export interface FakeRecordedRun {
+  readonly record: RunRecord;
+  readonly fencingToken: number;
+  readonly finishedAt: Date;
+}
+
+/** The run history ring: slot = fencing token mod size, never overwritten by an older token. */
+export class InMemoryRunHistory implements RunHistory {
+  readonly slots = new Map<number, FakeRecordedRun>();
+  /** Every record the kit handed in, kept or not. */
+  readonly offered: RunRecord[] = [];
+  failRecord: (() => never) | undefined;
+
+  constructor(private readonly size = 20) {}
+
+  async record(record: RunRecord, fencingToken: number, now: Date): Promise<void> {
+    this.failRecord?.();
+    this.offered.push(record);
+    const slot = fencingToken % this.size;
+    const kept = this.slots.get(slot);
+    if (kept && kept.fencingToken > fencingToken) return;
+    this.slots.set(slot, { record, fencingToken, finishedAt: now });
+  }
+
+  /** The kept records, oldest fencing token first. */
+  records(): RunRecord[] {
+    return [...this.slots.values()]
+      .sort((x, y) => x.fencingToken - y.fencingToken)
+      .map((kept) => kept.record);
+  }
+}
