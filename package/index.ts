@@ -1,9 +1,11 @@
 /**
  * The CDK constructs: add the passive-user checker, its users table and its lease-lock table to your own stack,
- * or deploy the ready-made `PassiveUsersStack`.
+ * or deploy the ready-made `PassiveUsersStack`. `PeriodicWorker` schedules a job of your own (its handler made
+ * with `periodicWorker` from `passive-user-checker/worker`) with the same lease, alarms and dashboard;
+ * `ActivityReport` is the daily report worker the stack deploys beside the checker.
  *
- * The checker's Lambda code ships prebuilt in this package (`dist/lambda/`), so `cdk synth` in your app needs
- * neither esbuild nor Docker. `aws-cdk-lib` and `constructs` are peer dependencies: your app's copies are used.
+ * The checker's and the report's Lambda code ship prebuilt in this package (`dist/lambda/`), so `cdk synth` in
+ * your app needs neither esbuild nor Docker for them. `aws-cdk-lib` and `constructs` are peer dependencies: your app's copies are used.
  *
  * @example
  * ```ts
@@ -16,7 +18,18 @@
  *
  * @module passive-user-checker
  */
-export { JobMonitoring, type JobMonitoringProps } from '../infra/constructs/job-monitoring';
+export {
+  ActivityReport,
+  type ActivityReportProps,
+  ActivityReportPropsError,
+  activityReportMetricNames,
+} from '../infra/constructs/activity-report';
+export {
+  type AlarmAdvice,
+  type AlarmEvaluation,
+  JobMonitoring,
+  type JobMonitoringProps,
+} from '../infra/constructs/job-monitoring';
 export { LeaseLockTable } from '../infra/constructs/lease-lock-table';
 export {
   PassiveUserChecker,
@@ -24,5 +37,11 @@ export {
   PassiveUserCheckerPropsError,
   type PowertoolsLogLevel,
 } from '../infra/constructs/passive-user-checker';
+export {
+  PeriodicWorker,
+  type PeriodicWorkerProps,
+  PeriodicWorkerPropsError,
+} from '../infra/constructs/periodic-worker';
+export type { ScheduleIntervals } from '../infra/constructs/schedule-intervals';
 export { UsersTable, type UsersTableProps } from '../infra/constructs/users-table';
 export { PassiveUsersStack, type PassiveUsersStackProps } from '../infra/passive-users-stack';

@@ -34,12 +34,15 @@ function asSection(page: string, pageAnchors: ReadonlyMap<string, string>): stri
       if (line.startsWith('```')) inFence = !inFence;
       if (inFence) return line;
       const shifted = /^#{1,5} /.test(line) ? `#${line}` : line;
-      return shifted.replace(
-        /\]\(((?:\.\.\/)*[\w./-]+\.md)(#[^)]*)?\)/g,
-        (_match, file: string, hash?: string) => {
-          const anchor = hash ?? pageAnchors.get(path.basename(file, '.md'));
-          return `](${anchor ?? '#'})`;
-        },
+      return (
+        shifted
+          // "Overrides PeriodicWorker.constructor" links to the Nth "Constructor" heading of TypeDoc's page, a number
+          // that no longer holds once the pages are one file: keep the name, drop the link.
+          .replace(/\[`constructor`\]\(#constructor(?:-\d+)?\)/g, '`constructor`')
+          .replace(/\]\(((?:\.\.\/)*[\w./-]+\.md)(#[^)]*)?\)/g, (_match, file: string, hash?: string) => {
+            const anchor = hash ?? pageAnchors.get(path.basename(file, '.md'));
+            return `](${anchor ?? '#'})`;
+          })
       );
     })
     .join('\n');

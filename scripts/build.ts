@@ -141,7 +141,7 @@ function assertDeclaredTypeDependencies(entry: PackageEntry, declarations: strin
       (name) => !declared.has(name) && !declared.has(`@types/${name.replace(/^@/, '').replace('/', '__')}`),
     );
   if (missing.length > 0) {
-    throw new Error(
+    throw new BuildError(
       `The declarations of ${entry.source} import ${[...new Set(missing)].join(', ')}, not in dependencies`,
     );
   }

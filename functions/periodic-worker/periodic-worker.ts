@@ -138,7 +138,12 @@ const defaultPauseCheckIntervalMs = 5_000;
  */
 export function periodicWorker<S extends JobSummary, D = undefined, P = Record<string, never>>(
   definition: PeriodicWorkerDefinition<S, D, P>,
-  options: { readonly env?: NodeJS.ProcessEnv; readonly kit?: (env: NodeJS.ProcessEnv) => KitDeps } = {},
+  options: {
+    /** Where the kit and the job's `setup` read their settings (a local runner passes its own). @default process.env */
+    readonly env?: NodeJS.ProcessEnv;
+    /** @internal The kit's adapters, for tests: fakes, or adapters on a local engine. */
+    readonly kit?: (env: NodeJS.ProcessEnv) => KitDeps;
+  } = {},
 ): WorkerHandler<S> {
   const env = options.env ?? process.env;
   return createWorkerHandler(definition, () => {
