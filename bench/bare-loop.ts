@@ -9,8 +9,7 @@ import { clientSettingsFor, createDynamoDbClient } from '../functions/shared/cli
 import type { WorkerConfig } from '../functions/shared/config';
 import { DynamoDbUserStore } from '../functions/shared/user-store';
 
-/** The seeded users' ids (`bench/fixtures.ts`): fixed width, so every item has the same size. */
-export const benchUserId = (index: number): string => `user-${String(index).padStart(8, '0')}`;
+export { benchUserId } from './seeding';
 
 export function bareLoopClient(config: WorkerConfig): DynamoDBDocumentClient {
   return createDynamoDbClient(clientSettingsFor(config));

@@ -1,5 +1,6 @@
 /** Turns measurements into verdicts against the targets and into the markdown that `npm run bench` prints. */
 import type { ColdStartResult } from './cold-start';
+import { deployedSection, deployedVerdicts } from './deployed-report';
 import type { IdleTickResult } from './idle-tick';
 import type { MemoryResult } from './memory';
 import type { BenchRun, RunHeader, Verdict } from './results';
@@ -41,7 +42,7 @@ export function idleVerdicts(idle: IdleTickResult): Verdict[] {
 
 export function throughputVerdict(throughput: ThroughputResult): Verdict {
   return {
-    name: 'Throughput: handler ÷ bare loop',
+    name: 'Throughput in the measuring process (2b): handler ÷ bare loop',
     target: `≥ ${targets.throughputRatio}`,
     measured:
       `${fixed(throughput.ratio, 3)} (median of ${throughput.pairRatios.length} pairs: ` +
@@ -78,6 +79,7 @@ export function coldStartVerdict(coldStart: ColdStartResult): Verdict {
 export function verdictsOf(run: Omit<BenchRun, 'verdicts'>): Verdict[] {
   return [
     ...idleVerdicts(run.idleTick),
+    ...(run.deployed ? deployedVerdicts(run.deployed) : []),
     throughputVerdict(run.throughput),
     memoryVerdict(run.memory),
     coldStartVerdict(run.coldStart),
@@ -176,7 +178,10 @@ export function idleSection(idle: IdleTickResult): string {
 export function throughputSection(throughput: ThroughputResult): string {
   return new Markdown()
     .paragraph(
-      `**2. Throughput** — ${int(throughput.users)} stale users per run, UPDATE_CONCURRENCY = `,
+      `**2b. Throughput in the measuring process** — the handler module imported by the benchmark itself, logs, `,
+      "metrics and events off, its client built like the bare loop's: what the orchestration costs with nothing ",
+      `else in the way (benchmark 2 above measures the function as deployed). ${int(throughput.users)} stale `,
+      `users per run, UPDATE_CONCURRENCY = `,
       `${throughput.concurrency}, fresh table each run, after an unmeasured warm-up of `,
       `${int(throughput.warmupUsers)} users each; runs in this order, in pairs. Worker CPU is this process's `,
       '(SDK and orchestration; not the engine) per passivated user:',
@@ -392,6 +397,7 @@ export function renderMarkdown(run: BenchRun): string {
     runHeader(run),
     verdictTable(run.verdicts),
     idleSection(run.idleTick),
+    ...(run.deployed ? [deployedSection(run.deployed)] : []),
     throughputSection(run.throughput),
     latencySection(run.latency),
     memorySection(run.memory),

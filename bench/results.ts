@@ -3,6 +3,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { EngineKind } from '../local/engine';
 import type { ColdStartResult } from './cold-start';
 import type { CostRow } from './cost';
+import type { DeployedResult } from './deployed';
 import type { IdleTickResult } from './idle-tick';
 import type { MemoryResult } from './memory';
 import type { LatencyPoint, ThroughputResult } from './throughput';
@@ -38,7 +39,10 @@ export interface BenchRun {
   /** Worker settings taken from the environment of `npm run bench` (tuning), if any. */
   readonly tuning: Record<string, string>;
   readonly idleTick: IdleTickResult;
+  /** In the measuring process, handler internals (2b). */
   readonly throughput: ThroughputResult;
+  /** Benchmark 2 as deployed; absent from runs recorded before it existed. */
+  readonly deployed?: DeployedResult;
   readonly latency: LatencyPoint[];
   readonly memory: MemoryResult;
   readonly coldStart: ColdStartResult;

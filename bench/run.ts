@@ -1,7 +1,7 @@
 /**
  * `npm run bench [-- --engine dynalite|dynamodb-local] [--quick] [--lambda-heap] [--out <dir>]`
  *
- * Runs the six benchmarks on one engine, prints a markdown report with a PASS / MISSED line per target, and
+ * Runs the benchmarks on one engine, prints a markdown report with a PASS / MISSED line per target, and
  * records the run in <out>/results.json (one entry per engine), <out>/throughput.svg and <out>/memory.svg, and,
  * for a full run into bench/, the engine's section of BENCHMARKS.md. Worker settings can be tuned through the
  * environment (QUERY_PAGE_SIZE, REQUEST_TIMEOUT_MS, MAX_ATTEMPTS, ACTIVE_SHARDS, SAFETY_MARGIN_MS).
@@ -19,6 +19,9 @@ import { dynamoDbLocalPackage } from '../scripts/fetch-dynamodb-local.mjs';
 import { bareLoopMemoryEntry, buildDir, handlerEntry, lambdaHeapFlags, stackMemoryMb } from './bundling';
 import { type ColdStartResult, measureColdStart } from './cold-start';
 import { idleCostTable, loginsPerUserPerDay, pricing, ticksPerMonth } from './cost';
+import { type DeployedResult, type EventsMode, measureDeployed } from './deployed';
+import { exportTree, type SynthesizedStack, synthesizeStack } from './deployed-asset';
+import { deployedSection, deployedVerdicts } from './deployed-report';
 import { startEngineProcess } from './engine-process';
 import { setupClients, useEndpointInProcess, workerEnv } from './fixtures';
 import { type IdleTickResult, measureIdleTick } from './idle-tick';
@@ -55,7 +58,7 @@ import {
   type ThroughputResult,
 } from './throughput';
 
-const usage = `Usage: npm run bench -- [--engine dynalite|dynamodb-local] [--quick] [--lambda-heap] [--out <dir>]
+const usage = `Usage: npm run bench -- [--engine dynalite|dynamodb-local] [--quick] [--lambda-heap] [--synth-ref <git ref>] [--out <dir>]
        npm run bench -- --sections memory[,throughput,…] [--engine …]   (measure some, print, record nothing)
        npm run bench -- --redraw [--out <dir>]
 
@@ -63,7 +66,8 @@ const usage = `Usage: npm run bench -- [--engine dynalite|dynamodb-local] [--qui
   --quick           small sizes, for a fast check of the machinery (results go to a temporary directory)
   --lambda-heap     run the memory child with the heap flags Lambda's Node.js runtime uses for a ${stackMemoryMb} MB function
   --out <dir>       where results.json and the SVGs go (default: bench/, or a temporary directory with --quick)
-  --sections <list> only these of ${['cold-start', 'idle', 'throughput', 'latency', 'memory'].join(', ')}: for tuning; prints, records nothing
+  --synth-ref <ref> synthesize the function measured as deployed from this commit's tree (git archive), not the working tree
+  --sections <list> only these of ${['cold-start', 'idle', 'throughput', 'deployed', 'latency', 'memory'].join(', ')}: for tuning; prints, records nothing
   --redraw          measure nothing: redraw the SVGs (and, in bench/, the BENCHMARKS.md sections) from <dir>/results.json`;
 
 class UsageError extends Error {
@@ -85,6 +89,11 @@ export interface Profile {
   readonly memorySizes: readonly number[];
   readonly coldStartSamples: number;
   readonly costUsers: readonly number[];
+  /** Benchmark 2 as deployed: stale users per run, rounds per size, events modes, sizes run on one core. */
+  readonly deployedSizes: readonly number[];
+  readonly deployedRounds: number;
+  readonly deployedEventModes: readonly EventsMode[];
+  readonly deployedPinnedSizes: readonly number[];
 }
 
 export const profiles = {
@@ -100,6 +109,10 @@ export const profiles = {
     memorySizes: [1_000, 10_000, 50_000],
     coldStartSamples: 21,
     costUsers: [100_000, 1_000_000],
+    deployedSizes: [4_000, 20_000],
+    deployedRounds: 3,
+    deployedEventModes: ['off', 0, 15],
+    deployedPinnedSizes: [4_000],
   },
   quick: {
     idleUsers: 2_000,
@@ -113,6 +126,10 @@ export const profiles = {
     memorySizes: [200, 1_000, 2_000],
     coldStartSamples: 5,
     costUsers: [100_000, 1_000_000],
+    deployedSizes: [500, 2_000],
+    deployedRounds: 1,
+    deployedEventModes: ['off', 15],
+    deployedPinnedSizes: [500],
   },
 } as const satisfies Record<string, Profile>;
 
@@ -145,7 +162,7 @@ function sourceState(): BenchRun['source'] {
 
 const progress = (message: string) => process.stderr.write(`[bench] ${message}\n`);
 
-const sectionNames = ['cold-start', 'idle', 'throughput', 'latency', 'memory'] as const;
+const sectionNames = ['cold-start', 'idle', 'throughput', 'deployed', 'latency', 'memory'] as const;
 type SectionName = (typeof sectionNames)[number];
 
 function parseSections(raw: string | undefined): Set<SectionName> {
@@ -167,6 +184,7 @@ async function main(argv: string[]): Promise<number> {
       engine: { type: 'string' },
       quick: { type: 'boolean', default: false },
       'lambda-heap': { type: 'boolean', default: false },
+      'synth-ref': { type: 'string' },
       sections: { type: 'string' },
       out: { type: 'string' },
       redraw: { type: 'boolean', default: false },
@@ -220,7 +238,19 @@ async function main(argv: string[]): Promise<number> {
   }
   const loadAverageAtStart = loadavg()[0] ?? 0;
   const dir = buildDir();
+  let synthesized: SynthesizedStack | undefined;
   try {
+    // Synthesized first: `cdk synth` takes a few seconds and fails loudly, before anything is measured.
+    if (sections.has('deployed')) {
+      const ref = values['synth-ref'];
+      const tree = ref === undefined ? undefined : exportTree(ref);
+      progress(`cdk synth${ref ? ` of ${ref}` : ''}: the checker's asset and environment as deployed`);
+      try {
+        synthesized = synthesizeStack({ sourceDir: tree?.dir });
+      } finally {
+        tree?.remove();
+      }
+    }
     const handlerBundle = await dir.bundle(handlerEntry, 'handler');
     let coldStart: ColdStartResult | undefined;
     if (sections.has('cold-start')) {
@@ -258,6 +288,25 @@ async function main(argv: string[]): Promise<number> {
           concurrency: profile.concurrency,
           warmupUsers: profile.warmupUsers,
           pairs: profile.throughputPairs,
+        });
+      }
+
+      let deployed: DeployedResult | undefined;
+      if (synthesized) {
+        progress(
+          `throughput as deployed: ${profile.deployedSizes.join(', ')} stale users × ${profile.deployedRounds} rounds, ` +
+            `events ${profile.deployedEventModes.join(', ')}; one core at ${profile.deployedPinnedSizes.join(', ')}`,
+        );
+        deployed = await measureDeployed({
+          endpoint: engine.endpoint,
+          setup,
+          fn: synthesized.checker,
+          buildDir: dir,
+          sizes: profile.deployedSizes,
+          rounds: profile.deployedRounds,
+          eventModes: profile.deployedEventModes,
+          pinnedSizes: profile.deployedPinnedSizes,
+          progress,
         });
       }
 
@@ -310,11 +359,12 @@ async function main(argv: string[]): Promise<number> {
         tuning,
       };
 
-      if (!(complete && idleTick && throughput && latency && memory && coldStart)) {
+      if (!(complete && idleTick && throughput && deployed && latency && memory && coldStart)) {
         // A partial run (--sections): for tuning; printed, never recorded.
         const verdicts: Verdict[] = [
           ...(idleTick ? idleVerdicts(idleTick) : []),
           ...(throughput ? [throughputVerdict(throughput)] : []),
+          ...(deployed ? deployedVerdicts(deployed) : []),
           ...(memory ? [memoryVerdict(memory)] : []),
           ...(coldStart ? [coldStartVerdict(coldStart)] : []),
         ];
@@ -323,6 +373,7 @@ async function main(argv: string[]): Promise<number> {
             runHeader(header),
             verdictTable(verdicts),
             idleTick ? idleSection(idleTick) : '',
+            deployed ? deployedSection(deployed) : '',
             throughput ? throughputSection(throughput) : '',
             latency ? latencySection(latency) : '',
             memory ? memorySection(memory) : '',
@@ -340,6 +391,7 @@ async function main(argv: string[]): Promise<number> {
         ...header,
         idleTick,
         throughput,
+        deployed,
         latency,
         memory,
         coldStart,
@@ -372,6 +424,7 @@ async function main(argv: string[]): Promise<number> {
     }
   } finally {
     dir.remove();
+    synthesized?.remove();
   }
 }
 

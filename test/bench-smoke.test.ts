@@ -2,10 +2,16 @@
  * A tiny run of the benchmark machinery (`npm run bench` itself is not part of `npm test`): it checks what the
  * benchmarks measure and the shape of what they report, never how fast anything was.
  */
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bareLoopMemoryEntry, buildDir, handlerEntry } from '../bench/bundling';
 import { measureColdStart } from '../bench/cold-start';
 import { idleCostTable, loginsPerUserPerDay, pricing, ticksPerMonth } from '../bench/cost';
+import { type DeployedResult, measureDeployed } from '../bench/deployed';
+import { type CfnTemplate, checkerFunction, type DeployedFunction } from '../bench/deployed-asset';
+import { deployedSection, deployedVerdicts } from '../bench/deployed-report';
 import { type SetupClients, setupClients } from '../bench/fixtures';
 import { type IdleTickResult, measureIdleTick } from '../bench/idle-tick';
 import { measureMemory } from '../bench/memory';
@@ -175,7 +181,7 @@ describe('the benchmarks, run small', () => {
     const markdown = renderMarkdown(run);
     for (const heading of [
       '**1. Idle tick**',
-      '**2. Throughput**',
+      '**2b. Throughput in the measuring process**',
       '**3. With network latency**',
       '**4. Memory**',
     ]) {
@@ -191,5 +197,162 @@ describe('the benchmarks, run small', () => {
     expect(charts[1]).toMatch(/^<svg[\s\S]*<rect[\s\S]*<\/svg>\n$/);
     expect(charts[1]).toContain('peak RSS of the bare loop');
     expect(charts.flatMap(repeatedAttributes)).toEqual([]);
+  });
+});
+
+const checkerEnvironment: Record<string, unknown> = {
+  USERS_TABLE_NAME: { Ref: 'Users' },
+  LOCK_TABLE_NAME: { Ref: 'Lock' },
+  LOCK_NAME: 'passive-user-checker',
+  UPDATE_CONCURRENCY: '4',
+  MAX_PASSIVATIONS_PER_RUN: '10000',
+  BREAKER_MAX_STALE: '5',
+  BREAKER_MAX_STALE_PERCENT: '25',
+  EVENT_BUS_NAME: 'default',
+  POWERTOOLS_SERVICE_NAME: 'passive-user-checker',
+  POWERTOOLS_LOG_LEVEL: 'INFO',
+  NODE_OPTIONS: '--enable-source-maps',
+};
+
+/**
+ * A template shaped like the stack's: two functions (the checker is the one the FunctionName output names), the
+ * tables as Refs resolved through the outputs, and the environment the checker needs to run.
+ */
+function fixtureTemplate(
+  checkerAsset: string,
+  otherAsset: string,
+  checkerVariables: Record<string, unknown> = checkerEnvironment,
+): CfnTemplate {
+  const fn = (asset: string, variables: Record<string, unknown>) => ({
+    Type: 'AWS::Lambda::Function',
+    Metadata: { 'aws:asset:path': asset },
+    Properties: {
+      Handler: 'index.handler',
+      Runtime: 'nodejs24.x',
+      MemorySize: 512,
+      Timeout: 240,
+      Environment: { Variables: variables },
+    },
+  });
+  return {
+    Resources: {
+      Users: { Type: 'AWS::DynamoDB::Table' },
+      Lock: { Type: 'AWS::DynamoDB::Table' },
+      Report: fn(otherAsset, { USERS_TABLE_NAME: { Ref: 'Users' } }),
+      Checker: fn(checkerAsset, checkerVariables),
+    },
+    Outputs: {
+      FunctionName: { Value: { Ref: 'Checker' } },
+      UsersTableName: { Value: { Ref: 'Users' } },
+      LockTableName: { Value: { Ref: 'Lock' } },
+    },
+  };
+}
+
+describe('benchmark 2 as deployed, run small', () => {
+  let engine: TestEngine;
+  let setup: SetupClients;
+  let fn: DeployedFunction;
+  let result: DeployedResult;
+  const dir = buildDir();
+  const outdir = mkdtempSync(join(tmpdir(), 'bench-smoke-synth-'));
+
+  beforeAll(async () => {
+    engine = await startTestEngine();
+    setup = setupClients(engine.engine.endpoint);
+    const bundle = await dir.bundle(handlerEntry, 'handler');
+    for (const asset of ['asset.checker', 'asset.report']) mkdirSync(join(outdir, asset));
+    copyFileSync(bundle.file, join(outdir, 'asset.checker', 'index.mjs'));
+    writeFileSync(join(outdir, 'asset.report', 'index.mjs'), 'export const handler = async () => ({});\n');
+    fn = checkerFunction(fixtureTemplate('asset.checker', 'asset.report'), outdir);
+    result = await measureDeployed({
+      endpoint: engine.engine.endpoint,
+      setup,
+      fn,
+      buildDir: dir,
+      sizes: [40],
+      eventModes: [15],
+      rounds: 1,
+      pinnedSizes: [40],
+    });
+  }, 60_000);
+
+  afterAll(async () => {
+    dir.remove();
+    rmSync(outdir, { recursive: true, force: true });
+    setup?.destroy();
+    await engine?.stop();
+  });
+
+  it('takes the function the FunctionName output names, its tables resolved through the outputs', () => {
+    // Arrange: the fixture template holds two functions. Act: done in beforeAll.
+    // Assert
+    expect(fn.logicalId).toBe('Checker');
+    expect(fn.entryFile).toBe(join(outdir, 'asset.checker', 'index.mjs'));
+    expect(fn.exportName).toBe('handler');
+    expect(fn.environment.USERS_TABLE_NAME).toEqual({ table: 'users' });
+    expect(fn.environment.LOCK_TABLE_NAME).toEqual({ table: 'lock' });
+    expect(fn.entrySha256).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it("refuses an environment value that is neither a literal nor one of the stack's tables", () => {
+    // Arrange
+    const template = fixtureTemplate('asset.checker', 'asset.report', { EVENT_BUS_NAME: { Ref: 'SomeBus' } });
+
+    // Act
+    const read = () => checkerFunction(template, outdir);
+
+    // Assert
+    expect(read).toThrow(/EVENT_BUS_NAME .* neither a literal nor one of the stack's tables/);
+  });
+
+  it('runs the bundle and the bare loop in their own processes and reports plausible figures for both', () => {
+    // Arrange: 40 stale users, events at 15 ms, one round, then the same pinned to one core if taskset exists.
+    // Act: done in beforeAll.
+    // Assert
+    const unpinned = result.samples.filter((sample) => !sample.pinned);
+    expect(unpinned.map((sample) => sample.runner).sort()).toEqual(['bare', 'function']);
+    for (const sample of result.samples) {
+      expect(sample).toMatchObject({ users: 40, passivated: 40 });
+      expect(sample.wallSeconds).toBeGreaterThan(0);
+      expect(sample.cpuMs).toBeGreaterThan(0);
+      expect(sample.meanUpdatesInFlight).toBeGreaterThanOrEqual(0);
+      expect(sample.meanUpdatesInFlight).toBeLessThanOrEqual(result.concurrency);
+      expect(sample.maxRssBytes).toBeGreaterThan(20 * 1024 * 1024);
+      expect(sample.usersPerSecond).toBeCloseTo(40 / sample.wallSeconds);
+    }
+    const fnRun = unpinned.find((sample) => sample.runner === 'function');
+    expect(result.concurrency).toBe(4);
+    expect(fnRun?.eventsPublished).toBe(40);
+    expect(fnRun?.requests.CandidatePage).toBeGreaterThan(0);
+    expect(fnRun?.logLines).toBeGreaterThan(0);
+    expect(fnRun?.timeline?.putEventsCalls).toBeGreaterThan(0);
+    expect(fnRun?.timeline?.headMs).toBeGreaterThan(0);
+    expect(fnRun?.timeline?.updatesSeries).toHaveLength(40);
+    const bareRun = unpinned.find((sample) => sample.runner === 'bare');
+    expect(bareRun?.eventsPublished).toBe(0);
+    expect(bareRun?.timeline).toBeUndefined();
+    // The breaker was lifted over the template's BREAKER_MAX_STALE of 5, or the run would have tripped.
+    expect(result.environment.BREAKER_MAX_STALE).toBe('100000000');
+    expect(result.environment.AWS_ENDPOINT_URL_EVENTBRIDGE).toMatch(/^http:\/\/127\.0\.0\.1:/);
+  });
+
+  it('compares the two as ratios and renders them with a verdict per target', () => {
+    // Arrange: done in beforeAll.
+    // Act
+    const verdicts = deployedVerdicts(result);
+    const markdown = deployedSection(result);
+
+    // Assert
+    const comparison = result.comparisons.find((c) => !c.pinned);
+    expect(comparison?.wallRatio).toBeCloseTo(
+      (result.samples.find((s) => s.runner === 'function')?.wallSeconds ?? 0) /
+        (result.samples.find((s) => s.runner === 'bare')?.wallSeconds ?? 1),
+    );
+    expect(verdicts.map((verdict) => verdict.name)).toContain(
+      'As deployed: function ÷ bare loop wall time, events 15 ms',
+    );
+    expect(markdown).toContain('**2. Throughput as deployed**');
+    expect(markdown).toMatch(/\| 40 \| 15 ms \| no \| \*\*[\d.]+\*\*/);
   });
 });

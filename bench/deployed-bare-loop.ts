@@ -1,0 +1,72 @@
+/**
+ * The as-deployed benchmark's yardstick, in a child process of its own: BENCH_CONCURRENCY workers sending the
+ * passivation's conditional UpdateItem (the same update and condition as `passivateIfStillStale`) for each of the
+ * BENCH_USERS seeded users, on a plain `DynamoDBClient` with the SDK's defaults. It shares nothing with the
+ * function's wiring (client settings, document marshalling, limiter), so the function's handicaps are not in it.
+ */
+import { DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { dayMs } from '../functions/shared/instant';
+import { userStatus, usersTable } from '../functions/shared/table-schema';
+import { reportInvocation } from './child-report';
+import { benchUserId } from './seeding';
+
+const a = usersTable.attributes;
+const tableName = process.env.USERS_TABLE_NAME ?? '';
+const users = Number(process.env.BENCH_USERS);
+const concurrency = Number(process.env.BENCH_CONCURRENCY || 16);
+const inactiveDays = Number(process.env.INACTIVE_DAYS || 30);
+if (!tableName || !Number.isInteger(users) || users < 0) {
+  throw new Error('USERS_TABLE_NAME and BENCH_USERS (the seeded count) are required');
+}
+
+const client = new DynamoDBClient({});
+const cutoffIso = new Date(Date.now() - inactiveDays * dayMs).toISOString();
+
+async function passivate(userId: string): Promise<boolean> {
+  const now = new Date().toISOString();
+  try {
+    await client.send(
+      new UpdateItemCommand({
+        TableName: tableName,
+        Key: { [a.userId]: { S: userId } },
+        UpdateExpression: 'SET #status = :passive, #passivatedAt = :now REMOVE #shard',
+        ConditionExpression:
+          '(#status = :active AND #lastLoginAt < :cutoff AND ' +
+          '(attribute_not_exists(#neverPassivate) OR #neverPassivate <> :true)) OR ' +
+          '(#status = :passive AND #passivatedAt = :now)',
+        ExpressionAttributeNames: {
+          '#shard': a.activeShard,
+          '#lastLoginAt': a.lastLoginAt,
+          '#neverPassivate': a.neverPassivate,
+          '#status': a.status,
+          '#passivatedAt': a.passivatedAt,
+        },
+        ExpressionAttributeValues: {
+          ':passive': { S: userStatus.passive },
+          ':active': { S: userStatus.active },
+          ':now': { S: now },
+          ':cutoff': { S: cutoffIso },
+          ':true': { BOOL: true },
+        },
+      }),
+    );
+    return true;
+  } catch (error) {
+    if (error instanceof Error && error.name === 'ConditionalCheckFailedException') return false;
+    throw error;
+  }
+}
+
+await reportInvocation(0, async () => {
+  let next = 0;
+  let passivated = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < users) {
+        const userId = benchUserId(next++);
+        if (await passivate(userId)) passivated += 1;
+      }
+    }),
+  );
+  return { outcome: passivated === users ? 'completed' : 'incomplete', passivated };
+});
