@@ -5,9 +5,12 @@
  * 1. checks the tarball's type resolution with arethetypeswrong (node16 CommonJS and ESM, bundler);
  * 2. in a fresh project from the pinned CLI's own `cdk init app --language typescript --generate-only`, with the
  *    template's dependencies (the CDK libraries at the floor of the package's peer ranges) and the tarball
- *    installed: puts the "Use it in your CDK app" snippet of docs/install.md into the template's stack, runs the
- *    template's `tsc`, `cdk synth` (no esbuild, no Docker there: the prebuilt Lambda code must be used), and loads
- *    both entry points with plain `node`, by `import` and by `require`;
+ *    installed: puts the "Use it in your CDK app" snippet of docs/install.md into the template's stack, with the
+ *    "Add a worker of your own" construct snippet after it, writes that section's handler into `lambda/` (with a
+ *    stub of the user's own `./sessions`), bundles it with that section's esbuild command, runs the template's
+ *    `tsc`, `cdk synth` (no esbuild, no Docker there: the prebuilt Lambda code and the worker's bundle must be the
+ *    assets), runs the worker's bundle once against an embedded engine, and loads every entry point with plain
+ *    `node`, by `import` and by `require`;
  * 3. in a project that installs only what docs/install.md says the login helper needs: runs its ESM and its
  *    CommonJS snippet against an embedded DynamoDB engine and checks the item they wrote; measures what that
  *    installs.
@@ -21,6 +24,7 @@ import path from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { activeShardFor } from '../functions/login-helper/index';
+import { lockTable } from '../functions/shared/table-schema';
 import { engineClientConfig, startEngine } from '../local/engine';
 import { createTables } from '../local/tables';
 import { projectRoot } from './build';
@@ -150,6 +154,36 @@ function withSnippet(stackSource: string, snippet: string): string {
   );
 }
 
+/** The consumer's own module the worker snippet imports: two pages of session ids, deleted by counting them. */
+const sessionsStub = `export async function* expiredSessionPages(_before: Date): AsyncGenerator<string[]> {
+  yield ['session-1', 'session-2'];
+  yield ['session-3'];
+}
+
+export async function deleteSessions(page: string[]): Promise<number> {
+  return page.length;
+}
+`;
+
+/** Writes the worker section's handler (and the stub of its ./sessions) and bundles it with the section's command. */
+function buildOwnWorker(): string {
+  const handler = codeBlockAfter(installDoc, 'Add a worker of your own', 'ts', 0);
+  const command = codeBlockAfter(installDoc, 'Add a worker of your own', 'sh', 0).trim().split(/\s+/);
+  const entry = command[2] ?? '';
+  if (command.slice(0, 2).join(' ') !== 'npx esbuild' || !entry.startsWith('lambda/')) {
+    throw new StepFailure(`unexpected bundle command: ${command.join(' ')}`);
+  }
+  run('mkdir', ['-p', path.join(appDir, 'lambda')], { cwd: appDir });
+  writeFileSync(path.join(appDir, entry), handler);
+  writeFileSync(path.join(appDir, 'lambda', 'sessions.ts'), sessionsStub);
+  // The template's esbuild (from tsx) is not promised: this repository's pinned one runs the documented command.
+  run(path.join(projectRoot, 'node_modules/.bin/esbuild'), [...command.slice(2), '--log-level=warning'], {
+    cwd: appDir,
+  });
+  const outfile = command.find((arg) => arg.startsWith('--outfile='))?.slice('--outfile='.length) ?? '';
+  return path.join(appDir, outfile);
+}
+
 /** Loads every entry point with plain node, by import (ESM) and by require (CommonJS), in `cwd`. */
 function loadEntriesWithNode(cwd: string, entries: { specifier: string; exportName: string }[]): string {
   const checks = entries.map(({ specifier, exportName }) => ({ specifier, exportName }));
@@ -262,13 +296,25 @@ async function main(): Promise<number> {
       return `node_modules ${mb(sizeOf(path.join(appDir, 'node_modules')))}, ${esbuild}`;
     });
     if (installed) {
-      await step('the "Use it in your CDK app" snippet in the stack, and the template\'s tsc', () => {
-        const stackFile = path.join(appDir, 'lib', `${appName}-stack.ts`);
-        const snippet = codeBlockAfter(installDoc, 'Use it in your CDK app', 'ts');
-        writeFileSync(stackFile, withSnippet(readFileSync(stackFile, 'utf8'), snippet));
-        run('npx', ['tsc', '--noEmit'], { cwd: appDir });
-        return path.relative(appDir, stackFile);
+      let workerBundle = '';
+      await step('a worker of its own: the handler snippet bundled by the documented esbuild command', () => {
+        workerBundle = buildOwnWorker();
+        return `${path.relative(appDir, workerBundle)}, ${kb(statSync(workerBundle).size)}`;
       });
+      await step(
+        "the stack snippets (checker, then the own worker) in the stack, and the template's tsc",
+        () => {
+          const stackFile = path.join(appDir, 'lib', `${appName}-stack.ts`);
+          const snippet = [
+            codeBlockAfter(installDoc, 'Use it in your CDK app', 'ts'),
+            codeBlockAfter(installDoc, 'Add a worker of your own', 'ts', 1),
+          ].join('\n');
+          writeFileSync(stackFile, withSnippet(readFileSync(stackFile, 'utf8'), snippet));
+          // The template's tsconfig covers lambda/ too: the worker's handler is type-checked against the .d.cts.
+          run('npx', ['tsc', '--noEmit'], { cwd: appDir });
+          return `${path.relative(appDir, stackFile)}, lambda/`;
+        },
+      );
       await step('cdk synth without Docker: the asset is the prebuilt Lambda code', () => {
         run('npx', ['cdk', 'synth', '--quiet', '--no-notices'], {
           cwd: appDir,
@@ -306,11 +352,30 @@ async function main(): Promise<number> {
             `expected a function with handler index.handler whose asset is dist/lambda's bundle; found ${functions.length} function(s), ${same.length} matching asset(s)`,
           );
         }
-        return `${functions.length} function(s), runtime ${String(functions[0]?.Properties.Runtime)}, asset = dist/lambda bundle`;
+        const ownWorker = existsSync(workerBundle) ? readFileSync(workerBundle) : undefined;
+        const ownAssets = assets.filter((name) => {
+          const file = path.join(out, name, path.basename(workerBundle));
+          return ownWorker !== undefined && existsSync(file) && readFileSync(file).equals(ownWorker);
+        });
+        const rules = Object.values(template.Resources).filter((r) => r.Type === 'AWS::Events::Rule');
+        if (
+          ownAssets.length !== 1 ||
+          !rules.some((r) => r.Properties.ScheduleExpression === 'rate(1 hour)')
+        ) {
+          throw new StepFailure(
+            `expected the own worker's bundle as an asset and its rate(1 hour) rule; found ${ownAssets.length} asset(s), rules ${rules.map((r) => String(r.Properties.ScheduleExpression)).join(', ')}`,
+          );
+        }
+        return `${functions.length} function(s), runtime ${String(functions[0]?.Properties.Runtime)}, assets = dist/lambda bundle and the own worker's bundle, ${rules.length} schedule rules`;
       });
       await step('plain node: import and require of every entry point', () =>
         loadEntriesWithNode(appDir, specifiers),
       );
+      if (existsSync(workerBundle)) {
+        await step("the own worker's bundle runs once on an embedded engine: lease, summary, history", () =>
+          runOwnWorkerOnce(workerBundle),
+        );
+      }
     }
   }
 
@@ -375,6 +440,45 @@ async function main(): Promise<number> {
     }
   }
   return report();
+}
+
+/** Invokes the bundled worker in plain node, as Lambda would, against dynalite; checks its run record and lock item. */
+async function runOwnWorkerOnce(bundle: string): Promise<string> {
+  const engine = await startEngine('dynalite');
+  try {
+    const client = new DynamoDBClient(engineClientConfig(engine.endpoint));
+    const tables = { usersTableName: 'Users', lockTableName: 'Locks' };
+    await createTables(client, tables);
+    const invoke = `require(${JSON.stringify(bundle)}).handler({}, { awsRequestId: 'consumer-1', getRemainingTimeInMillis: () => 60000 }).then((record) => console.log('RUN ' + JSON.stringify(record)))`;
+    const out = await runAsync(process.execPath, ['--input-type=commonjs', '-e', invoke], {
+      cwd: appDir,
+      env: {
+        ...childEnv,
+        AWS_ENDPOINT_URL_DYNAMODB: engine.endpoint,
+        AWS_REGION: 'local',
+        AWS_ACCESS_KEY_ID: 'local',
+        AWS_SECRET_ACCESS_KEY: 'local',
+        LOCK_TABLE_NAME: tables.lockTableName,
+        POWERTOOLS_METRICS_DISABLED: 'true',
+        POWERTOOLS_LOG_LEVEL: 'WARN',
+      },
+    });
+    const line = out.split('\n').find((l) => l.startsWith('RUN ')) ?? '';
+    const record = JSON.parse(line.slice(4) || '{}') as { outcome?: string; deleted?: number };
+    const { Item } = await DynamoDBDocumentClient.from(client).send(
+      new GetCommand({
+        TableName: tables.lockTableName,
+        Key: { [lockTable.partitionKey]: 'purge-expired-sessions' },
+      }),
+    );
+    client.destroy();
+    if (record.outcome !== 'completed' || record.deleted !== 3 || Item === undefined) {
+      throw new StepFailure(`run record ${line || out}; lock item ${JSON.stringify(Item)}`);
+    }
+    return `outcome ${record.outcome}, deleted ${record.deleted}, lock item purge-expired-sessions written`;
+  } finally {
+    await engine.stop();
+  }
 }
 
 /** PATH without any directory holding a docker binary, so a synth that falls back to Docker bundling fails. */
