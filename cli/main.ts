@@ -8,6 +8,7 @@ import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { backfillUsage, runBackfillCommand } from './backfill-command';
 import { breakerUsage, runBreakerCommand } from './breaker';
+import { endpointOf, failureHint } from './failure';
 import { type CliIo, exitCodes, UsageError } from './io';
 import { pauseUsage, resumeUsage, runPauseCommand, runResumeCommand } from './pause';
 import { runRunCommand, runUsage } from './run';
@@ -28,7 +29,8 @@ Commands:
   breaker     withdraw the mass-passivation breaker's approval (breaker withdraw)
 
 npm run cli -- <command> --help shows a command's options.
-Tables and endpoint come from flags or USERS_TABLE_NAME, LOCK_TABLE_NAME, AWS_ENDPOINT_URL_DYNAMODB.`;
+Tables and endpoint come from flags or USERS_TABLE_NAME, LOCK_TABLE_NAME, AWS_ENDPOINT_URL_DYNAMODB.
+Locally: npm run local:engine starts an engine with seeded tables and prints the lines to export.`;
 
 interface Command {
   readonly run: (args: readonly string[], io: CliIo) => Promise<number>;
@@ -67,8 +69,9 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
       io.err(`${error.message}\n\n${selected.usage}`);
       return exitCodes.usage;
     }
+    const hint = failureHint(error, endpointOf(args, io.env));
     io.err(
-      `${command} failed: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`,
+      `${command} failed: ${hint ?? (error instanceof Error ? `${error.name}: ${error.message}` : String(error))}`,
     );
     return exitCodes.failed;
   }

@@ -4,7 +4,7 @@
  * bundle's `handler` once with the event (default `events/scheduled-event.json`), printing its result.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -44,9 +44,32 @@ async function bundleHandler(): Promise<string> {
   return outfile;
 }
 
+/** A command line or event file the invoke cannot use: one line on stderr, exit 2, nothing bundled or started. */
+class EventFileError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'EventFileError';
+  }
+}
+
+const defaultEvent = path.join(projectRoot, 'events', 'scheduled-event.json');
+
+function readEvent(eventPath: string): unknown {
+  const relative = path.relative(process.cwd(), eventPath);
+  const shown = relative === '' || relative.startsWith('..') ? eventPath : relative;
+  const usage = `give a JSON event file: npm run invoke:local -- ${path.relative(process.cwd(), defaultEvent)} (the default when none is given)`;
+  if (!existsSync(eventPath)) throw new EventFileError(`no event file at ${shown}: ${usage}`);
+  try {
+    return JSON.parse(readFileSync(eventPath, 'utf8'));
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new EventFileError(`${shown} is not a JSON event (${reason}): ${usage}`);
+  }
+}
+
 async function main(): Promise<void> {
-  const eventPath = path.resolve(process.argv[2] ?? path.join(projectRoot, 'events', 'scheduled-event.json'));
-  const event: unknown = JSON.parse(readFileSync(eventPath, 'utf8'));
+  const eventPath = path.resolve(process.argv[2] ?? defaultEvent);
+  const event = readEvent(eventPath);
   const bundle = await bundleHandler();
 
   const engine = await startEngine();
@@ -89,6 +112,10 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
+  if (error instanceof EventFileError) {
+    console.error(`invoke:local: ${error.message}`);
+    process.exit(2);
+  }
   console.error(error);
   process.exit(1);
 });
