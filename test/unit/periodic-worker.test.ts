@@ -55,7 +55,7 @@ function kit(
     config,
     lease,
     history,
-    logger: new Logger({ serviceName: worker, logLevel: 'INFO' }),
+    logger: new Logger({ serviceName: worker, logLevel: 'INFO' }) as KitDeps['logger'],
     metrics,
     now: overrides.now ?? (() => t0),
     pauseCheckIntervalMs: overrides.pauseCheckIntervalMs,

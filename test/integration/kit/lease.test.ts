@@ -1,0 +1,373 @@
+import { afterAll, beforeAll, describe, it } from 'vitest';
+import { pauseWorker, resumeWorker } from '../../../functions/periodic-worker/admin';
+import { kitEnvNames, kitMetricNames, type RunRecord } from '../../../functions/periodic-worker/index';
+import { lockTable } from '../../../functions/shared/table-schema';
+import { selectedEngineKind } from '../../../local/engine';
+import { type KitTestSummary, kitTestItem, kitTestWorkerEnv } from '../../fixtures/kit-test-worker';
+import { engineHookTimeoutMs } from '../../support/engine';
+import { type FaultRule, forward } from '../../support/faults';
+import {
+  bundleInvocation,
+  type InvocationBundle,
+  type InvocationProcess,
+  kitTestWorkerEntry,
+  spawnInvocation,
+} from '../../support/worker-process';
+import {
+  gate,
+  itemOf,
+  type KitHarness,
+  kitRequest,
+  lambdaContext,
+  runOf,
+  scheduledEvent,
+  shortLease,
+  startKitHarness,
+  until,
+  waitUntilPast,
+  worker,
+} from './kit-harness';
+
+const a = lockTable.attributes;
+/** Log lines and EMF documents on, for the processes whose output a test reads. */
+const observable = { POWERTOOLS_LOG_LEVEL: 'INFO', POWERTOOLS_METRICS_DISABLED: 'false' };
+/** For a run that only has to finish what another left: large batches, no delay. */
+const quickBatches = { [kitTestWorkerEnv.batchSize]: '50', [kitTestWorkerEnv.batchDelayMs]: '0' };
+
+type KitTestRecord = RunRecord<KitTestSummary>;
+
+describe(`the kit's lease through its public API, with a minimal worker (${selectedEngineKind()})`, () => {
+  let h: KitHarness;
+  let bundle: InvocationBundle;
+
+  beforeAll(async () => {
+    [h, bundle] = await Promise.all([startKitHarness(), bundleInvocation(kitTestWorkerEntry)]);
+  }, engineHookTimeoutMs);
+
+  afterAll(async () => {
+    await Promise.all([h?.stop(), bundle?.remove()]);
+  }, engineHookTimeoutMs);
+
+  const spawn = (
+    env: Record<string, string>,
+    requestId: string,
+    options: { waitForGo?: boolean; timeoutMs?: number } = {},
+  ) => spawnInvocation<KitTestRecord>({ bundle, env, requestId, ...options });
+
+  // Each test works on its own tables, and the slow ones wait out a real lease or pause check: run side by side.
+  describe.concurrent('who runs: overlap, a killed holder, a holder that wakes late, a pause', () => {
+    it('lets exactly one of four simultaneous invocations in separate processes run; the others return lock-held naming it', async ({
+      expect,
+    }) => {
+      const table = await h.freshTable();
+      const contenders = ['tick-a', 'tick-b', 'tick-c', 'tick-d'];
+      h.onTable(table, holdItemWritesUntilEveryoneAskedForTheLease(table, contenders.length));
+      const env = { ...h.env(table), ...observable };
+      const processes = contenders.map((requestId) => spawn(env, requestId, { waitForGo: true }));
+      await Promise.all(processes.map((p) => p.ready));
+
+      for (const p of processes) p.go();
+      const records = await Promise.all(processes.map(recordOf));
+
+      const winners = records.filter((record) => record.outcome === 'completed');
+      expect(winners).toHaveLength(1);
+      const winner = winners[0];
+      expect(winner).toMatchObject({ complete: true, processed: 6 });
+      const losers = records.filter((record) => record !== winner);
+      expect(losers).toHaveLength(3);
+      for (const loser of losers) {
+        expect(loser).toMatchObject({ outcome: 'lock-held', complete: false });
+        expect(loser.fencingToken).toBeUndefined();
+        expect(loser.lockHolder?.owner).toBe(winner?.runId);
+      }
+      for (const p of processes.filter((_, i) => records[i] !== winner)) {
+        expect(emf(p)).toMatchObject({ [kitMetricNames.lockContended]: 1, [kitMetricNames.runCompleted]: 1 });
+      }
+      const items = await h.items(table, 6);
+      expect(items.map((item) => item?.processedBy)).toEqual(items.map(() => winner?.runId));
+      expect(items.map((item) => item?.timesProcessed)).toEqual(items.map(() => 1));
+      const lock = await h.lockItem(table);
+      expect(lock?.[a.owner]).toBeUndefined();
+      expect(lock?.[a.fencingToken]).toBe(winner?.fencingToken);
+    });
+
+    it('takes over from a holder killed mid-run once its lease has passed, with a larger fencing token, and finishes its work', async ({
+      expect,
+    }) => {
+      const table = await h.freshTable();
+      const items = 60;
+      const env = {
+        ...h.env(table, {
+          ...shortLease,
+          [kitTestWorkerEnv.items]: String(items),
+          [kitTestWorkerEnv.batchDelayMs]: '100',
+        }),
+        ...observable,
+      };
+      // The function's timeout stays within its lease, as the construct requires (T < L).
+      const holder = spawn(env, 'doomed-holder', { timeoutMs: 9_000 });
+      await until(async () => (await h.cursor(table)) >= 4, 10_000);
+      holder.child.kill('SIGKILL');
+      const ended = await holder.result;
+      const lock = await h.lockItem(table);
+      const leaseUntil = Number(lock?.[a.leaseUntil]);
+      const mark = h.proxy.mark();
+
+      const duringLease = await h.handler(env)(scheduledEvent, lambdaContext('during-lease'));
+      const itemWritesDuringLease = h.calls(table, 'item', mark).length;
+      await waitUntilPast(leaseUntil);
+      // Seconds after the kill: whatever the holder had in flight has landed.
+      const reachedByHolder = await h.cursor(table);
+      const successor = spawn({ ...env, ...quickBatches }, 'successor');
+      const taken = await recordOf(successor);
+
+      expect(ended).toMatchObject({ kind: 'exited', signal: 'SIGKILL' });
+      expect(lock?.[a.owner]).toMatch(/^doomed-holder\//);
+      expect(reachedByHolder).toBeLessThan(items);
+      expect(duringLease).toMatchObject({
+        outcome: 'lock-held',
+        lockHolder: { owner: lock?.[a.owner], leaseUntil: new Date(leaseUntil).toISOString() },
+      });
+      expect(itemWritesDuringLease).toBe(0);
+      expect(taken).toMatchObject({
+        outcome: 'completed',
+        complete: true,
+        processed: items - reachedByHolder,
+        next: items,
+      });
+      expect(taken.fencingToken).toBeGreaterThan(Number(lock?.[a.fencingToken]));
+      const warned = successor
+        .output()
+        .find((line) => String(line.message).startsWith('Took over an expired lease'));
+      expect(warned).toMatchObject({ level: 'WARN', holder: lock?.[a.owner] });
+      const after = await h.items(table, items);
+      expect(after.every((item) => Number(item?.timesProcessed) >= 1)).toBe(true);
+      expect(after.slice(reachedByHolder).map((item) => item?.processedBy)).toEqual(
+        after.slice(reachedByHolder).map(() => taken.runId),
+      );
+      expect((await h.lockItem(table))?.[a.owner]).toBeUndefined();
+    }, 30_000);
+
+    it('refuses a holder that wakes after its lease: its fenced writes, its release and its history write change nothing of its successor’s', async ({
+      expect,
+    }) => {
+      const table = await h.freshTable();
+      const holderWakes = gate();
+      const successorReleases = gate();
+      let holderStalled = false;
+      let successorReleasing = false;
+      // The holder freezes in its second batch's writes (a GC pause, a stalled socket), past its lease; the
+      // successor is held at its release, so it still holds the lease when the holder wakes.
+      h.onTable(table, async (call) => {
+        const request = kitRequest(call, table);
+        const run = runOf(call) ?? '';
+        if (request === 'item' && run.startsWith('late-holder/') && itemOf(call) >= 2) {
+          holderStalled = true;
+          await holderWakes.opened;
+        }
+        if (request === 'release' && run.startsWith('successor/')) {
+          successorReleasing = true;
+          await successorReleases.opened;
+        }
+        return forward;
+      });
+      // One history slot, so the holder's record would land in the slot its successor wrote.
+      const env = h.env(table, { ...shortLease, [kitEnvNames.historySize]: '1' });
+      const holderRun = h.handler(env)(
+        scheduledEvent,
+        lambdaContext('late-holder', () => 9_000),
+      );
+      await until(() => holderStalled, 10_000);
+      const holderLease = await h.lockItem(table);
+      await waitUntilPast(Number(holderLease?.[a.leaseUntil]));
+      const successorRun = h.handler(env)(
+        scheduledEvent,
+        lambdaContext('successor', () => 9_000),
+      );
+      await until(() => successorReleasing, 10_000);
+      const mark = h.proxy.mark();
+
+      holderWakes.open();
+      const holder = await holderRun;
+      const lockWhileSuccessorHolds = await h.lockItem(table);
+      const status = await h.status(table, 1);
+      successorReleases.open();
+      const successor = await successorRun;
+
+      expect(holder).toMatchObject({
+        outcome: 'incomplete',
+        complete: false,
+        stopReason: 'superseded',
+        processed: 2,
+      });
+      expect(successor).toMatchObject({ outcome: 'completed', processed: 4, next: 6 });
+      expect(successor.fencingToken).toBeGreaterThan(Number(holder.fencingToken));
+      const lateWrites = h.calls(table, 'item').filter((call) => runOf(call)?.startsWith('late-holder/'));
+      expect(lateWrites.filter((call) => itemOf(call) >= 2).map((call) => call.errorType)).toEqual([
+        'ConditionalCheckFailedException',
+        'ConditionalCheckFailedException',
+      ]);
+      const items = await h.items(table, 6);
+      expect(
+        items
+          .slice(2)
+          .map((item) => [item?.processedBy, item?.[kitTestItem.fencingToken], item?.timesProcessed]),
+      ).toEqual(items.slice(2).map(() => [successor.runId, successor.fencingToken, 1]));
+      expect(h.calls(table, 'history', mark).map((call) => call.errorType)).toEqual([
+        'ConditionalCheckFailedException',
+      ]);
+      expect(h.calls(table, 'release', mark).map((call) => [runOf(call), call.errorType])).toEqual([
+        [holder.runId, 'ConditionalCheckFailedException'],
+      ]);
+      expect(lockWhileSuccessorHolds?.[a.owner]).toBe(successor.runId);
+      expect(status.history.map((run) => [run.fencingToken, run.summary.runId])).toEqual([
+        [successor.fencingToken, successor.runId],
+      ]);
+      expect((await h.lockItem(table))?.[a.owner]).toBeUndefined();
+    }, 30_000);
+
+    it('stops a run at its next batch when paused mid-run; the next tick records paused with the heartbeat; resume lets the next run work', async ({
+      expect,
+    }) => {
+      const table = await h.freshTable();
+      const items = 200;
+      const env = h.env(table, {
+        [kitTestWorkerEnv.items]: String(items),
+        [kitTestWorkerEnv.batchDelayMs]: '100',
+      });
+      const running = h.handler(env)(scheduledEvent, lambdaContext('running'));
+      await until(async () => (await h.cursor(table)) >= 2, 10_000);
+
+      const paused = await pauseWorker(h.documents, table, worker, {
+        by: 'ops@laptop',
+        reason: 'incident 42',
+        now: new Date(),
+      });
+      const stopped = await running;
+      const itemWritesAfterStop = h.calls(table, 'item').length;
+      const tick = spawn({ ...env, ...observable }, 'paused-tick');
+      const tickRecord = await recordOf(tick);
+      const itemWritesAfterTick = h.calls(table, 'item').length;
+      await resumeWorker(h.documents, table, worker, { by: 'ops@laptop', now: new Date() });
+      const resumed = await h.handler({ ...env, ...quickBatches })(scheduledEvent, lambdaContext('resumed'));
+
+      expect(paused.holder?.owner).toBe(stopped.runId);
+      // The kit stops the job through its signal; the job returns what it did, so the run is incomplete, paused.
+      expect(stopped).toMatchObject({ outcome: 'incomplete', complete: false, stopReason: 'paused' });
+      expect(stopped.processed).toBeLessThan(items);
+      expect(tickRecord).toMatchObject({
+        outcome: 'paused',
+        complete: false,
+        pausedBy: { by: 'ops@laptop', reason: 'incident 42' },
+      });
+      expect(emf(tick)).toMatchObject({ [kitMetricNames.runPaused]: 1, [kitMetricNames.runCompleted]: 1 });
+      expect(emf(tick)?.[kitMetricNames.runComplete]).toBeUndefined();
+      expect(itemWritesAfterTick).toBe(itemWritesAfterStop);
+      expect(resumed).toMatchObject({
+        outcome: 'completed',
+        complete: true,
+        processed: items - stopped.processed,
+      });
+      // The paused tick took no lease: the next lease is the one after the stopped run's.
+      expect(resumed.fencingToken).toBeGreaterThan(Number(stopped.fencingToken));
+      const status = await h.status(table);
+      expect(status.paused).toBeUndefined();
+      expect(status.history.map((run) => run.summary.outcome)).toEqual(['completed', 'incomplete']);
+    }, 30_000);
+  });
+
+  describe('lost answers', () => {
+    it('takes the lease through the SDK’s retry when the answer to its lease write is lost, and runs once', async ({
+      expect,
+    }) => {
+      const table = await h.freshTable();
+      let lost = 0;
+      // The write reaches the engine and takes the lease; its answer never comes back, so the client times out
+      // and its retry meets the run's own lease.
+      h.onTable(table, (call) => {
+        if (kitRequest(call, table) !== 'acquire' || lost > 0) return forward;
+        lost += 1;
+        return { kind: 'lose-response' };
+      });
+      const env = h.env(table, { [kitEnvNames.requestTimeoutMs]: '300' });
+
+      const record = await h.handler(env)(scheduledEvent, lambdaContext('lost-answer'));
+
+      expect(
+        h.calls(table, 'acquire').map((call) => [call.action, call.deliveredStatus ?? call.status]),
+      ).toEqual([
+        ['lose-response', 200],
+        ['forward', 200],
+      ]);
+      expect(record).toMatchObject({ outcome: 'completed', complete: true, processed: 6 });
+      // Each attempt added one to the stored token; the lease's token is the stored one, so the job's fenced
+      // writes and the next lease agree with the item.
+      const lock = await h.lockItem(table);
+      expect(record.fencingToken).toBe(lock?.[a.fencingToken]);
+      const items = await h.items(table, 6);
+      expect(items.map((item) => item?.[kitTestItem.fencingToken])).toEqual(
+        items.map(() => record.fencingToken),
+      );
+      expect(items.map((item) => item?.processedBy)).toEqual(items.map(() => record.runId));
+      expect(lock?.[a.owner]).toBeUndefined();
+      const status = await h.status(table);
+      expect(status.history.map((run) => run.summary.runId)).toEqual([record.runId]);
+    });
+
+    it('frees the lease through the SDK’s retry when the answer to its release is lost, so the next tick runs at once', async ({
+      expect,
+    }) => {
+      const table = await h.freshTable();
+      let lost = 0;
+      h.onTable(table, (call) => {
+        if (kitRequest(call, table) !== 'release' || lost > 0) return forward;
+        lost += 1;
+        return { kind: 'lose-response' };
+      });
+      const env = h.env(table, { [kitEnvNames.requestTimeoutMs]: '300' });
+      const first = await h.handler(env)(scheduledEvent, lambdaContext('first'));
+
+      const next = await h.handler(env)({}, lambdaContext('next'));
+
+      const releases = h.calls(table, 'release');
+      expect(releases.map((call) => call.action)).toEqual(['lose-response', 'forward', 'forward']);
+      expect(releases[1]?.errorType).toBe('ConditionalCheckFailedException');
+      expect(first.outcome).toBe('completed');
+      expect(next).toMatchObject({ outcome: 'completed', processed: 0 });
+      expect(next.fencingToken).toBeGreaterThan(Number(first.fencingToken));
+      expect((await h.lockItem(table))?.[a.owner]).toBeUndefined();
+    });
+  });
+});
+
+/**
+ * Holds the item writes of whoever wins until every contender's lease request has reached the engine (and slows
+ * them a little more), so every contender asks while the lease is held, however the processes were scheduled.
+ */
+function holdItemWritesUntilEveryoneAskedForTheLease(table: string, contenders: number): FaultRule {
+  let asked = 0;
+  const everyoneAsked = gate();
+  return async (call) => {
+    const request = kitRequest(call, table);
+    if (request === 'acquire') {
+      asked += 1;
+      if (asked >= contenders) everyoneAsked.open();
+    }
+    if (request !== 'item') return forward;
+    await everyoneAsked.opened;
+    return { kind: 'forward', delayMs: 20 };
+  };
+}
+
+async function recordOf(p: InvocationProcess<KitTestRecord>): Promise<KitTestRecord> {
+  const result = await p.result;
+  if (result.kind !== 'summary') {
+    throw new Error(`an invocation did not return a record: ${JSON.stringify(result)}\n${p.stderr()}`);
+  }
+  return result.summary;
+}
+
+/** The one EMF document a run of the process published. */
+function emf(p: InvocationProcess<KitTestRecord>): Record<string, unknown> | undefined {
+  return p.output().find((line) => typeof line._aws === 'object');
+}
