@@ -133,6 +133,9 @@ export function deployedSection(result: DeployedResult): string {
     `run; ${result.rounds} round(s) per size (bare loop and the function in each events mode, order reversed `,
     "every other round). Wall and CPU are the invocation's (not the import); in flight is sampled every 5 ms at ",
     'the proxy (all DynamoDB requests / passivation writes).',
+    result.dynamoDelayMs > 0
+      ? ` The proxy holds every DynamoDB request ${result.dynamoDelayMs} ms (a network round trip).`
+      : " No delay added to DynamoDB requests: the engine's own pace.",
   );
   table(
     [

@@ -65,6 +65,11 @@ export interface DeployedSample {
   readonly meanEventsInFlight: number;
   /** Entries the PutEvents stand-in received. */
   readonly eventsPublished: number;
+  /** Invocation start → first request at the proxy, and → first passivation write (both pay the SDK's warm-up). */
+  readonly firstRequestMs: number;
+  readonly firstWriteMs: number;
+  /** Passivations per second from the first write's start to the last write's end. */
+  readonly writePhaseRate: number;
   readonly requests: Readonly<Record<RequestKind, number>>;
   /** TCP connections the child opened (proxy and events endpoint). */
   readonly connections: number;
@@ -149,6 +154,8 @@ export interface DeployedResult {
   readonly environment: Readonly<Record<string, string>>;
   readonly nodeFlags: readonly string[];
   readonly concurrency: number;
+  /** Added by the proxy to every DynamoDB request. */
+  readonly dynamoDelayMs: number;
   readonly sizes: readonly number[];
   readonly eventModes: readonly EventsMode[];
   readonly rounds: number;
@@ -173,6 +180,11 @@ export interface DeployedOptions {
   /** Sizes measured once more with each child pinned to one core (none: no CPU-bound figure). */
   readonly pinnedSizes: readonly number[];
   readonly concurrency?: number;
+  /**
+   * A delay the proxy adds to every DynamoDB request, standing in for the network (default 0: the engine's own
+   * pace). With enough of it the run is bound by round trips, not by CPU, and the pipeline's shape decides.
+   */
+  readonly dynamoDelayMs?: number;
   readonly progress?: (message: string) => void;
 }
 
@@ -195,6 +207,8 @@ export async function measureDeployed(options: DeployedOptions): Promise<Deploye
   const recorder = new TrafficRecorder();
   const proxy = await startCountingProxy(options.endpoint, recorder, usersTable.attributes.userId);
   const events = await startPutEventsServer(recorder);
+  const dynamoDelayMs = options.dynamoDelayMs ?? 0;
+  proxy.setDelayMs(dynamoDelayMs);
   const pinAvailable = spawnSync('taskset', ['-c', '0', 'true']).status === 0;
   const samples: DeployedSample[] = [];
   let shownEnvironment: Record<string, string> = {};
@@ -303,6 +317,7 @@ export async function measureDeployed(options: DeployedOptions): Promise<Deploye
     environment: shownEnvironment,
     nodeFlags,
     concurrency,
+    dynamoDelayMs,
     sizes: options.sizes,
     eventModes: options.eventModes,
     rounds: options.rounds,
@@ -388,6 +403,9 @@ function summarise(
 ): DeployedSample {
   const { report, records, inFlight } = observed;
   const passivated = records.filter((r) => r.kind === 'UpdateItem' && r.status === 200).length;
+  const writes = records.filter((r) => r.kind === 'UpdateItem');
+  const firstWrite = Math.min(...writes.map((r) => r.startMs));
+  const lastWrite = Math.max(...writes.map((r) => r.endMs));
   const wallSeconds = (report.endMs - report.startMs) / 1000;
   const cpuMs = report.cpuUserMs + report.cpuSystemMs;
   const within = inFlight.atMs.flatMap((at, i) => (at >= report.startMs && at <= report.endMs ? [i] : []));
@@ -415,6 +433,9 @@ function summarise(
     meanInFlight: meanOf(inFlight.dynamo),
     meanUpdatesInFlight: meanOf(inFlight.updates),
     meanEventsInFlight: meanOf(inFlight.events),
+    firstRequestMs: Math.min(...records.map((r) => r.startMs)) - report.startMs,
+    firstWriteMs: firstWrite - report.startMs,
+    writePhaseRate: passivated / ((lastWrite - firstWrite) / 1000),
     eventsPublished: records
       .filter((r) => r.kind === 'PutEvents')
       .reduce((sum, r) => sum + (r.userIds?.length ?? 0), 0),

@@ -113,6 +113,11 @@ export interface LoopbackServer {
 
 const dynamoTargetPrefix = 'DynamoDB_20120810.';
 
+export interface CountingProxy extends LoopbackServer {
+  /** Holds every request this long before passing it on: the round trip to DynamoDB from a Lambda function. */
+  setDelayMs(delayMs: number): void;
+}
+
 /**
  * A counting proxy in front of a DynamoDB engine. It reads each body only as far as the analysis needs: the key of
  * an UpdateItem (a regular expression, no JSON parse), the shard and the returned ids of a Query.
@@ -121,7 +126,8 @@ export async function startCountingProxy(
   engineEndpoint: string,
   recorder: TrafficRecorder,
   userIdAttribute: string,
-): Promise<LoopbackServer> {
+): Promise<CountingProxy> {
+  let delayMs = 0;
   const upstream = new URL(engineEndpoint);
   const agent = new Agent({ keepAlive: true, maxSockets: 256 });
   const updateKey = new RegExp(`"Key":\\{"${userIdAttribute}":\\{"S":"([^"]*)"`);
@@ -134,6 +140,7 @@ export async function startCountingProxy(
       const { kind, key } = classify(operation, body, updateKey);
       const record = recorder.begin(kind, operation, key);
       try {
+        if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
         const answer = await passOn(agent, upstream, req, body);
         if (kind === 'CandidatePage' && answer.status === 200) {
           record.userIds = returnedIds(answer.body, userIdAttribute);
@@ -154,6 +161,9 @@ export async function startCountingProxy(
   const endpoint = await listen(server);
   return {
     endpoint,
+    setDelayMs(next) {
+      delayMs = next;
+    },
     stop: () => close(server, () => agent.destroy()),
   };
 }
