@@ -185,10 +185,14 @@ function holderOf(old: Record<string, unknown>): LockHolder | undefined {
   return { owner, leaseUntil: new Date(leaseUntil) };
 }
 
-/** A pause as stored; anything on the item under `paused` pauses the worker, even if its fields are not readable. */
+/**
+ * A pause as stored; anything on the item under `paused` pauses the worker, even if its fields are not readable.
+ * Null too (a console edit that "cleared" the pause): the acquire condition is `attribute_not_exists`, so reading
+ * it as no pause would report every run as lock-held with no holder, and `status` as not paused, for good.
+ */
 export function pauseOf(value: unknown): WorkerPause | undefined {
-  if (value === undefined || value === null) return undefined;
-  const fields = typeof value === 'object' ? (value as Record<string, unknown>) : {};
+  if (value === undefined) return undefined;
+  const fields = typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : {};
   const text = (field: unknown) => (typeof field === 'string' ? field : 'unknown');
   return { by: text(fields.by), reason: text(fields.reason), at: text(fields.at) };
 }

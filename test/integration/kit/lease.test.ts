@@ -1,3 +1,4 @@
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { pauseWorker, resumeWorker } from '../../../functions/periodic-worker/admin';
 import { kitEnvNames, kitMetricNames, type RunRecord } from '../../../functions/periodic-worker/index';
@@ -336,6 +337,34 @@ describe(`the kit's lease through its public API, with a minimal worker (${selec
       expect(next).toMatchObject({ outcome: 'completed', processed: 0 });
       expect(next.fencingToken).toBeGreaterThan(Number(first.fencingToken));
       expect((await h.lockItem(table))?.[a.owner]).toBeUndefined();
+    });
+  });
+
+  describe('a pause written by hand', () => {
+    it('treats a pause set to null in the console as a pause: runs return paused, status shows it, resume clears it', async ({
+      expect,
+    }) => {
+      const table = await h.freshTable();
+      // An operator "resumed" by setting the attribute to null instead of removing it: the acquire condition
+      // (attribute_not_exists) still sees a pause.
+      await h.documents.send(
+        new PutCommand({
+          TableName: table,
+          Item: { [a.lockName]: worker, [a.paused]: null, [a.fencingToken]: 3 },
+        }),
+      );
+      const env = h.env(table);
+
+      const refused = await h.handler(env)(scheduledEvent, lambdaContext('while-null'));
+      const status = await h.status(table);
+      const resume = await resumeWorker(h.documents, table, worker, { by: 'ops@laptop', now: new Date() });
+      const resumed = await h.handler(env)(scheduledEvent, lambdaContext('after-resume'));
+
+      expect(refused).toMatchObject({ outcome: 'paused', complete: false });
+      expect(refused.pausedBy).toBeDefined();
+      expect(status.paused).toBeDefined();
+      expect(resume.wasPaused).toBe(true);
+      expect(resumed).toMatchObject({ outcome: 'completed', complete: true, fencingToken: 4 });
     });
   });
 });
