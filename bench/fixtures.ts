@@ -4,16 +4,13 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import {
-  createHandler,
-  type HandlerDeps,
-  wireFromEnvironment,
-} from '../functions/passive-user-checker/handler';
+import { checkerHandler } from '../functions/passive-user-checker/handler';
 import type { RunSummary } from '../functions/passive-user-checker/ports';
+import { kitFromEnvironment } from '../functions/periodic-worker/periodic-worker';
 import { DynamoDbBreakerStore } from '../functions/shared/breaker-state';
 import { clientSettingsFor, createDynamoDbClient } from '../functions/shared/clients';
-import { envNames } from '../functions/shared/config';
-import { DynamoDbLeaseLock } from '../functions/shared/lease-lock';
+import { envNames, loadConfig } from '../functions/shared/config';
+import { serviceName } from '../functions/shared/observability-names';
 import { DynamoDbUserStore } from '../functions/shared/user-store';
 import type { TableNames } from '../local/tables';
 
@@ -87,33 +84,43 @@ export function useEndpointInProcess(env: Readonly<Record<string, string>>): voi
   }
 }
 
-export type WorkerHandler = ReturnType<typeof createHandler>;
+export type WorkerHandler = ReturnType<typeof checkerHandler>;
 
-/** The deployed handler exactly: `createHandler(wireFromEnvironment)`. */
+/** The deployed handler exactly: `periodicWorker(passiveUserChecker)` wired from `env`. */
 export function productionHandler(env: Readonly<Record<string, string>>): WorkerHandler {
-  return createHandler(() => wireFromEnvironment(env));
+  return checkerHandler({ env });
 }
 
 /**
  * The deployed handler with `instrument` applied to its DynamoDB client. The client is made by the same
- * `createDynamoDbClient(clientSettingsFor(config))` call as in `wireFromEnvironment` (which keeps its client
- * private), and the real lock and user-store adapters run on it.
+ * `createDynamoDbClient(clientSettingsFor(config))` call as in `checkerDepsFromEnvironment` (which keeps its client
+ * private), and the real lease, history and user-store adapters run on it.
  */
 export function instrumentedHandler(
   env: Readonly<Record<string, string>>,
   instrument: (client: DynamoDBDocumentClient) => void,
 ): WorkerHandler {
-  return createHandler((): HandlerDeps => {
-    const base = wireFromEnvironment(env);
-    const { config } = base;
-    const client = createDynamoDbClient(clientSettingsFor(config));
-    instrument(client);
-    return {
-      ...base,
-      lock: new DynamoDbLeaseLock(client, config.lockTableName, config.lockName),
-      breakerState: new DynamoDbBreakerStore(client, config.lockTableName, config.lockName),
-      users: new DynamoDbUserStore(client, config.usersTableName),
-    };
+  // One instrumented client for the job and the kit (lease and history), as the lock and users shared one before.
+  let client: DynamoDBDocumentClient | undefined;
+  const instrumented = () => {
+    if (!client) {
+      client = createDynamoDbClient(clientSettingsFor(loadConfig(env)));
+      instrument(client);
+    }
+    return client;
+  };
+  return checkerHandler({
+    env,
+    job: (base) => {
+      const { config } = base;
+      const shared = instrumented();
+      return {
+        ...base,
+        breakerState: new DynamoDbBreakerStore(shared, config.lockTableName, config.lockName),
+        users: new DynamoDbUserStore(shared, config.usersTableName),
+      };
+    },
+    kit: (kitEnv) => kitFromEnvironment(serviceName, kitEnv, { client: instrumented() }),
   });
 }
 

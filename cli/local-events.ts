@@ -2,7 +2,7 @@
  * Where a local run's domain events go. A shell often has EVENT_BUS_NAME exported (from the stack's outputs,
  * say): a local run must not announce its passivations on that bus unless the operator says so.
  */
-import type { HandlerDeps } from '../functions/passive-user-checker/handler';
+import type { CheckerDeps } from '../functions/passive-user-checker/handler';
 import type { DomainEvents } from '../functions/passive-user-checker/ports';
 import { envNames } from '../functions/shared/config';
 import { eventDetailTypes } from '../functions/shared/event-publisher';
@@ -31,10 +31,10 @@ export function printedEvents(print: (line: string) => void): DomainEvents {
  * bus configured: no events, as deployed.
  */
 export function localRunEvents(
-  deps: Pick<HandlerDeps, 'config' | 'events'>,
+  deps: Pick<CheckerDeps, 'config' | 'events'>,
   publish: boolean,
   say: (line: string) => void,
-): Pick<HandlerDeps, 'config' | 'events'> {
+): Pick<CheckerDeps, 'config' | 'events'> {
   const bus = deps.config.eventBusName;
   if (deps.events === undefined || bus === undefined) return { config: deps.config, events: undefined };
   if (publish) {

@@ -3,11 +3,11 @@ import { hostname, userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
 import { Logger, LogLevel } from '@aws-lambda-powertools/logger';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
-import { createHandler, wireFromEnvironment } from '../functions/passive-user-checker/handler';
+import { checkerHandler } from '../functions/passive-user-checker/handler';
 import type { RunSummary } from '../functions/passive-user-checker/ports';
+import { kitFromEnvironment } from '../functions/periodic-worker/periodic-worker';
 import { DynamoDbBreakerStore } from '../functions/shared/breaker-state';
 import { envNames } from '../functions/shared/config';
-import { DynamoDbLeaseLock } from '../functions/shared/lease-lock';
 import { serviceName } from '../functions/shared/observability-names';
 import { DynamoDbUserStore } from '../functions/shared/user-store';
 import { watchEngineClock } from './engine-clock';
@@ -212,16 +212,19 @@ async function invokeLocally(
   };
   const client = documentClientFor(target.endpoint, io.env);
   watchEngineClock(client, io.now, io.err);
-  const handler = createHandler(() => {
-    const deps = wireFromEnvironment(env);
-    return {
+  const handler = checkerHandler({
+    env,
+    job: (deps) => ({
       ...deps,
-      lock: new DynamoDbLeaseLock(client, deps.config.lockTableName, deps.config.lockName),
       breakerState: new DynamoDbBreakerStore(client, deps.config.lockTableName, deps.config.lockName),
       users: new DynamoDbUserStore(client, deps.config.usersTableName),
       ...localRunEvents(deps, target.publishEvents, io.err),
-      logger: new Logger({ serviceName, logLevel: logLevelFrom(io.env.POWERTOOLS_LOG_LEVEL) }),
-    };
+    }),
+    kit: (kitEnv) =>
+      kitFromEnvironment(serviceName, kitEnv, {
+        client,
+        logger: new Logger({ serviceName, logLevel: logLevelFrom(io.env.POWERTOOLS_LOG_LEVEL) }),
+      }),
   });
   const deadline = Date.now() + target.timeoutMs;
   io.err(

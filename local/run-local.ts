@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { localRunEvents } from '../cli/local-events';
-import { createHandler, wireFromEnvironment } from '../functions/passive-user-checker/handler';
+import { checkerHandler } from '../functions/passive-user-checker/handler';
 import type { DomainEvents, RunSummary } from '../functions/passive-user-checker/ports';
 import { configDefaults, envNames } from '../functions/shared/config';
 import { type Engine, engineClientConfig, engineKinds, startEngine } from './engine';
@@ -171,11 +171,12 @@ async function main(): Promise<void> {
   process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
   process.env.POWERTOOLS_SERVICE_NAME ??= 'passive-user-checker';
 
-  const handler = createHandler(() => {
-    const deps = wireFromEnvironment(process.env);
+  const handler = checkerHandler({
     // EVENT_BUS_NAME exported in this shell never makes a local run publish to a real bus (see run --local).
-    if (deps.events === undefined) return { ...deps, events: printedEvents };
-    return { ...deps, ...localRunEvents(deps, false, (line) => console.log(line)) };
+    job: (deps) =>
+      deps.events === undefined
+        ? { ...deps, events: printedEvents }
+        : { ...deps, ...localRunEvents(deps, false, (line) => console.log(line)) },
   });
 
   const tick = async () => {

@@ -1,3 +1,4 @@
+import { type JobContext, RunFailedError } from '../periodic-worker/periodic-worker';
 import { errorMessage, errorName, isTransientAwsError } from '../shared/aws-errors';
 import { ConcurrencyLimiter } from '../shared/concurrency';
 import type { WorkerConfig } from '../shared/config';
@@ -9,12 +10,8 @@ import type {
   BreakerStore,
   BreakerVerdict,
   CandidatePage,
+  CheckerSummary,
   DomainEvents,
-  Lease,
-  LeaseLock,
-  RunLog,
-  RunOutcome,
-  RunSummary,
   StaleCandidate,
   StopReason,
   UserInactivityWarningEvent,
@@ -23,55 +20,42 @@ import type {
 } from './ports';
 
 export interface CheckPassiveUsersDeps {
-  readonly lock: LeaseLock;
   readonly breakerState: BreakerStore;
   readonly users: UserStore;
   /** Undefined when no event bus is configured: nothing is published. */
   readonly events: DomainEvents | undefined;
-  readonly log: RunLog;
-  readonly now: () => Date;
 }
 
-export interface RunRequest {
-  /** Unique per attempt (a Lambda retry reuses its request id, so the owner adds a random part). */
-  readonly runId: string;
-  readonly dryRun: boolean;
+/** The checker's manual payload fields beyond the kit's `dryRun`. */
+export interface CheckerPayload {
   /** An operator's approval of what the mass-passivation breaker tripped on: recorded, drained by later runs. */
   readonly overrideBreaker: boolean;
   /** Who approved, as recorded with the approval (the CLI sends the operator's user and host). */
   readonly approvedBy?: string | undefined;
-  /** Time left in the invocation, as `context.getRemainingTimeInMillis()` reports it. */
-  readonly remainingMs: () => number;
-}
-
-/** Keeps the summary off the error's enumerable fields, so a logged error does not repeat the whole summary. */
-function attachSummary(error: Error, summary: RunSummary): void {
-  Object.defineProperty(error, 'summary', { value: summary, enumerable: false });
 }
 
 /** The run found implausibly many stale users and wrote nothing. */
-export class BreakerTrippedError extends Error {
-  declare readonly summary: RunSummary;
-
-  constructor(summary: RunSummary) {
+export class BreakerTrippedError extends RunFailedError<CheckerSummary> {
+  constructor(summary: CheckerSummary) {
     super(
       `Mass-passivation breaker tripped, nothing was written: ${summary.breaker?.reason}. ` +
         'If these users really are inactive, approve them once with {"overrideBreaker": true}: later runs ' +
         'drain them without another approval.',
+      { summary, outcome: 'breaker-tripped' },
     );
     this.name = 'BreakerTrippedError';
-    attachSummary(this, summary);
   }
 }
 
 /** The run could not do its work for a reason that will not go away by itself (or nothing at all succeeded). */
-export class SystemicFailureError extends Error {
-  declare readonly summary: RunSummary;
-
-  constructor(summary: RunSummary, cause: unknown) {
-    super(`Passive-user check failed systemically: ${errorName(cause)}: ${errorMessage(cause)}`, { cause });
+export class SystemicFailureError extends RunFailedError<CheckerSummary> {
+  constructor(summary: CheckerSummary, cause: unknown) {
+    super(`Passive-user check failed systemically: ${errorName(cause)}: ${errorMessage(cause)}`, {
+      summary,
+      outcome: 'failed',
+      cause,
+    });
     this.name = 'SystemicFailureError';
-    attachSummary(this, summary);
   }
 }
 
@@ -88,69 +72,42 @@ interface MarkedWarning {
 }
 
 /**
- * One run of the job: take the lease, check the breaker, passivate stale users shard by shard, send inactivity
- * warnings, record the summary, release the lease. Returns the summary; throws only when an alarm should fire.
+ * One run of the job, inside the kit's lease: check the breaker, passivate stale users shard by shard, send
+ * inactivity warnings. Returns the summary; throws (a RunFailedError with the summary) only when an alarm should
+ * fire. The job's signal (time budget, operator pause) stops new work; work in flight settles.
  */
 export async function checkPassiveUsers(
   config: WorkerConfig,
   deps: CheckPassiveUsersDeps,
-  request: RunRequest,
-): Promise<RunSummary> {
-  const run = new PassivationRun(config, deps, request);
-  if (request.dryRun) return run.execute(undefined);
-
-  const acquired = await deps.lock.acquireLease(request.runId, run.startedAt, config.leaseSeconds * 1000);
-  if (!acquired.acquired) {
-    const summary = run.lockHeld(acquired.holder);
-    deps.log.info('Lock is held by another run; nothing to do', {
-      lockName: config.lockName,
-      holder: summary.lockHolder,
-    });
-    return summary;
-  }
-
-  const lease = acquired.lease;
-  if (acquired.replaced?.farAhead) {
-    deps.log.error(
-      'Took over a lease dated further ahead than any lease can be granted (a holder with a fast clock?)',
-      {
-        lockName: config.lockName,
-        holder: acquired.replaced.owner,
-        leaseUntil: acquired.replaced.leaseUntil.toISOString(),
-      },
-    );
-  } else if (acquired.replaced) {
-    deps.log.warn('Took over an expired lease: its holder did not release it (crashed or timed out)', {
-      lockName: config.lockName,
-      holder: acquired.replaced.owner,
-      leaseUntil: acquired.replaced.leaseUntil.toISOString(),
-    });
-  }
-  try {
-    return await run.execute(lease);
-  } finally {
-    await releaseQuietly(deps, lease);
-  }
+  job: JobContext<CheckerPayload>,
+): Promise<CheckerSummary> {
+  return new PassivationRun(config, deps, job).execute();
 }
 
-async function releaseQuietly(deps: CheckPassiveUsersDeps, lease: Lease): Promise<void> {
-  try {
-    const released = await deps.lock.releaseLease(lease);
-    if (!released) {
-      deps.log.warn('Lease had already been taken over by a later run; left its lock alone', {
-        lockName: lease.lockName,
-        owner: lease.owner,
-      });
-    }
-  } catch (error) {
-    // The lease expires by itself before the next tick; a failed release costs at most that wait.
-    deps.log.error('Could not release the lease; it expires by itself', {
-      lockName: lease.lockName,
-      leaseUntil: lease.leaseUntil.toISOString(),
-      error: errorName(error),
-      message: errorMessage(error),
-    });
-  }
+/** The summary of a run that did not reach the job (lock held, paused): its cutoff and shards, nothing done. */
+export function idleSummary(
+  config: WorkerConfig,
+  startedAt: Date,
+): Omit<CheckerSummary, 'complete' | 'stopReason'> {
+  return {
+    cutoff: new Date(startedAt.getTime() - config.inactiveDays * dayMs).toISOString(),
+    shards: config.activeShards,
+    pages: 0,
+    candidates: 0,
+    warningPages: 0,
+    warningCandidates: 0,
+    passivated: 0,
+    raceSkipped: 0,
+    notActive: 0,
+    exempt: 0,
+    malformed: 0,
+    failed: 0,
+    wouldPassivate: 0,
+    sampleUserIds: [],
+    warningsSent: 0,
+    eventsFailed: 0,
+    breaker: undefined,
+  };
 }
 
 class PassivationRun {
@@ -158,7 +115,6 @@ class PassivationRun {
   private readonly cutoffIso: string;
   private readonly shards: readonly string[];
   private readonly limiter: ConcurrencyLimiter;
-  private lease: Lease | undefined;
 
   private pages = 0;
   private candidates = 0;
@@ -195,51 +151,33 @@ class PassivationRun {
   constructor(
     private readonly config: WorkerConfig,
     private readonly deps: CheckPassiveUsersDeps,
-    private readonly request: RunRequest,
+    private readonly job: JobContext<CheckerPayload>,
   ) {
-    this.startedAt = deps.now();
+    this.startedAt = job.startedAt;
     this.cutoffIso = new Date(this.startedAt.getTime() - config.inactiveDays * dayMs).toISOString();
     this.shards = Array.from({ length: config.activeShards }, (_, shard) => String(shard));
     this.limiter = new ConcurrencyLimiter(config.updateConcurrency);
   }
 
-  lockHeld(holder: { owner: string; leaseUntil: Date } | undefined): RunSummary {
-    return this.summary(
-      'lock-held',
-      holder && { owner: holder.owner, leaseUntil: holder.leaseUntil.toISOString() },
-    );
-  }
-
-  async execute(lease: Lease | undefined): Promise<RunSummary> {
-    this.lease = lease;
-    this.deps.log.info('Checking shards for stale users', {
-      runId: this.request.runId,
+  async execute(): Promise<CheckerSummary> {
+    this.job.log.info('Checking shards for stale users', {
+      runId: this.job.runId,
       cutoff: this.cutoffIso,
-      dryRun: this.request.dryRun,
+      dryRun: this.job.dryRun,
       shards: this.shards.length,
     });
 
     // With no time to spare (a retry delivered late, a lease about to lapse) the run reads nothing at all.
     const staleShards = this.mayStartWork() ? await this.guarded(() => this.checkBreaker()) : [];
-    if (this.breaker?.tripped && !this.request.dryRun) {
-      const summary = this.summary('breaker-tripped');
-      await this.recordLastRun(summary);
-      throw new BreakerTrippedError(summary);
-    }
+    if (this.breaker?.tripped && !this.job.dryRun) throw new BreakerTrippedError(this.summary());
 
     // What the breaker accepted is written before anything is acted on; a withdrawal made meanwhile wins.
-    const accepted =
-      this.breaker && !this.request.dryRun ? await this.guarded(() => this.acceptVerdict()) : true;
+    const accepted = this.breaker && !this.job.dryRun ? await this.guarded(() => this.acceptVerdict()) : true;
     if (accepted === false) this.stop('breaker-changed');
     const workShards = accepted ? (staleShards ?? []) : [];
 
     await Promise.all(workShards.map((shard) => this.guarded(() => this.passivateShard(shard))));
-    if (
-      this.config.warningDays > 0 &&
-      this.deps.events &&
-      !this.request.dryRun &&
-      this.mayStartUncappedWork()
-    ) {
+    if (this.config.warningDays > 0 && this.deps.events && !this.job.dryRun && this.mayStartUncappedWork()) {
       await Promise.all(this.shards.map((shard) => this.guarded(() => this.warnShard(shard))));
     }
 
@@ -248,22 +186,10 @@ class PassivationRun {
         this.systemicError = new Error(`all ${this.passivationsFailed} passivation updates failed`);
       }
     }
-    if (this.systemicError !== undefined) {
-      const summary = this.summary('failed');
-      await this.recordLastRun(summary);
-      throw new SystemicFailureError(summary, this.systemicError);
-    }
+    if (this.systemicError !== undefined) throw new SystemicFailureError(this.summary(), this.systemicError);
 
-    // Users whose update failed after retries are still stale: the next run picks them up, so this one is
-    // incomplete even though it ran to the end.
-    const outcome: RunOutcome = this.request.dryRun
-      ? 'dry-run'
-      : this.stopReason !== undefined || this.failed > 0
-        ? 'incomplete'
-        : 'completed';
-    const summary = this.summary(outcome);
+    const summary = this.summary();
     await this.recordBacklog(summary);
-    await this.recordLastRun(summary);
     return summary;
   }
 
@@ -280,7 +206,7 @@ class PassivationRun {
   private abort(error: unknown): void {
     this.systemicError ??= error;
     this.stopReason = 'systemic-failure';
-    this.deps.log.error('Stopping the run after a systemic failure', {
+    this.job.log.error('Stopping the run after a systemic failure', {
       error: errorName(error),
       message: errorMessage(error),
     });
@@ -368,7 +294,7 @@ class PassivationRun {
       }
     };
     await judge(false);
-    if (reason !== undefined && !this.request.overrideBreaker) {
+    if (reason !== undefined && !this.job.payload.overrideBreaker) {
       // Before failing the run, leave out entries whose item is not active (the index does not hold status), and
       // count the index afresh: a trip is worth a few reads to be sure of.
       const active = await this.deps.users.activeAmong([...zoneIds, ...belowIds]);
@@ -379,7 +305,7 @@ class PassivationRun {
     }
 
     const crossed = crossedNow();
-    const overridden = reason !== undefined && this.request.overrideBreaker;
+    const overridden = reason !== undefined && this.job.payload.overrideBreaker;
     this.breaker = {
       tripped: reason !== undefined && !overridden,
       staleUsers: this.staleEntries - notActive,
@@ -407,12 +333,12 @@ class PassivationRun {
       notActive,
     };
     if (overridden) {
-      this.deps.log.warn('Mass-passivation breaker overridden: approval recorded, later runs drain it', {
+      this.job.log.warn('Mass-passivation breaker overridden: approval recorded, later runs drain it', {
         ...figures,
         approvedBy: this.breaker.approval?.approvedBy,
       });
     } else if (reason !== undefined) {
-      this.deps.log.error('Mass-passivation breaker tripped', figures);
+      this.job.log.error('Mass-passivation breaker tripped', figures);
     }
     return staleShards;
   }
@@ -432,9 +358,9 @@ class PassivationRun {
 
   private newApproval(): BreakerApproval {
     return {
-      approvedBy: this.request.approvedBy ?? 'unknown (no approvedBy in the payload)',
-      approvedAt: this.deps.now().toISOString(),
-      runId: this.request.runId,
+      approvedBy: this.job.payload.approvedBy ?? 'unknown (no approvedBy in the payload)',
+      approvedAt: this.job.now().toISOString(),
+      runId: this.job.runId,
       cutoff: this.cutoffIso,
       covered: this.staleEntries,
     };
@@ -443,7 +369,7 @@ class PassivationRun {
   /** The share rule's denominator: the whole index, counted at most every few hours (afresh before a trip). */
   private async activeUserCount(fresh: boolean): Promise<number> {
     const cached = this.breakerMemory?.activeUsers;
-    const now = this.deps.now();
+    const now = this.job.now();
     if (!fresh && cached && now.getTime() - Date.parse(cached.countedAt) < activeCountReuseMs) {
       return cached.count;
     }
@@ -484,7 +410,7 @@ class PassivationRun {
     }
     const written = await this.deps.breakerState.write(next, memory.version);
     if (!written) {
-      this.deps.log.warn(
+      this.job.log.warn(
         'The breaker state changed since this run read it (an approval withdrawn?); not acting',
         {
           lockName: this.config.lockName,
@@ -501,13 +427,13 @@ class PassivationRun {
    * whose users are all handled is marked drained. Best effort: a lost update only makes the next run judge the
    * difference (never accept more than it saw).
    */
-  private async recordBacklog(summary: RunSummary): Promise<void> {
+  private async recordBacklog(summary: CheckerSummary): Promise<void> {
     const accepted = this.acceptedState;
-    if (!accepted || this.request.dryRun) return;
+    if (!accepted || this.job.dryRun) return;
     const backlog = Math.max(0, this.staleEntries - this.passivated - this.raceSkipped);
     const approval =
       accepted.approval && !accepted.approval.drainedAt && !accepted.approval.withdrawnAt && summary.complete
-        ? { ...accepted.approval, drainedAt: this.deps.now().toISOString() }
+        ? { ...accepted.approval, drainedAt: this.job.now().toISOString() }
         : accepted.approval;
     // Passivated users leave the index: the reused count follows them (a drain shrinks the index a lot).
     const activeUsers = accepted.activeUsers && {
@@ -519,7 +445,7 @@ class PassivationRun {
     try {
       await this.deps.breakerState.write(withoutVersion(next), accepted.version);
     } catch (error) {
-      this.deps.log.warn('Could not record the breaker backlog; the next run judges the difference', {
+      this.job.log.warn('Could not record the breaker backlog; the next run judges the difference', {
         error: errorName(error),
       });
     }
@@ -588,7 +514,7 @@ class PassivationRun {
       if (!isCanonicalUtcInstant(candidate.lastLoginAt) || this.knownNotActive.has(candidate.userId))
         continue;
       if (!this.mayStartWork()) break;
-      if (this.request.dryRun) {
+      if (this.job.dryRun) {
         this.wouldPassivate += 1;
         if (this.sampleUserIds.length < dryRunSampleSize) this.sampleUserIds.push(candidate.userId);
         continue;
@@ -615,7 +541,7 @@ class PassivationRun {
       this.passivationsStarted -= 1;
       return undefined;
     }
-    const passivatedAt = this.deps.now().toISOString();
+    const passivatedAt = this.job.now().toISOString();
     try {
       const result = await this.deps.users.passivateIfStillStale(
         candidate.userId,
@@ -628,7 +554,7 @@ class PassivationRun {
       }
       if (result === 'not-active') {
         this.notActive += 1;
-        this.deps.log.warn('Skipped an index entry whose item is not active (still has activeShard)', {
+        this.job.log.warn('Skipped an index entry whose item is not active (still has activeShard)', {
           userId: candidate.userId,
         });
         return undefined;
@@ -638,13 +564,13 @@ class PassivationRun {
         userId: candidate.userId,
         lastLoginAt: candidate.lastLoginAt,
         passivatedAt,
-        runId: this.request.runId,
+        runId: this.job.runId,
       };
     } catch (error) {
       this.failed += 1;
       this.passivationsFailed += 1;
       if (isTransientAwsError(error)) {
-        this.deps.log.warn('Passivation failed after retries; left for the next run', {
+        this.job.log.warn('Passivation failed after retries; left for the next run', {
           userId: candidate.userId,
           error: errorName(error),
         });
@@ -677,7 +603,7 @@ class PassivationRun {
   }
 
   private async markWarned(candidate: StaleCandidate): Promise<MarkedWarning | undefined> {
-    const warnedAtIso = this.deps.now().toISOString();
+    const warnedAtIso = this.job.now().toISOString();
     try {
       const marked = await this.deps.users.markWarnedIfNotYet(
         candidate.userId,
@@ -694,13 +620,13 @@ class PassivationRun {
           userId: candidate.userId,
           lastLoginAt: candidate.lastLoginAt,
           passivationDueAt,
-          runId: this.request.runId,
+          runId: this.job.runId,
         },
       };
     } catch (error) {
       this.failed += 1;
       if (!isTransientAwsError(error)) this.abort(error);
-      else this.deps.log.warn('Inactivity warning failed; retried next run', { userId: candidate.userId });
+      else this.job.log.warn('Inactivity warning failed; retried next run', { userId: candidate.userId });
       return undefined;
     }
   }
@@ -710,7 +636,7 @@ class PassivationRun {
       await this.deps.users.unmarkWarned(mark.event.userId, mark.warnedAtIso);
     } catch (error) {
       // The mark stays: this user gets no warning in this inactivity period. Said, so it is not silent.
-      this.deps.log.error('Could not take back the mark of an undelivered inactivity warning', {
+      this.job.log.error('Could not take back the mark of an undelivered inactivity warning', {
         userId: mark.event.userId,
         error: errorName(error),
       });
@@ -721,7 +647,7 @@ class PassivationRun {
     if (isCanonicalUtcInstant(candidate.lastLoginAt)) return true;
     this.malformed += 1;
     // Only the id: the malformed value itself may hold whatever the application wrote there.
-    this.deps.log.warn('Skipped a user whose lastLoginAt is not an ISO-8601 UTC instant', {
+    this.job.log.warn('Skipped a user whose lastLoginAt is not an ISO-8601 UTC instant', {
       userId: candidate.userId,
     });
     return false;
@@ -730,7 +656,7 @@ class PassivationRun {
   private countUndelivered(type: string, userIds: readonly string[]): void {
     if (userIds.length === 0) return;
     this.eventsFailed += userIds.length;
-    this.deps.log.error(`${type} events could not be delivered after retries`, { userIds });
+    this.job.log.error(`${type} events could not be delivered after retries`, { userIds });
   }
 
   /** No new work starts once the run has stopped, or the invocation or the lease is about to end. */
@@ -749,42 +675,29 @@ class PassivationRun {
     return this.hasTimeLeft();
   }
 
-  /** More than the safety margin left of both the invocation and the lease; else the run stops for time. */
+  /**
+   * The kit's budget: more than the safety margin left of both the invocation and the lease, and no operator
+   * pause; else the run stops with the signal's reason.
+   */
   private hasTimeLeft(): boolean {
-    const leaseLeft = this.lease ? this.lease.leaseUntil.getTime() - this.deps.now().getTime() : Infinity;
-    const left = Math.min(this.request.remainingMs(), leaseLeft);
-    if (left > this.config.safetyMarginMs) return true;
-    this.stop('time-budget');
+    if (this.job.timeLeftMs() > 0 && !this.job.signal.aborted) return true;
+    this.stop(this.job.signal.reason === 'paused' ? 'paused' : 'time-budget');
     return false;
   }
 
   private stop(reason: StopReason): void {
     if (this.stopReason !== undefined) return;
     this.stopReason = reason;
-    this.deps.log.warn('Stopping early; the next run continues', { reason });
+    this.job.log.warn('Stopping early; the next run continues', { reason });
   }
 
-  private async recordLastRun(summary: RunSummary): Promise<void> {
-    if (!this.lease) return;
-    try {
-      await this.deps.lock.recordLastRun(summary, this.deps.now());
-    } catch (error) {
-      this.deps.log.warn('Could not record the run summary for the status command', {
-        error: errorName(error),
-      });
-    }
-  }
-
-  private summary(
-    outcome: RunOutcome,
-    lockHolder?: { owner: string; leaseUntil: string } | undefined,
-  ): RunSummary {
+  /**
+   * Users whose update failed after retries are still stale: the next run picks them up, so a run with failures
+   * is incomplete even though it ran to the end.
+   */
+  private summary(): CheckerSummary {
     return {
-      runId: this.request.runId,
-      outcome,
-      dryRun: this.request.dryRun,
-      cutoff: this.cutoffIso,
-      shards: this.shards.length,
+      ...idleSummary(this.config, this.startedAt),
       pages: this.pages,
       candidates: this.candidates,
       warningPages: this.warningPages,
@@ -801,10 +714,7 @@ class PassivationRun {
       eventsFailed: this.eventsFailed,
       breaker: this.breaker,
       stopReason: this.stopReason,
-      complete: outcome === 'completed' || (outcome === 'dry-run' && this.stopReason === undefined),
-      lockHolder,
-      startedAt: this.startedAt.toISOString(),
-      durationMs: this.deps.now().getTime() - this.startedAt.getTime(),
+      complete: this.stopReason === undefined && (this.job.dryRun || this.failed === 0),
     };
   }
 }

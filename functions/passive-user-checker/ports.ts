@@ -1,42 +1,11 @@
+import type { JobSummary, RunRecord } from '../periodic-worker/ports';
+
+export type { RunLog } from '../periodic-worker/ports';
+
 /**
- * The ports the use case runs over. Production wires DynamoDB / EventBridge adapters; unit tests wire in-memory
+ * The ports the use case runs over (the lease, budget and run history are the periodic-worker kit's). Production wires DynamoDB / EventBridge adapters; unit tests wire in-memory
  * fakes; integration tests wire the real adapters against a real engine.
  */
-
-export interface Lease {
-  readonly lockName: string;
-  readonly owner: string;
-  readonly leaseUntil: Date;
-}
-
-export interface LockHolder {
-  readonly owner: string;
-  readonly leaseUntil: Date;
-}
-
-/** A lock item the acquiring write replaced: its lease had expired, or lay implausibly far ahead. */
-export interface ReplacedHolder extends LockHolder {
-  /**
-   * The stored lease ended further ahead than any lease could have been granted (a holder whose clock was fast):
-   * counted as expired so it cannot block the job for longer than one lease could.
-   */
-  readonly farAhead: boolean;
-}
-
-export type AcquireOutcome =
-  | { readonly acquired: true; readonly lease: Lease; readonly replaced?: ReplacedHolder | undefined }
-  | { readonly acquired: false; readonly holder: LockHolder | undefined };
-
-export interface LeaseLock {
-  acquireLease(owner: string, now: Date, leaseMs: number): Promise<AcquireOutcome>;
-  /**
-   * Deletes the lock only if this lease still owns it. True when the item is gone (also when a retry meets its own
-   * earlier delete whose answer was lost); false only when a successor had taken it over.
-   */
-  releaseLease(lease: Lease): Promise<boolean>;
-  /** Keeps the summary for the status command, unless a run that started later has already kept its own. */
-  recordLastRun(summary: RunSummary, now: Date): Promise<void>;
-}
 
 /** One index entry: keys only, as read from the sparse index. Values are unvalidated. */
 export interface StaleCandidate {
@@ -137,16 +106,11 @@ export interface DomainEvents {
   publishInactivityWarnings(events: readonly UserInactivityWarningEvent[]): Promise<readonly string[]>;
 }
 
-export interface RunLog {
-  info(message: string, extra: Record<string, unknown>): void;
-  warn(message: string, extra: Record<string, unknown>): void;
-  error(message: string, extra: Record<string, unknown>): void;
-}
-
-export type RunOutcome = 'completed' | 'incomplete' | 'lock-held' | 'dry-run' | 'breaker-tripped' | 'failed';
-
-/** `breaker-changed`: the breaker's state changed after this run read it (an operator withdrew an approval). */
-export type StopReason = 'time-budget' | 'per-run-cap' | 'systemic-failure' | 'breaker-changed';
+/**
+ * `breaker-changed`: the breaker's state changed after this run read it (an operator withdrew an approval).
+ * `time-budget` and `paused` come from the kit's signal.
+ */
+export type StopReason = 'time-budget' | 'paused' | 'per-run-cap' | 'systemic-failure' | 'breaker-changed';
 
 /** An operator's approval of a backlog, kept in the lock table until it is drained or withdrawn. */
 export interface BreakerApproval {
@@ -218,10 +182,8 @@ export interface BreakerVerdict {
   readonly approval: BreakerApproval | undefined;
 }
 
-export interface RunSummary {
-  readonly runId: string;
-  readonly outcome: RunOutcome;
-  readonly dryRun: boolean;
+/** What one run of the checker found and did: the job's summary, to which the kit adds its own fields. */
+export interface CheckerSummary extends JobSummary {
   readonly cutoff: string;
   readonly shards: number;
   /** Passivation query pages and the candidates on them (the breaker's scan and warnings apart). */
@@ -246,7 +208,11 @@ export interface RunSummary {
   readonly breaker: BreakerVerdict | undefined;
   readonly stopReason: StopReason | undefined;
   readonly complete: boolean;
-  readonly lockHolder: { readonly owner: string; readonly leaseUntil: string } | undefined;
-  readonly startedAt: string;
-  readonly durationMs: number;
 }
+
+/**
+ * What the handler returns, logs and records: the kit's run record (runId, outcome, dryRun, lockHolder, startedAt,
+ * durationMs, fencingToken, ...) with the checker's figures. Outcomes: completed, incomplete, dry-run, lock-held,
+ * paused, breaker-tripped, failed.
+ */
+export type RunSummary = RunRecord<CheckerSummary>;

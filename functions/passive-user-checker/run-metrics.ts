@@ -1,29 +1,31 @@
-import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { JobMetric } from '../periodic-worker/periodic-worker';
+import type { RunRecordFields } from '../periodic-worker/ports';
 import { metricNames } from '../shared/observability-names';
-import type { RunSummary } from './ports';
+import type { CheckerSummary } from './ports';
 
-/** One EMF document per run. The heartbeat is what the missed-runs alarm watches for. */
-export function recordRunMetrics(
-  metrics: Metrics,
-  summary: RunSummary,
-  options: { heartbeat: boolean },
-): void {
-  const count = (name: string, value: number) => metrics.addMetric(name, MetricUnit.Count, value);
-  count(metricNames.usersPassivated, summary.passivated);
-  count(metricNames.raceSkipped, summary.raceSkipped);
-  count(metricNames.exemptSkipped, summary.exempt);
-  count(metricNames.malformedItems, summary.malformed);
-  count(metricNames.failedUpdates, summary.failed);
-  count(metricNames.lockContended, summary.outcome === 'lock-held' ? 1 : 0);
-  count(metricNames.runComplete, summary.complete ? 1 : 0);
-  count(metricNames.breakerTripped, summary.outcome === 'breaker-tripped' ? 1 : 0);
-  count(metricNames.eventsFailed, summary.eventsFailed);
-  count(metricNames.warningsSent, summary.warningsSent);
-  count(metricNames.notActiveInIndex, summary.notActive);
-  if (summary.breaker) {
-    count(metricNames.breakerWindowCrossed, summary.breaker.windowCrossed);
-    count(metricNames.breakerBacklog, summary.breaker.backlog);
-  }
-  metrics.addMetric(metricNames.runDuration, MetricUnit.Milliseconds, summary.durationMs);
-  if (options.heartbeat) count(metricNames.runCompleted, 1);
+/**
+ * The checker's own figures in the run's EMF document; the kit adds the heartbeat, RunComplete, RunDuration and
+ * LockContended. A run that never reached the job (lock held, paused) has none.
+ */
+export function checkerMetrics(
+  summary: CheckerSummary,
+  run: Pick<RunRecordFields, 'outcome'>,
+): Record<string, JobMetric> {
+  return {
+    [metricNames.usersPassivated]: summary.passivated,
+    [metricNames.raceSkipped]: summary.raceSkipped,
+    [metricNames.exemptSkipped]: summary.exempt,
+    [metricNames.malformedItems]: summary.malformed,
+    [metricNames.failedUpdates]: summary.failed,
+    [metricNames.breakerTripped]: run.outcome === 'breaker-tripped' ? 1 : 0,
+    [metricNames.eventsFailed]: summary.eventsFailed,
+    [metricNames.warningsSent]: summary.warningsSent,
+    [metricNames.notActiveInIndex]: summary.notActive,
+    ...(summary.breaker
+      ? {
+          [metricNames.breakerWindowCrossed]: summary.breaker.windowCrossed,
+          [metricNames.breakerBacklog]: summary.breaker.backlog,
+        }
+      : {}),
+  };
 }

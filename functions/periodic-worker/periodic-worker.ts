@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
 import { errorMessage, errorName } from '../shared/aws-errors';
 import { createDynamoDbClient } from '../shared/clients';
@@ -71,8 +72,14 @@ export interface PeriodicWorkerDefinition<S extends JobSummary, D = undefined, P
   };
   /** One run of the job. Return a plain summary; throw to fail the invocation (its alarms fire). */
   readonly run: (job: JobContext<P>, deps: D) => Promise<S>;
-  /** The job's metrics from its summary. @default every top-level finite number field, PascalCased, as a count */
-  readonly metrics?: (summary: S) => Readonly<Record<string, JobMetric>>;
+  /**
+   * The job's metrics from its summary (and the run's outcome, such as a failure outcome of its own).
+   * @default every top-level finite number field, PascalCased, as a count
+   */
+  readonly metrics?: (
+    summary: S,
+    run: Pick<RunRecordFields, 'outcome' | 'dryRun' | 'trigger'>,
+  ) => Readonly<Record<string, JobMetric>>;
   /** The job's fields of a run that did not run (lock held, paused). @default none */
   readonly skippedSummary?: (
     run: { readonly startedAt: Date },
@@ -99,11 +106,17 @@ export interface KitDeps {
   readonly config: KitConfig;
   readonly lease: WorkerLease;
   readonly history: RunHistory;
-  readonly logger: Logger;
+  /** Powertools' Logger in production; any `RunLog` (with `addContext` if it wants the invocation's) in tests. */
+  readonly logger: KitLogger;
   readonly metrics: Metrics;
   readonly now: () => Date;
   /** How often a run holding the lease reads the pause. @default 5000 */
   readonly pauseCheckIntervalMs?: number;
+}
+
+/** The kit's log: Powertools' Logger, or any RunLog that may take the invocation's context. */
+export interface KitLogger extends RunLog {
+  addContext?(context: Context): void;
 }
 
 /** The Lambda context fields the kit uses; a local runner can build one without the Lambda runtime. */
@@ -168,21 +181,30 @@ export function periodicWorker<S extends JobSummary, D = undefined, P = Record<s
   });
 }
 
-/** The kit's production wiring: a DynamoDB client on the lock table, Powertools' logger and metrics. */
-export function kitFromEnvironment(name: string, env: NodeJS.ProcessEnv = process.env): KitDeps {
+/**
+ * The kit's production wiring: a DynamoDB client on the lock table, Powertools' logger and metrics. A local runner
+ * or the CLI hands in its own `client` (another endpoint) or `logger`.
+ */
+export function kitFromEnvironment(
+  name: string,
+  env: NodeJS.ProcessEnv = process.env,
+  overrides: { readonly client?: DynamoDBDocumentClient; readonly logger?: Logger } = {},
+): KitDeps {
   const reader = new EnvReader(env);
   const config = readKitConfig(reader, name);
   reader.check();
-  const dynamo = createDynamoDbClient({
-    requestTimeoutMs: config.requestTimeoutMs,
-    maxAttempts: config.maxAttempts,
-    maxSockets: 4,
-  });
+  const dynamo =
+    overrides.client ??
+    createDynamoDbClient({
+      requestTimeoutMs: config.requestTimeoutMs,
+      maxAttempts: config.maxAttempts,
+      maxSockets: 4,
+    });
   return {
     config,
     lease: new DynamoDbWorkerLease(dynamo, config.lockTableName, config.lockName),
     history: new DynamoDbRunHistory(dynamo, config.lockTableName, config.lockName, config.historySize),
-    logger: new Logger({ serviceName: name }),
+    logger: powertoolsLog(overrides.logger ?? new Logger({ serviceName: name })),
     metrics: new Metrics({
       serviceName: name,
       namespace: env.POWERTOOLS_METRICS_NAMESPACE ?? defaultMetricsNamespace,
@@ -206,7 +228,7 @@ export function createWorkerHandler<S extends JobSummary, D, P>(
     wired ??= wire();
     const { kit, deps } = wired;
     const { logger, metrics } = kit;
-    if (context.functionName) logger.addContext(context as Context);
+    if (context.functionName) logger.addContext?.(context as Context);
     const invocation = parseWorkerInvocation(event, payload);
     const run = new WorkerRun(definition, kit, deps, {
       runId: `${context.awsRequestId}/${randomUUID().slice(0, 8)}`,
@@ -334,7 +356,7 @@ class WorkerRun<S extends JobSummary, D, P> {
       signal: budget.signal,
       timeLeftMs: () => budget.timeLeftMs(),
       fencingToken: lease?.fencingToken,
-      log: jobLog(logger),
+      log: logger,
       now,
     };
     try {
@@ -454,12 +476,13 @@ class WorkerRun<S extends JobSummary, D, P> {
   }
 }
 
-/** The job's log: the worker's logger, so its lines carry the invocation's context and the worker's service. */
-function jobLog(logger: Logger): RunLog {
+/** Powertools' logger behind the kit's log port; its lines carry the invocation's context and the worker's service. */
+export function powertoolsLog(logger: Logger): KitLogger {
   return {
     info: (message, extra) => (extra ? logger.info(message, extra) : logger.info(message)),
     warn: (message, extra) => (extra ? logger.warn(message, extra) : logger.warn(message)),
     error: (message, extra) => (extra ? logger.error(message, extra) : logger.error(message)),
+    addContext: (context) => logger.addContext(context),
   };
 }
 
@@ -478,7 +501,7 @@ function recordMetrics<S extends JobSummary, D, P>(
   if (record.outcome !== 'paused') count(kitMetricNames.runComplete, record.complete ? 1 : 0);
   metrics.addMetric(kitMetricNames.runDuration, MetricUnit.Milliseconds, record.durationMs);
   // A run that never reached the job (lock held, paused, failed before it returned a summary) has no figures.
-  const figures = jobSummary ? (definition.metrics ?? defaultJobMetrics)(jobSummary) : {};
+  const figures = jobSummary ? (definition.metrics ?? defaultJobMetrics)(jobSummary, record) : {};
   for (const [name, metric] of Object.entries(figures)) {
     if (typeof metric === 'number') count(name, metric);
     else metrics.addMetric(name, metric.unit, metric.value);

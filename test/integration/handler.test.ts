@@ -1,9 +1,10 @@
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import scheduledEvent from '../../events/scheduled-event.json';
-import { createHandler, wireFromEnvironment } from '../../functions/passive-user-checker/handler';
+import { checkerHandler } from '../../functions/passive-user-checker/handler';
 import type { RunSummary } from '../../functions/passive-user-checker/ports';
-import { lastRunKey, lockTable, usersTable } from '../../functions/shared/table-schema';
+import { workerStatus } from '../../functions/periodic-worker/admin';
+import { lockTable, usersTable } from '../../functions/shared/table-schema';
 import { demoUsers, putUsers } from '../../local/seed';
 import type { TableNames } from '../../local/tables';
 import { startTestEngine, type TestEngine } from '../support/engine';
@@ -35,14 +36,14 @@ describe('the handler on a real engine', () => {
   }
 
   const handlerFor = (names: TableNames, extraEnv: Record<string, string> = {}) =>
-    createHandler(() =>
-      wireFromEnvironment({
+    checkerHandler({
+      env: {
         ...process.env,
         USERS_TABLE_NAME: names.usersTableName,
         LOCK_TABLE_NAME: names.lockTableName,
         ...extraEnv,
-      }),
-    );
+      },
+    });
 
   const userItem = async (names: TableNames, userId: string) =>
     (
@@ -97,14 +98,11 @@ describe('the handler on a real engine', () => {
         Key: { [lockTable.partitionKey]: 'passive-user-checker' },
       }),
     );
-    const lastRun = await documents.send(
-      new GetCommand({
-        TableName: names.lockTableName,
-        Key: { [lockTable.partitionKey]: lastRunKey('passive-user-checker') },
-      }),
-    );
-    expect(lockItem.Item).toBeUndefined();
-    expect((lastRun.Item?.summary as RunSummary | undefined)?.runId).toBe(summary.runId);
+    const status = await workerStatus(documents, names.lockTableName, 'passive-user-checker');
+    // The kit keeps the lock item (its fencing token, any pause) and frees it by removing the owner.
+    expect(lockItem.Item?.[lockTable.attributes.owner]).toBeUndefined();
+    expect(status.lock).toMatchObject({ state: 'free' });
+    expect(status.history.map((run) => (run.summary as RunSummary).runId)).toEqual([summary.runId]);
     expect(summary.runId).toMatch(/^req-last-run\/[0-9a-f]{8}$/);
   });
 

@@ -2,10 +2,11 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunSummary } from '../../functions/passive-user-checker/ports';
-import { configLimits } from '../../functions/shared/config';
-import { DynamoDbLeaseLock, maxClockSkewMs } from '../../functions/shared/lease-lock';
-import { lastRunKey, lockTable } from '../../functions/shared/table-schema';
+import { kitLimits } from '../../functions/periodic-worker/config';
+import { DynamoDbWorkerLease, maxClockSkewMs } from '../../functions/periodic-worker/lease';
+import type { RunRecord } from '../../functions/periodic-worker/ports';
+import { DynamoDbRunHistory } from '../../functions/periodic-worker/run-history';
+import { lockTable, runKey } from '../../functions/shared/table-schema';
 import { engineClientConfig, selectedEngineKind } from '../../local/engine';
 import { engineHookTimeoutMs, startTestEngine, type TestEngine } from '../support/engine';
 import { forward, recordCommandNames, startFaultProxy } from '../support/faults';
@@ -19,9 +20,9 @@ const t0 = new Date(Math.floor(Date.now() / 1000) * 1000);
 const leaseMs = 330_000;
 const at = (offsetMs: number) => new Date(t0.getTime() + offsetMs);
 /** The furthest ahead of `now` a lease can honestly end: the longest lease allowed plus the clock-skew allowance. */
-const longestLeaseAheadMs = configLimits.leaseSeconds.max * 1000 + maxClockSkewMs;
+const longestLeaseAheadMs = kitLimits.leaseSeconds.max * 1000 + maxClockSkewMs;
 
-describe(`DynamoDbLeaseLock (${selectedEngineKind()})`, () => {
+describe(`DynamoDbWorkerLease, the kit's lease (${selectedEngineKind()})`, () => {
   let local: TestEngine;
   let client: DynamoDBClient;
   let commands: string[];
@@ -52,7 +53,13 @@ describe(`DynamoDbLeaseLock (${selectedEngineKind()})`, () => {
       ).Item;
     const put = async (raw: Record<string, unknown>) =>
       documents.send(new PutCommand({ TableName: lockTableName, Item: raw }));
-    return { lock: new DynamoDbLeaseLock(documents, lockTableName, lockName), item, put, lockTableName };
+    return {
+      lock: new DynamoDbWorkerLease(documents, lockTableName, lockName),
+      history: new DynamoDbRunHistory(documents, lockTableName, lockName, 20),
+      item,
+      put,
+      lockTableName,
+    };
   }
 
   it('acquires on an empty table and stores the owner, the lease end and the acquisition time', async () => {
@@ -62,13 +69,14 @@ describe(`DynamoDbLeaseLock (${selectedEngineKind()})`, () => {
 
     expect(outcome).toEqual({
       acquired: true,
-      lease: { lockName, owner: 'run-a', leaseUntil: at(leaseMs) },
+      lease: { lockName, owner: 'run-a', leaseUntil: at(leaseMs), fencingToken: 1 },
     });
     expect(await item()).toMatchObject({
       [a.lockName]: lockName,
       [a.owner]: 'run-a',
       [a.leaseUntil]: at(leaseMs).getTime(),
       [a.acquiredAt]: t0.toISOString(),
+      [a.fencingToken]: 1,
     });
   });
 
@@ -80,7 +88,7 @@ describe(`DynamoDbLeaseLock (${selectedEngineKind()})`, () => {
     const outcome = await lock.acquireLease('run-b', at(leaseMs - 1), leaseMs);
 
     expect(outcome).toEqual({ acquired: false, holder: { owner: 'run-a', leaseUntil: at(leaseMs) } });
-    expect(commands.slice(sentBefore)).toEqual(['PutItemCommand']);
+    expect(commands.slice(sentBefore)).toEqual(['UpdateItemCommand']);
   });
 
   it('still refuses at the very instant the lease ends', async () => {
@@ -100,7 +108,7 @@ describe(`DynamoDbLeaseLock (${selectedEngineKind()})`, () => {
 
     expect(outcome).toEqual({
       acquired: true,
-      lease: { lockName, owner: 'run-b', leaseUntil: at(2 * leaseMs + 1) },
+      lease: { lockName, owner: 'run-b', leaseUntil: at(2 * leaseMs + 1), fencingToken: 2 },
       replaced: { owner: 'run-a', leaseUntil: at(leaseMs), farAhead: false },
     });
     expect(await item()).toMatchObject({ [a.owner]: 'run-b', [a.leaseUntil]: at(2 * leaseMs + 1).getTime() });
@@ -114,10 +122,13 @@ describe(`DynamoDbLeaseLock (${selectedEngineKind()})`, () => {
     const retried = await lock.acquireLease('run-a', t0, leaseMs);
     const relaunched = await lock.acquireLease('run-a', at(60_000), leaseMs);
 
-    expect(retried).toEqual({ acquired: true, lease: { lockName, owner: 'run-a', leaseUntil: at(leaseMs) } });
+    expect(retried).toEqual({
+      acquired: true,
+      lease: { lockName, owner: 'run-a', leaseUntil: at(leaseMs), fencingToken: 2 },
+    });
     expect(relaunched).toEqual({
       acquired: true,
-      lease: { lockName, owner: 'run-a', leaseUntil: at(60_000 + leaseMs) },
+      lease: { lockName, owner: 'run-a', leaseUntil: at(60_000 + leaseMs), fencingToken: 3 },
     });
     expect(await item()).toMatchObject({
       [a.owner]: 'run-a',
@@ -134,7 +145,10 @@ describe(`DynamoDbLeaseLock (${selectedEngineKind()})`, () => {
 
     const outcome = await lock.acquireLease('run-b', t0, leaseMs);
 
-    expect(outcome).toEqual({ acquired: true, lease: { lockName, owner: 'run-b', leaseUntil: at(leaseMs) } });
+    expect(outcome).toEqual({
+      acquired: true,
+      lease: { lockName, owner: 'run-b', leaseUntil: at(leaseMs), fencingToken: 1 },
+    });
     expect(await item()).toMatchObject({ [a.owner]: 'run-b', [a.leaseUntil]: at(leaseMs).getTime() });
   });
 
@@ -156,13 +170,18 @@ describe(`DynamoDbLeaseLock (${selectedEngineKind()})`, () => {
     await lock.acquireLease('run-a', t0, leaseMs);
     const held = await item();
 
-    const released = await lock.releaseLease({ lockName, owner: 'run-b', leaseUntil: at(leaseMs) });
+    const released = await lock.releaseLease({
+      lockName,
+      owner: 'run-b',
+      leaseUntil: at(leaseMs),
+      fencingToken: 1,
+    });
 
     expect(released).toBe(false);
     expect(await item()).toEqual(held);
   });
 
-  it('releases its own lease, and a retry that meets its own earlier delete (a lost answer) still reports released', async () => {
+  it('releases its own lease, and a retry that meets its own earlier release (a lost answer) still reports released', async () => {
     const { lock, item } = await freshLock();
     const outcome = await lock.acquireLease('run-a', t0, leaseMs);
     if (!outcome.acquired) throw new Error('the lease should have been acquired');
@@ -172,59 +191,54 @@ describe(`DynamoDbLeaseLock (${selectedEngineKind()})`, () => {
 
     expect(released).toBe(true);
     expect(releasedAgain).toBe(true);
-    expect(await item()).toBeUndefined();
-    expect((await lock.acquireLease('run-b', at(1), leaseMs)).acquired).toBe(true);
+    expect((await item())?.[a.owner]).toBeUndefined();
+    expect(await lock.acquireLease('run-b', at(1), leaseMs)).toMatchObject({
+      acquired: true,
+      lease: { fencingToken: 2 },
+    });
   });
 
-  it('sets the TTL attribute in whole epoch seconds, after the lease end', async () => {
-    const { lock, item } = await freshLock();
+  it('keeps the lock item between runs, without a TTL, so its fencing token and any pause outlive a quiet day', async () => {
+    const { lock, item, put } = await freshLock();
+    // An item written before the kit carried a TTL a day after its lease: the first lease takes it off.
+    await put({ [a.lockName]: lockName, [a.leaseUntil]: 0, [lockTable.ttlAttribute]: 1 });
+    const outcome = await lock.acquireLease('run-a', t0, leaseMs);
+    if (!outcome.acquired) throw new Error('the lease should have been acquired');
 
-    await lock.acquireLease('run-a', t0, leaseMs);
+    await lock.releaseLease(outcome.lease);
 
-    const expiresAt = (await item())?.[lockTable.ttlAttribute];
-    expect(Number.isInteger(expiresAt)).toBe(true);
-    const leaseEndSeconds = at(leaseMs).getTime() / 1000;
-    expect(expiresAt).toBeGreaterThan(leaseEndSeconds);
-    // Seconds, not milliseconds: DynamoDB ignores a TTL more than five years away, so a value in ms never expires.
-    expect(expiresAt).toBeLessThan(leaseEndSeconds + 5 * 365 * 24 * 3600);
+    const kept = await item();
+    expect(kept?.[lockTable.ttlAttribute]).toBeUndefined();
+    expect(kept).toMatchObject({ [a.fencingToken]: 1, [a.leaseUntil]: 0 });
   });
 
-  it('keeps the last run summary beside the lock without touching the lock item', async () => {
-    const { lock, item } = await freshLock();
-    await lock.acquireLease('run-a', t0, leaseMs);
+  it('keeps a run in its history slot beside the lock without touching the lock item', async () => {
+    const { lock, history, item } = await freshLock();
+    const outcome = await lock.acquireLease('run-a', t0, leaseMs);
+    if (!outcome.acquired) throw new Error('the lease should have been acquired');
     const held = await item();
-    const summary = { runId: 'run-a', outcome: 'completed', startedAt: t0.toISOString() } as RunSummary;
+    const record = { runId: 'run-a', outcome: 'completed', startedAt: t0.toISOString() } as RunRecord;
 
-    await lock.recordLastRun(summary, at(1_000));
+    await history.record(record, outcome.lease.fencingToken, at(1_000));
 
     expect(await item()).toEqual(held);
-    expect(await item(lastRunKey(lockName))).toMatchObject({
-      [a.summary]: summary,
+    expect(await item(runKey(lockName, 1))).toMatchObject({
+      [a.summary]: record,
+      [a.fencingToken]: 1,
       [a.finishedAt]: at(1_000).toISOString(),
     });
   });
 
-  it('keeps a later-started run’s summary when a paused holder records its own after it', async () => {
-    const { lock, item } = await freshLock();
-    const paused = { runId: 'run-a', outcome: 'completed', startedAt: t0.toISOString() } as RunSummary;
-    const successor = {
-      runId: 'run-b',
-      outcome: 'completed',
-      startedAt: at(leaseMs + 1).toISOString(),
-    } as RunSummary;
-    const next = {
-      runId: 'run-c',
-      outcome: 'completed',
-      startedAt: at(2 * leaseMs).toISOString(),
-    } as RunSummary;
+  it('keeps a later lease’s record when a paused holder records its own into the same slot after it', async () => {
+    const { history, item } = await freshLock();
+    const paused = { runId: 'run-a', outcome: 'completed', startedAt: t0.toISOString() } as RunRecord;
+    const later = { runId: 'run-u', outcome: 'completed', startedAt: at(leaseMs).toISOString() } as RunRecord;
 
-    await lock.recordLastRun(successor, at(leaseMs + 2_000));
-    await lock.recordLastRun(paused, at(leaseMs + 3_000));
-    const afterPaused = await item(lastRunKey(lockName));
-    await lock.recordLastRun(next, at(2 * leaseMs + 1_000));
+    // Tokens 1 and 21 share slot 1 of a history of 20: the later lease wrote first, the paused holder woke after.
+    await history.record(later, 21, at(leaseMs + 2_000));
+    await history.record(paused, 1, at(leaseMs + 3_000));
 
-    expect(afterPaused?.[a.summary]).toEqual(successor);
-    expect((await item(lastRunKey(lockName)))?.[a.summary]).toEqual(next);
+    expect((await item(runKey(lockName, 1)))?.[a.summary]).toEqual(later);
   });
 
   it('takes over a lease dated days ahead (a holder with a fast clock), says so, and the new owner holds it', async () => {
@@ -237,12 +251,14 @@ describe(`DynamoDbLeaseLock (${selectedEngineKind()})`, () => {
 
     expect(outcome).toEqual({
       acquired: true,
-      lease: { lockName, owner: 'run-b', leaseUntil: at(leaseMs) },
+      lease: { lockName, owner: 'run-b', leaseUntil: at(leaseMs), fencingToken: 1 },
       replaced: { owner: 'fast-laptop', leaseUntil: fastUntil, farAhead: true },
     });
     expect(await item()).toMatchObject({ [a.owner]: 'run-b', [a.leaseUntil]: at(leaseMs).getTime() });
     expect((await lock.acquireLease('run-c', at(1), leaseMs)).acquired).toBe(false);
-    expect(await lock.releaseLease({ lockName, owner: 'fast-laptop', leaseUntil: fastUntil })).toBe(false);
+    expect(
+      await lock.releaseLease({ lockName, owner: 'fast-laptop', leaseUntil: fastUntil, fencingToken: 0 }),
+    ).toBe(false);
     expect((await item())?.[a.owner]).toBe('run-b');
   });
 
@@ -282,11 +298,11 @@ describe(`DynamoDbLeaseLock (${selectedEngineKind()})`, () => {
 
     expect(renewed).toEqual({
       acquired: true,
-      lease: { lockName, owner: 'run-a', leaseUntil: at(2 * leaseMs + 1) },
+      lease: { lockName, owner: 'run-a', leaseUntil: at(2 * leaseMs + 1), fencingToken: 2 },
     });
   });
 
-  it('reports released when the answer to its delete is lost and the SDK’s retry finds the item gone', async () => {
+  it('reports released when the answer to its release is lost and the SDK’s retry finds no owner', async () => {
     const { lock, item, lockTableName } = await freshLock();
     const outcome = await lock.acquireLease('run-a', t0, leaseMs);
     if (!outcome.acquired) throw new Error('the lease should have been acquired');
@@ -296,23 +312,23 @@ describe(`DynamoDbLeaseLock (${selectedEngineKind()})`, () => {
       maxAttempts: 3,
       requestHandler: new NodeHttpHandler({ requestTimeout: 500, throwOnRequestTimeout: true }),
     });
-    const deletes = () => proxy.find({ operation: 'DeleteItem' });
-    proxy.setRule(() => (deletes().length === 1 ? { kind: 'lose-response' } : forward));
+    const releases = () => proxy.find({ operation: 'UpdateItem' });
+    proxy.setRule(() => (releases().length === 1 ? { kind: 'lose-response' } : forward));
 
     try {
-      const released = await new DynamoDbLeaseLock(
+      const released = await new DynamoDbWorkerLease(
         DynamoDBDocumentClient.from(faulted),
         lockTableName,
         lockName,
       ).releaseLease(outcome.lease);
 
       expect(released).toBe(true);
-      // The first delete removed the item, its answer never came; the retry failed its condition on no item.
-      expect(deletes().map((call) => [call.deliveredStatus ?? call.status, call.errorType])).toEqual([
+      // The first release removed the owner, its answer never came; the retry failed its condition on no owner.
+      expect(releases().map((call) => [call.deliveredStatus ?? call.status, call.errorType])).toEqual([
         [200, undefined],
         [400, 'ConditionalCheckFailedException'],
       ]);
-      expect(await item()).toBeUndefined();
+      expect((await item())?.[a.owner]).toBeUndefined();
     } finally {
       faulted.destroy();
       await proxy.stop();

@@ -205,12 +205,12 @@ export function internalServerError(): FaultAction {
 }
 
 /** A permissions problem: not retried, systemic for the worker. */
-export function accessDenied(): FaultAction {
+export function accessDenied(operation = 'PutItem'): FaultAction {
   return {
     kind: 'error',
     status: 400,
     type: 'AccessDeniedException',
-    message: 'User is not authorized to perform dynamodb:PutItem (injected)',
+    message: `User is not authorized to perform dynamodb:${operation} (injected)`,
   };
 }
 

@@ -1,19 +1,23 @@
 import type {
-  AcquireOutcome,
   BreakerState,
   BreakerStore,
   CandidatePage,
   DomainEvents,
-  Lease,
-  LeaseLock,
   PassivationResult,
   RunLog,
-  RunSummary,
   StaleIndexPage,
   UserInactivityWarningEvent,
   UserPassivatedEvent,
   UserStore,
 } from '../../functions/passive-user-checker/ports';
+import type {
+  AcquireOutcome,
+  Lease,
+  RunHistory,
+  RunRecord,
+  WorkerLease,
+  WorkerPause,
+} from '../../functions/periodic-worker/ports';
 import { emptyBreakerState } from '../../functions/shared/breaker-state';
 
 export interface FakeUser {
@@ -165,20 +169,33 @@ function compareIndexKeys(
   return a.userId < b.userId ? -1 : a.userId > b.userId ? 1 : 0;
 }
 
-export class InMemoryLeaseLock implements LeaseLock {
+/** The kit's lease and run history on one in-memory lock item, with the DynamoDB adapters' conditions. */
+export class InMemoryLeaseLock implements WorkerLease, RunHistory {
   item: { owner: string; leaseUntil: Date } | undefined;
-  readonly lastRuns: RunSummary[] = [];
+  paused: WorkerPause | undefined;
+  fencingToken = 0;
+  readonly lastRuns: RunRecord[] = [];
   readonly acquisitions: string[] = [];
 
   constructor(private readonly lockName = 'passive-user-checker') {}
 
   async acquireLease(owner: string, now: Date, leaseMs: number): Promise<AcquireOutcome> {
+    if (this.paused) return { acquired: false, paused: this.paused, holder: this.item && { ...this.item } };
     if (this.item && this.item.leaseUntil.getTime() >= now.getTime()) {
       return { acquired: false, holder: { ...this.item } };
     }
     this.item = { owner, leaseUntil: new Date(now.getTime() + leaseMs) };
+    this.fencingToken += 1;
     this.acquisitions.push(owner);
-    return { acquired: true, lease: { lockName: this.lockName, owner, leaseUntil: this.item.leaseUntil } };
+    return {
+      acquired: true,
+      lease: {
+        lockName: this.lockName,
+        owner,
+        leaseUntil: this.item.leaseUntil,
+        fencingToken: this.fencingToken,
+      },
+    };
   }
 
   async releaseLease(lease: Lease): Promise<boolean> {
@@ -187,8 +204,12 @@ export class InMemoryLeaseLock implements LeaseLock {
     return true;
   }
 
-  async recordLastRun(summary: RunSummary): Promise<void> {
-    this.lastRuns.push(summary);
+  async readPause(): Promise<WorkerPause | undefined> {
+    return this.paused;
+  }
+
+  async record(record: RunRecord): Promise<void> {
+    this.lastRuns.push(record);
   }
 }
 

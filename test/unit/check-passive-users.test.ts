@@ -1,15 +1,12 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   BreakerTrippedError,
-  type CheckPassiveUsersDeps,
-  checkPassiveUsers,
-  type RunRequest,
   SystemicFailureError,
 } from '../../functions/passive-user-checker/check-passive-users';
 import { withdrawApproval } from '../../functions/shared/breaker-state';
 import { ConcurrencyLimiter } from '../../functions/shared/concurrency';
 import type { WorkerConfig } from '../../functions/shared/config';
-import { testConfig } from '../support/config';
+import { checkerRunner, testConfig } from '../support/config';
 import {
   type FakeUser,
   InMemoryBreakerStore,
@@ -41,15 +38,13 @@ function setup(users: FakeUser[], configOverrides: Partial<WorkerConfig> = {}) {
   const log = new RecordingLog();
   const clock = new ManualClock(now);
   const breakerState = new InMemoryBreakerStore();
-  const deps: CheckPassiveUsersDeps = { lock, breakerState, users: store, events, log, now: clock.now };
-  const run = (request: Partial<RunRequest> = {}) =>
-    checkPassiveUsers(config, deps, {
-      runId: `run-${Math.random()}`,
-      dryRun: false,
-      overrideBreaker: false,
-      remainingMs: () => 300_000,
-      ...request,
-    });
+  const run = checkerRunner({
+    config,
+    lock,
+    log,
+    now: clock.now,
+    deps: { breakerState, users: store, events },
+  });
   return { config, store, lock, breakerState, events, log, clock, run };
 }
 
@@ -712,10 +707,11 @@ describe('checkPassiveUsers', () => {
       const summary = await run({ runId: 'run-1' });
 
       expect(summary.passivated).toBe(2);
+      expect(summary.runId).toMatch(/^run-1\//);
       expect(events.passivated).toEqual(
         expect.arrayContaining([
-          { userId: 'a', lastLoginAt: daysAgo(40), passivatedAt: now.toISOString(), runId: 'run-1' },
-          { userId: 'bb', lastLoginAt: daysAgo(50), passivatedAt: now.toISOString(), runId: 'run-1' },
+          { userId: 'a', lastLoginAt: daysAgo(40), passivatedAt: now.toISOString(), runId: summary.runId },
+          { userId: 'bb', lastLoginAt: daysAgo(50), passivatedAt: now.toISOString(), runId: summary.runId },
         ]),
       );
     });

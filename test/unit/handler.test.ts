@@ -1,9 +1,14 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { createHandler, type HandlerDeps } from '../../functions/passive-user-checker/handler';
+import { type CheckerDeps, passiveUserChecker } from '../../functions/passive-user-checker/handler';
+import {
+  createWorkerHandler,
+  type KitDeps,
+  powertoolsLog,
+} from '../../functions/periodic-worker/periodic-worker';
 import { metricNames } from '../../functions/shared/observability-names';
-import { testConfig } from '../support/config';
+import { kitConfigOf, testConfig } from '../support/config';
 import {
   type FakeUser,
   InMemoryBreakerStore,
@@ -21,7 +26,14 @@ const stale: FakeUser = {
 const context = { awsRequestId: 'req-1', getRemainingTimeInMillis: () => 300_000 };
 
 /** Real Powertools objects; their output is captured from stdout, where Lambda's log stream takes it. */
-function deps(overrides: Partial<HandlerDeps> = {}) {
+interface Wiring {
+  readonly kit: KitDeps;
+  readonly deps: CheckerDeps;
+}
+
+const createHandler = (wire: () => Wiring) => createWorkerHandler(passiveUserChecker, wire);
+
+function deps(overrides: Partial<CheckerDeps> & { lock?: InMemoryLeaseLock } = {}) {
   const published: Record<string, unknown>[] = [];
   const metrics = new Metrics({ namespace: 'Test', serviceName: 'passive-user-checker' });
   const publish = metrics.publishStoredMetrics.bind(metrics);
@@ -30,16 +42,24 @@ function deps(overrides: Partial<HandlerDeps> = {}) {
       published.push(metrics.serializeMetrics() as unknown as Record<string, unknown>);
     return publish();
   });
-  const wired: HandlerDeps = {
+  const { lock = new InMemoryLeaseLock(), ...jobOverrides } = overrides;
+  const job: CheckerDeps = {
     config: testConfig({ activeShards: 1 }),
-    lock: new InMemoryLeaseLock(),
     breakerState: new InMemoryBreakerStore(),
     users: new InMemoryUserStore([stale]),
     events: undefined,
-    logger: new Logger({ serviceName: 'passive-user-checker', logLevel: 'INFO' }),
-    metrics,
-    now: () => now,
-    ...overrides,
+    ...jobOverrides,
+  };
+  const wired: Wiring = {
+    kit: {
+      config: kitConfigOf(job.config),
+      lease: lock,
+      history: lock,
+      logger: powertoolsLog(new Logger({ serviceName: 'passive-user-checker', logLevel: 'INFO' })),
+      metrics,
+      now: () => now,
+    },
+    deps: job,
   };
   return { wired, published };
 }

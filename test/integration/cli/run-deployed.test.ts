@@ -23,7 +23,10 @@ interface Reply {
 }
 
 const summary: RunSummary = {
+  worker: 'passive-user-checker',
   runId: 'a1b2c3/4d5e6f70',
+  trigger: 'manual',
+  fencingToken: 7,
   outcome: 'completed',
   dryRun: false,
   cutoff: '2026-10-24T12:00:00.000Z',

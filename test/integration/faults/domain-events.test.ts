@@ -140,7 +140,7 @@ describe(`domain events on ${selectedEngineKind()}`, () => {
     expect(bus.hungCalls - hungBefore).toBe(2);
     expect(elapsed).toBeGreaterThanOrEqual(2 * requestTimeoutMs);
     expect(elapsed).toBeLessThan(functionTimeoutMs / 4);
-    expect(await h.lockItem(names)).toBeUndefined();
+    expect(await h.lockOwner(names)).toBeUndefined();
     expect(await h.statuses(names, users)).toEqual(users.map(() => userStatus.passive));
   }, 15_000);
 

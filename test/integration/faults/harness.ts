@@ -4,10 +4,12 @@
  * checking data behind the proxy's back.
  */
 import { DeleteCommand, DynamoDBDocumentClient, GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { createHandler, wireFromEnvironment } from '../../../functions/passive-user-checker/handler';
+import { checkerHandler } from '../../../functions/passive-user-checker/handler';
 import type { RunSummary } from '../../../functions/passive-user-checker/ports';
+import { kitFromEnvironment } from '../../../functions/periodic-worker/periodic-worker';
 import { configDefaults, envNames } from '../../../functions/shared/config';
 import { dayMs } from '../../../functions/shared/instant';
+import { serviceName } from '../../../functions/shared/observability-names';
 import { lockTable, usersTable } from '../../../functions/shared/table-schema';
 import { activeUser, putUsers, type UserItem } from '../../../local/seed';
 import type { TableNames } from '../../../local/tables';
@@ -51,8 +53,10 @@ export interface FaultHarness {
   /** UpdateItem requests (attempts, not calls) to the users table that reached the proxy. */
   userUpdates(names: TableNames, filter?: Pick<CallFilter, 'succeeded' | 'after'>): RecordedCall[];
   deleteUser(names: TableNames, userId: string): Promise<void>;
-  /** The lock item, or another item of the lock table (the `#last-run` summary) by its key. */
+  /** The lock item, or another item of the lock table (a history slot, the breaker) by its key. */
   lockItem(names: TableNames, key?: string): Promise<Record<string, unknown> | undefined>;
+  /** Who holds the checker's lease; undefined once released (the kit keeps the item, without an owner). */
+  lockOwner(names: TableNames): Promise<unknown>;
   stop(): Promise<void>;
 }
 
@@ -111,6 +115,9 @@ export async function startFaultHarness(): Promise<FaultHarness> {
         new DeleteCommand({ TableName: names.usersTableName, Key: { [usersTable.partitionKey]: userId } }),
       );
     },
+    async lockOwner(names) {
+      return (await harness.lockItem(names))?.[lockTable.attributes.owner];
+    },
     async lockItem(names, key = configDefaults.lockName) {
       const { Item } = await documents.send(
         new GetCommand({
@@ -133,12 +140,15 @@ export async function startFaultHarness(): Promise<FaultHarness> {
 
 /** The production handler, wired from `env` on its first invocation as in a fresh container. */
 export function realHandler(env: Record<string, string>): Handler {
-  return createHandler(() => wireFromEnvironment({ ...process.env, ...env }));
+  return checkerHandler({ env: { ...process.env, ...env } });
 }
 
 /** The production wiring with only the clock replaced: for lease expiry and cutoffs without sleeping. */
 export function handlerWithClock(env: Record<string, string>, now: () => Date): Handler {
-  return createHandler(() => ({ ...wireFromEnvironment({ ...process.env, ...env }), now }));
+  return checkerHandler({
+    env: { ...process.env, ...env },
+    kit: (kitEnv) => ({ ...kitFromEnvironment(serviceName, kitEnv), now }),
+  });
 }
 
 export function lambdaContext(

@@ -1,10 +1,12 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { activeShardFor } from '../../../functions/login-helper';
 import type { RunSummary } from '../../../functions/passive-user-checker/ports';
+import { workerStatus } from '../../../functions/periodic-worker/admin';
+import { DynamoDbWorkerLease } from '../../../functions/periodic-worker/lease';
+import { DynamoDbRunHistory } from '../../../functions/periodic-worker/run-history';
 import { configDefaults, envNames } from '../../../functions/shared/config';
 import { dayMs } from '../../../functions/shared/instant';
-import { DynamoDbLeaseLock } from '../../../functions/shared/lease-lock';
-import { lastRunKey, lockTable, userStatus, usersTable } from '../../../functions/shared/table-schema';
+import { lockTable, userStatus, usersTable } from '../../../functions/shared/table-schema';
 import { DynamoDbUserStore } from '../../../functions/shared/user-store';
 import { selectedEngineKind } from '../../../local/engine';
 import type { TableNames } from '../../../local/tables';
@@ -85,7 +87,7 @@ describe(`who gets to run: concurrent, repeated and crashed ticks (${selectedEng
       }
       expect(h.userUpdates(names).length).toBe(users.length);
       expect(await h.statuses(names, users)).toEqual(users.map(() => userStatus.passive));
-      expect(await h.lockItem(names)).toBeUndefined();
+      expect(await h.lockOwner(names)).toBeUndefined();
     });
 
     it('changes nothing when the same scheduled event is delivered again with the same cutoff', async () => {
@@ -233,12 +235,12 @@ describe(`who gets to run: concurrent, repeated and crashed ticks (${selectedEng
         failed: 0,
       });
       expect(await h.statuses(names, users)).toEqual(users.map(() => userStatus.passive));
-      expect(await h.lockItem(names)).toBeUndefined();
+      expect(await h.lockOwner(names)).toBeUndefined();
     });
 
     it('keeps a holder that paused past its lease from deleting its successor’s lock', async () => {
       const names = await h.freshTables();
-      const lock = new DynamoDbLeaseLock(h.documents, names.lockTableName, configDefaults.lockName);
+      const lock = new DynamoDbWorkerLease(h.documents, names.lockTableName, configDefaults.lockName);
       const t0 = new Date();
       const leaseMs = 60_000;
       const a = await lock.acquireLease('run-a', t0, leaseMs);
@@ -274,19 +276,33 @@ describe(`who gets to run: concurrent, repeated and crashed ticks (${selectedEng
       await until(() => paused, 10_000);
       const holderLock = await h.lockItem(names);
       const takeoverAt = new Date(Number(holderLock?.[lockTable.attributes.leaseUntil]) + 1_000);
-      const successorLock = new DynamoDbLeaseLock(h.documents, names.lockTableName, configDefaults.lockName);
+      const successorLock = new DynamoDbWorkerLease(
+        h.documents,
+        names.lockTableName,
+        configDefaults.lockName,
+      );
       const successor = await successorLock.acquireLease('successor-run', takeoverAt, leaseSeconds * 1000);
-      const successorSummary = { runId: 'successor-run', startedAt: takeoverAt.toISOString() } as RunSummary;
-      await successorLock.recordLastRun(successorSummary, takeoverAt);
+      if (!successor.acquired) throw new Error('the successor should have taken the expired lease over');
+      const successorSummary = {
+        runId: 'successor-run',
+        outcome: 'completed',
+        complete: true,
+        startedAt: takeoverAt.toISOString(),
+        durationMs: 1,
+      } as RunSummary;
+      const history = new DynamoDbRunHistory(h.documents, names.lockTableName, configDefaults.lockName, 20);
+      await history.record(successorSummary, successor.lease.fencingToken, takeoverAt);
 
       resume();
       const holder = await holderRun;
-      const lastRun = await h.lockItem(names, lastRunKey(configDefaults.lockName));
+      const status = await workerStatus(h.documents, names.lockTableName, configDefaults.lockName);
 
-      expect(successor.acquired).toBe(true);
       expect(holder).toMatchObject({ outcome: 'completed', passivated: users.length });
+      expect(holder.fencingToken).toBe(successor.lease.fencingToken - 1);
       expect(await h.lockItem(names)).toMatchObject({ [lockTable.attributes.owner]: 'successor-run' });
-      expect(lastRun?.[lockTable.attributes.summary]).toEqual(successorSummary);
+      expect(
+        status.history.find((run) => run.fencingToken === successor.lease.fencingToken)?.summary,
+      ).toEqual(successorSummary);
       expect(await h.statuses(names, users)).toEqual(users.map(() => userStatus.passive));
     });
 
@@ -326,7 +342,7 @@ function holdUserWritesUntilEveryoneAskedForTheLock(names: TableNames, contender
   });
   return async (call) => {
     const isLockRequest =
-      call.operation === 'PutItem' &&
+      call.operation === 'UpdateItem' &&
       call.tableName === names.lockTableName &&
       keyValue(call, lockTable.partitionKey) === configDefaults.lockName;
     if (isLockRequest) {

@@ -209,7 +209,7 @@ describe(`a run under faults: races, bad data, throttling, hangs, budget, config
         const throttledAttemptsSeen = attempts.filter(
           (call) => call.errorType === 'ProvisionedThroughputExceededException',
         ).length;
-        const lockAfterFirst = await h.lockItem(names);
+        const lockAfterFirst = await h.lockOwner(names);
         const stillActive = await h.statuses(names, alwaysThrottled);
         const second = await handler(scheduledEvent, lambdaContext('throttled-2'));
 
@@ -227,14 +227,16 @@ describe(`a run under faults: races, bad data, throttling, hangs, budget, config
         expect(lockAfterFirst).toBeUndefined();
         expect(second).toMatchObject({ outcome: 'completed', passivated: alwaysThrottled.length, failed: 0 });
         expect(await h.statuses(names, users)).toEqual(users.map(() => userStatus.passive));
-        expect(await h.lockItem(names)).toBeUndefined();
+        expect(await h.lockOwner(names)).toBeUndefined();
       });
 
       it('fails the invocation, so the alarm fires, when every update is throttled', async () => {
         const names = await h.freshTables();
         const users = staleUsers('stale', 6, new Date());
         await h.seed(names, users);
-        h.proxy.setRule((call) => (call.operation === 'UpdateItem' ? throttled() : forward));
+        h.proxy.setRule((call) =>
+          call.operation === 'UpdateItem' && call.tableName === names.usersTableName ? throttled() : forward,
+        );
 
         const run = realHandler(h.env(names, { [envNames.maxAttempts]: '2' }))(
           scheduledEvent,
@@ -244,14 +246,14 @@ describe(`a run under faults: races, bad data, throttling, hangs, budget, config
         await expect(run).rejects.toThrow(/failed systemically: .*all 6 passivation updates failed/);
         expect(h.userUpdates(names).length).toBe(12);
         expect(await h.statuses(names, users)).toEqual(users.map(() => userStatus.active));
-        expect(await h.lockItem(names)).toBeUndefined();
+        expect(await h.lockOwner(names)).toBeUndefined();
       });
     });
 
     describe('an unavailable lock table', () => {
       const lockWritesFail =
         (names: { lockTableName: string }, answer: typeof throttled) => (call: DynamoCall) =>
-          call.operation === 'PutItem' && call.tableName === names.lockTableName ? answer() : forward;
+          call.operation === 'UpdateItem' && call.tableName === names.lockTableName ? answer() : forward;
 
       it('rejects after bounded retries of a failing lock write and touches no user', async () => {
         const names = await h.freshTables();
@@ -262,23 +264,23 @@ describe(`a run under faults: races, bad data, throttling, hangs, budget, config
         const run = realHandler(h.env(names))(scheduledEvent, lambdaContext('lock-down'));
 
         await expect(run).rejects.toThrow(/Internal server error/);
-        expect(h.proxy.count({ operation: 'PutItem', tableName: names.lockTableName })).toBe(maxAttempts);
+        expect(h.proxy.count({ operation: 'UpdateItem', tableName: names.lockTableName })).toBe(maxAttempts);
         expect(h.proxy.count({ tableName: names.usersTableName })).toBe(0);
-        expect(await h.lockItem(names)).toBeUndefined();
+        expect(await h.lockOwner(names)).toBeUndefined();
         expect(await h.statuses(names, users)).toEqual(users.map(() => userStatus.active));
       });
 
       it('rejects at once when the lock write is denied, and touches no user', async () => {
         const names = await h.freshTables();
         await h.seed(names, staleUsers('stale', 3, new Date()));
-        h.proxy.setRule(lockWritesFail(names, accessDenied));
+        h.proxy.setRule(lockWritesFail(names, () => accessDenied('UpdateItem')));
 
         const run = realHandler(h.env(names))(scheduledEvent, lambdaContext('lock-denied'));
 
-        await expect(run).rejects.toThrow(/not authorized to perform dynamodb:PutItem/);
-        expect(h.proxy.count({ operation: 'PutItem', tableName: names.lockTableName })).toBe(1);
+        await expect(run).rejects.toThrow(/not authorized to perform dynamodb:UpdateItem/);
+        expect(h.proxy.count({ operation: 'UpdateItem', tableName: names.lockTableName })).toBe(1);
         expect(h.proxy.count({ tableName: names.usersTableName })).toBe(0);
-        expect(await h.lockItem(names)).toBeUndefined();
+        expect(await h.lockOwner(names)).toBeUndefined();
       });
 
       it('rejects when the lock table does not exist', async () => {
@@ -318,7 +320,7 @@ describe(`a run under faults: races, bad data, throttling, hangs, budget, config
           const elapsed = Date.now() - started;
           expect(elapsed).toBeGreaterThanOrEqual(2 * requestTimeoutMs);
           expect(elapsed).toBeLessThan(functionTimeoutMs / 4);
-          expect(h.proxy.count({ operation: 'PutItem', tableName: names.lockTableName })).toBe(2);
+          expect(h.proxy.count({ operation: 'UpdateItem', tableName: names.lockTableName })).toBe(2);
           expect(h.proxy.count({ tableName: names.usersTableName })).toBe(0);
         },
         hangTestTimeoutMs,
@@ -434,7 +436,7 @@ describe(`a run under faults: races, bad data, throttling, hangs, budget, config
             lambdaContext('no-time', () => 0),
           );
           const updatesWhenStarved = h.userUpdates(names).length;
-          const lockAfterStarved = await h.lockItem(names);
+          const lockAfterStarved = await h.lockOwner(names);
           const next = await handler(scheduledEvent, lambdaContext('next-tick'));
 
           expect(starved).toMatchObject({
@@ -465,7 +467,7 @@ describe(`a run under faults: races, bad data, throttling, hangs, budget, config
         const remainingMs = () => (written() >= 5 ? safetyMarginMs - 1 : 60_000);
 
         const cut = await handler(scheduledEvent, lambdaContext('running-out', remainingMs));
-        const lockAfterCut = await h.lockItem(names);
+        const lockAfterCut = await h.lockOwner(names);
         const next = await handler(scheduledEvent, lambdaContext('next-tick'));
 
         expect(cut).toMatchObject({
@@ -502,7 +504,7 @@ describe(`a run under faults: races, bad data, throttling, hangs, budget, config
         expect(cut).toMatchObject({ outcome: 'incomplete', stopReason: 'time-budget' });
         expect(cut.passivated).toBeGreaterThanOrEqual(5);
         expect(cut.passivated).toBeLessThan(users.length);
-        expect(await h.lockItem(names)).toBeUndefined();
+        expect(await h.lockOwner(names)).toBeUndefined();
       });
     });
 
