@@ -24,17 +24,21 @@ const longestLeaseAheadMs = kitLimits.leaseSeconds.max * 1000 + maxClockSkewMs;
  *
  * Timeline, with T = the function timeout and L = the lease (T < L ≤ T + 60 s < the schedule's shortest gap), and
  * F = 960 s (the longest LEASE_SECONDS accepted) + 60 s (maxClockSkewMs):
- *   t0        run A sets {owner: A, leaseUntil: t0 + L} and adds 1 to fencingToken, if the worker is not paused and
- *             the item has no owner, the owner is A itself (a retry of A's own write), or the stored lease counts as
- *             expired: leaseUntil < t0, not a number, or > t0 + F. No honest lease ends beyond t0 + F, so such an
- *             item was written by a holder whose clock was fast (a laptop's `run --local`, three days ahead): the
- *             write's answer (ALL_OLD) names it, with farAhead, and it blocks the job for at most F, not for days.
+ *   t0        run A sets {owner: A, writer: A, leaseUntil: t0 + L} and adds 1 to fencingToken, if the worker is not
+ *             paused and the item has no owner (and its writer, the run that last took or freed it, is not A), the
+ *             owner is A itself (a retry of A's own write), or the stored lease counts as expired: leaseUntil < t0,
+ *             not a number, or > t0 + F. No honest lease ends beyond t0 + F, so such an item was written by a
+ *             holder whose clock was fast (a laptop's `run --local`, three days ahead): the write's answer
+ *             (ALL_OLD) names it, with farAhead, and it blocks the job for at most F, not for days.
  *   t0 … t0+T A works; its signal fires a safety margin before T or leaseUntil, whichever is first, and when an
  *             operator pauses the worker (A reads the pause every few seconds).
  *             A run B in this window fails the condition and reads A's owner and leaseUntil, or the pause, from the
  *             ConditionalCheckFailedException (ALL_OLD): no extra read.
- *   end       A removes its owner only if owner = A (a finally). A crashed A never does. If the answer is lost, the
- *             SDK's retry finds no owner: released. Only another owner means taken over.
+ *   end       A removes its owner only if owner = A (a finally), leaving writer = A. A crashed A never does. If the
+ *             answer is lost, the SDK's retry finds no owner: released. Only another owner means taken over.
+ *             writer = A refuses a copy of A's lease write that reaches the table only now (the SDK retried it after
+ *             a timeout while the first attempt was held on the wire): without it, that copy would take the lease
+ *             again for a run that is over, and every run for a lease after would be refused as lock-held.
  *   t0+L      A's lease has expired: a crashed A is taken over by the first run after T + at most 60 s, i.e.
  *             the next tick, with a larger fencing token. A paused A that wakes later cannot free B's lock (owner
  *             differs); its late writes are refused wherever a job conditions them on the fencing token.
@@ -58,14 +62,17 @@ export class DynamoDbWorkerLease implements WorkerLease {
           Key: { [a.lockName]: this.lockName },
           // expiresAt: items written before the kit were TTL-deleted after a day; this item must outlive a pause.
           UpdateExpression:
-            'SET #owner = :owner, #leaseUntil = :leaseUntil, #acquiredAt = :acquiredAt ' +
+            'SET #owner = :owner, #writer = :owner, #leaseUntil = :leaseUntil, #acquiredAt = :acquiredAt ' +
             'ADD #fencingToken :one REMOVE #expiresAt',
           // Free, expired, or already ours: the SDK's retry after a lost answer meets its own first write. (The
           // owner is the run id, unique per attempt, so a Lambda retry of a timed-out attempt is not "ours".)
           // An item without a numeric leaseUntil (written by hand, say) could never expire: it counts as expired.
+          // A free item whose last writer is this owner was released by this very run: a late copy of its write.
           ConditionExpression:
-            'attribute_not_exists(#paused) AND (attribute_not_exists(#owner) OR #owner = :owner OR ' +
-            'NOT attribute_type(#leaseUntil, :number) OR #leaseUntil < :now OR #leaseUntil > :farAhead)',
+            'attribute_not_exists(#paused) AND (#owner = :owner OR ' +
+            '(attribute_not_exists(#owner) AND NOT #writer = :owner) OR ' +
+            '(attribute_exists(#owner) AND (NOT attribute_type(#leaseUntil, :number) OR ' +
+            '#leaseUntil < :now OR #leaseUntil > :farAhead)))',
           ExpressionAttributeNames: {
             '#owner': a.owner,
             '#leaseUntil': a.leaseUntil,
@@ -73,6 +80,7 @@ export class DynamoDbWorkerLease implements WorkerLease {
             '#fencingToken': a.fencingToken,
             '#expiresAt': a.expiresAt,
             '#paused': a.paused,
+            '#writer': a.writer,
           },
           ExpressionAttributeValues: {
             ':owner': owner,
@@ -112,12 +120,14 @@ export class DynamoDbWorkerLease implements WorkerLease {
         new UpdateCommand({
           TableName: this.tableName,
           Key: { [a.lockName]: lease.lockName },
-          UpdateExpression: 'REMOVE #owner SET #leaseUntil = :zero, #releasedAt = :releasedAt',
+          UpdateExpression:
+            'REMOVE #owner SET #leaseUntil = :zero, #releasedAt = :releasedAt, #writer = :owner',
           ConditionExpression: '#owner = :owner',
           ExpressionAttributeNames: {
             '#owner': a.owner,
             '#leaseUntil': a.leaseUntil,
             '#releasedAt': a.releasedAt,
+            '#writer': a.writer,
           },
           ExpressionAttributeValues: {
             ':owner': lease.owner,

@@ -14,14 +14,25 @@ import type {
 /** The worker's lock item as the fake keeps it. */
 export interface FakeLockItem {
   owner: string | undefined;
+  /** The run whose acquire or release last wrote the item. */
+  writer: string | undefined;
   leaseUntil: number;
   fencingToken: number;
   paused: WorkerPause | undefined;
 }
 
-/** One lock item: free, expired or ours is taken (adding 1 to the fencing token); a pause refuses every run. */
+/**
+ * One lock item: free (unless we released it ourselves), expired or ours is taken, adding 1 to the fencing token;
+ * a pause refuses every run.
+ */
 export class InMemoryWorkerLease implements WorkerLease {
-  readonly item: FakeLockItem = { owner: undefined, leaseUntil: 0, fencingToken: 0, paused: undefined };
+  readonly item: FakeLockItem = {
+    owner: undefined,
+    writer: undefined,
+    leaseUntil: 0,
+    fencingToken: 0,
+    paused: undefined,
+  };
   /** Owners in the order they asked for the lease. */
   readonly acquireCalls: string[] = [];
   readonly released: Lease[] = [];
@@ -39,12 +50,14 @@ export class InMemoryWorkerLease implements WorkerLease {
       return { acquired: false, paused: item.paused, holder: this.holder() };
     }
     const taken = item.owner !== undefined && item.owner !== owner && item.leaseUntil >= now.getTime();
-    if (taken) return { acquired: false, holder: this.holder() };
+    const releasedByUs = item.owner === undefined && item.writer === owner;
+    if (taken || releasedByUs) return { acquired: false, holder: this.holder() };
     const replaced =
       item.owner !== undefined && item.owner !== owner
         ? { owner: item.owner, leaseUntil: new Date(item.leaseUntil), farAhead: false }
         : undefined;
     item.owner = owner;
+    item.writer = owner;
     item.leaseUntil = now.getTime() + leaseMs;
     item.fencingToken += 1;
     const lease: Lease = {
@@ -62,6 +75,7 @@ export class InMemoryWorkerLease implements WorkerLease {
     if (this.item.owner === undefined) return true;
     if (this.item.owner !== lease.owner) return false;
     this.item.owner = undefined;
+    this.item.writer = lease.owner;
     this.item.leaseUntil = 0;
     return true;
   }

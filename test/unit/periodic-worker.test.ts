@@ -182,6 +182,23 @@ describe('periodicWorker: what the kit does around any job', () => {
       expect(lease.item.owner).toBe(record.runId);
     });
 
+    it('logs a history write that fails and still returns the run’s record and releases the lease', async () => {
+      const lines = captureLogLines();
+      const { deps, lease, history } = kit();
+      history.failRecord = () => {
+        throw new Error('throttled');
+      };
+      const { definition } = job();
+
+      const record = await handlerOf(definition, deps)(scheduledEvent, clocks().context);
+
+      expect(record.outcome).toBe('completed');
+      expect(
+        linesSaying(lines, 'Could not record the run in its history for the status command')[0],
+      ).toMatchObject({ level: 'WARN', error: 'Error' });
+      expect(lease.item.owner).toBeUndefined();
+    });
+
     it('keeps the run going when the pause cannot be read, saying so', async () => {
       const lines = captureLogLines();
       const { deps, lease } = kit({ pauseCheckIntervalMs: 2 });

@@ -1,6 +1,6 @@
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, it } from 'vitest';
-import { pauseWorker, resumeWorker } from '../../../functions/periodic-worker/admin';
+import { pauseWorker, resumeWorker, workerStatus } from '../../../functions/periodic-worker/admin';
 import { kitEnvNames, kitMetricNames, type RunRecord } from '../../../functions/periodic-worker/index';
 import { lockTable } from '../../../functions/shared/table-schema';
 import { selectedEngineKind } from '../../../local/engine';
@@ -337,6 +337,74 @@ describe(`the kit's lease through its public API, with a minimal worker (${selec
       expect(next).toMatchObject({ outcome: 'completed', processed: 0 });
       expect(next.fencingToken).toBeGreaterThan(Number(first.fencingToken));
       expect((await h.lockItem(table))?.[a.owner]).toBeUndefined();
+    });
+
+    it('ignores a delayed copy of its lease write that arrives after the run released: the next run is not refused', async ({
+      expect,
+    }) => {
+      const table = await h.freshTable();
+      let delayed = 0;
+      // The first attempt is held on the wire past the client's timeout; the SDK's retry takes the lease, the run
+      // finishes and releases, and only then does the first attempt reach the engine.
+      h.onTable(table, (call) => {
+        if (kitRequest(call, table) !== 'acquire' || delayed > 0) return forward;
+        delayed += 1;
+        return { kind: 'forward', delayMs: 1_500 };
+      });
+      const env = h.env(table, { [kitEnvNames.requestTimeoutMs]: '300' });
+      const first = await h.handler(env)(scheduledEvent, lambdaContext('first'));
+      await h.proxy.idle();
+      const lockAfterTheCopy = await h.lockItem(table);
+
+      const next = await h.handler(env)({}, lambdaContext('next'));
+
+      expect(first).toMatchObject({ outcome: 'completed', processed: 6 });
+      expect(h.calls(table, 'acquire')[0]?.errorType).toBe('ConditionalCheckFailedException');
+      expect(lockAfterTheCopy?.[a.owner]).toBeUndefined();
+      expect(next).toMatchObject({ outcome: 'completed', processed: 0 });
+    });
+  });
+
+  describe('workers sharing one lock table', () => {
+    it('lets two workers on one lock table hold their own leases at once, each with its own fencing token and history', async ({
+      expect,
+    }) => {
+      const table = await h.freshTable();
+      const other = 'other-worker';
+      let bothHeld = false;
+      const bothAcquired = gate();
+      let acquired = 0;
+      // Each worker's item writes wait until both have their lease: they hold them at the same time.
+      h.onTable(table, async (call) => {
+        const request = call.operation === 'UpdateItem' ? String(call.body.UpdateExpression ?? '') : '';
+        if (request.includes('ADD #fencingToken')) {
+          acquired += 1;
+          if (acquired === 2) {
+            bothHeld = true;
+            bothAcquired.open();
+          }
+          return forward;
+        }
+        // Not for ever: if one lease kept the other worker out, the test fails on bothHeld instead of hanging.
+        if (runOf(call) !== undefined && request.includes('#processedBy')) {
+          await Promise.race([bothAcquired.opened, new Promise((resolve) => setTimeout(resolve, 5_000))]);
+        }
+        return forward;
+      });
+      const env = h.env(table);
+
+      const [first, second] = await Promise.all([
+        h.handler(env)(scheduledEvent, lambdaContext('first-worker')),
+        h.handler({ ...env, [kitEnvNames.lockName]: other })(scheduledEvent, lambdaContext('second-worker')),
+      ]);
+
+      expect(bothHeld).toBe(true);
+      expect(first).toMatchObject({ worker, outcome: 'completed', processed: 6, fencingToken: 1 });
+      expect(second).toMatchObject({ worker: other, outcome: 'completed', processed: 6, fencingToken: 1 });
+      const [mine, theirs] = [await h.status(table), await workerStatus(h.documents, table, other)];
+      expect(mine.history.map((run) => run.summary.runId)).toEqual([first.runId]);
+      expect(theirs.history.map((run) => run.summary.runId)).toEqual([second.runId]);
+      expect([mine.lock.state, theirs.lock.state]).toEqual(['free', 'free']);
     });
   });
 
