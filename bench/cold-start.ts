@@ -24,7 +24,7 @@ export interface ColdStartResult {
   readonly synthesizedAsset: AssetCheck;
   readonly bareBundle: BuiltBundle;
   readonly handler: LoadTimes & {
-    /** Median time of the first invocation's wiring (`wireFromEnvironment`: config, clients, logger, metrics). */
+    /** Median time of the first invocation's wiring (`wireFromEnvironment`: the kit's and the job's config, clients, logger, metrics). */
     readonly wireMs: number;
   };
   readonly bare: LoadTimes;

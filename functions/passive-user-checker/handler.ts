@@ -73,4 +73,12 @@ export function checkerHandler(
   );
 }
 
+/** What the handler's first invocation builds (the kit's side and the job's), for measuring a cold start. */
+export function wireFromEnvironment(env: NodeJS.ProcessEnv = process.env): {
+  kit: KitDeps;
+  deps: CheckerDeps;
+} {
+  return { kit: kitFromEnvironment(serviceName, env), deps: checkerDepsFromEnvironment(env) };
+}
+
 export const handler = periodicWorker(passiveUserChecker);
