@@ -365,6 +365,43 @@ describe(`the kit's lease through its public API, with a minimal worker (${selec
     });
   });
 
+  describe('a job that fails', () => {
+    it('fails the invocation on a job error without a heartbeat, records the failed run and frees the lease for the next tick', async ({
+      expect,
+    }) => {
+      const table = await h.freshTable();
+      const failing = spawn(
+        { ...h.env(table, { [kitTestWorkerEnv.poisonedItem]: '3' }), ...observable },
+        'poisoned',
+      );
+
+      const result = await failing.result;
+      const status = await h.status(table);
+      const next = await h.handler(h.env(table))(scheduledEvent, lambdaContext('after-the-fix'));
+
+      expect(result).toMatchObject({ kind: 'error', name: 'Error', message: 'Item 3 is poisoned' });
+      expect(failing.child.exitCode).toBe(1);
+      const failedLine = failing.output().find((line) => line.message === 'Kit test worker failed');
+      expect(failedLine).toMatchObject({
+        level: 'ERROR',
+        summary: {
+          outcome: 'failed',
+          complete: false,
+          error: { name: 'Error', message: 'Item 3 is poisoned' },
+        },
+      });
+      // A plain error carries no summary of the job's: the record has the kit's fields only.
+      expect(failedLine?.summary).not.toHaveProperty('processed');
+      expect(emf(failing)).toMatchObject({ [kitMetricNames.runComplete]: 0 });
+      expect(emf(failing)?.[kitMetricNames.runCompleted]).toBeUndefined();
+      expect(status.lock.state).toBe('free');
+      expect(status.history.map((run) => [run.summary.outcome, run.summary.error])).toEqual([
+        ['failed', { name: 'Error', message: 'Item 3 is poisoned' }],
+      ]);
+      expect(next).toMatchObject({ outcome: 'completed', processed: 4 });
+    });
+  });
+
   describe('workers sharing one lock table', () => {
     it('lets two workers on one lock table hold their own leases at once, each with its own fencing token and history', async ({
       expect,

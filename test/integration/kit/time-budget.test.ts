@@ -81,8 +81,9 @@ describe(`the kit's time budget through its public API, with a minimal worker ($
       expect(stopped.processed).toBeGreaterThan(0);
       expect(stopped.processed).toBeLessThan(100);
       expect(cursor).toBe(stopped.processed);
-      // It started no batch after the margin: it stopped within one batch of it.
-      expect(stoppedAt).toBeLessThan(deadline - marginMs + 100 + 300);
+      // It stopped at the first batch boundary after the margin, not after its 50 batches (5 s at least): one
+      // batch (100 ms) and the kit's last writes, with room for a busy machine.
+      expect(stoppedAt - (deadline - marginMs)).toBeLessThan(1_000);
       expect(next).toMatchObject({ outcome: 'completed', processed: 100 - stopped.processed });
     });
   });
