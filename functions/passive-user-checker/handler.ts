@@ -5,9 +5,9 @@ import {
   periodicWorker,
 } from '../periodic-worker/periodic-worker';
 import { DynamoDbBreakerStore } from '../shared/breaker-state';
-import { clientSettingsFor, createDynamoDbClient, createEventBridgeClient } from '../shared/clients';
+import { clientSettingsFor, createDynamoDbClient } from '../shared/clients';
 import { loadConfig, type WorkerConfig } from '../shared/config';
-import { EventBridgeDomainEvents } from '../shared/event-publisher';
+import { createEventBridgeClient, EventBridgeDomainEvents } from '../shared/event-publisher';
 import { serviceName } from '../shared/observability-names';
 import { DynamoDbUserStore } from '../shared/user-store';
 import {

@@ -1,7 +1,6 @@
 import { Agent as HttpAgent } from 'node:http';
 import { Agent } from 'node:https';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { WorkerConfig } from './config';
@@ -29,7 +28,7 @@ export function clientSettingsFor(
 }
 
 /** The request handler every client of the function uses: keep-alive sockets and a request timeout that fires. */
-function httpHandler(settings: ClientSettings): NodeHttpHandler {
+export function httpHandler(settings: ClientSettings): NodeHttpHandler {
   const agentOptions = { keepAlive: true, maxSockets: settings.maxSockets };
   return new NodeHttpHandler({
     connectionTimeout: Math.min(settings.requestTimeoutMs, 1_000),
@@ -52,16 +51,4 @@ export function createDynamoDbClient(settings: ClientSettings): DynamoDBDocument
     requestHandler: httpHandler(settings),
   });
   return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
-}
-
-/**
- * The EventBridge client, with the same request timeout and attempts as DynamoDB's: a hung PutEvents must not hold
- * the run (and its lock) until the function times out. `AWS_ENDPOINT_URL_EVENTBRIDGE` points it elsewhere.
- */
-export function createEventBridgeClient(settings: ClientSettings): EventBridgeClient {
-  return new EventBridgeClient({
-    maxAttempts: settings.maxAttempts,
-    retryMode: 'standard',
-    requestHandler: httpHandler(settings),
-  });
 }

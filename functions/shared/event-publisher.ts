@@ -1,14 +1,24 @@
-import {
-  type EventBridgeClient,
-  PutEventsCommand,
-  type PutEventsRequestEntry,
-} from '@aws-sdk/client-eventbridge';
+import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import type {
   DomainEvents,
   UserInactivityWarningEvent,
   UserPassivatedEvent,
 } from '../passive-user-checker/ports';
+import { type ClientSettings, httpHandler } from './clients';
 import { serviceName } from './observability-names';
+
+/**
+ * The EventBridge client, with the same request timeout and attempts as DynamoDB's: a hung PutEvents must not hold
+ * the run (and its lock) until the function times out. `AWS_ENDPOINT_URL_EVENTBRIDGE` points it elsewhere. Kept
+ * here, not beside the DynamoDB client, so a worker that publishes nothing does not load the EventBridge client.
+ */
+export function createEventBridgeClient(settings: ClientSettings): EventBridgeClient {
+  return new EventBridgeClient({
+    maxAttempts: settings.maxAttempts,
+    retryMode: 'standard',
+    requestHandler: httpHandler(settings),
+  });
+}
 
 /** PutEvents takes at most 10 entries per call. */
 const entriesPerCall = 10;
