@@ -11,6 +11,7 @@ import { envNames } from '../functions/shared/config';
 import { serviceName } from '../functions/shared/observability-names';
 import { DynamoDbUserStore } from '../functions/shared/user-store';
 import { watchEngineClock } from './engine-clock';
+import { failureHint } from './failure';
 import {
   type CliIo,
   documentClientFor,
@@ -242,6 +243,8 @@ async function invokeLocally(
     const failure = error instanceof Error ? error : new Error(String(error));
     io.err(`The run failed: ${failure.name}: ${failure.message}`);
     if (failure.name === 'BreakerTrippedError') io.err(breakerHint);
+    const hint = failureHint(failure, target.endpoint);
+    if (hint) io.err(hint);
     const summary = (failure as { summary?: RunSummary }).summary;
     if (summary) printSummary(summary, json, io);
     return exitCodes.failed;

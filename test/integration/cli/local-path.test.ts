@@ -96,6 +96,21 @@ describe('the CLI without a reachable engine or region', () => {
     );
   });
 
+  it('says the same after a local run that could not reach its endpoint, below the run’s own failure line', async () => {
+    const endpoint = await deadEndpoint();
+
+    const result = await runCli(
+      ['run', '--local', '--users-table', 'Users', '--lock-table', 'Locks', '--endpoint', endpoint],
+      { env: { MAX_ATTEMPTS: '1' } },
+    );
+
+    expect(result.code).toBe(1);
+    expect(result.stderrLines.at(-2)).toMatch(/^The run failed: .*ECONNREFUSED/);
+    expect(result.stderrLines.at(-1)).toMatch(
+      new RegExp(`^nothing answers at ${endpoint} \\(ECONNREFUSED\\): start a local engine`),
+    );
+  });
+
   it('says to export AWS_REGION or give --endpoint when no region is configured', async () => {
     const env = Object.fromEntries(
       Object.entries(process.env).filter(
