@@ -253,7 +253,8 @@ export function createWorkerHandler<S extends JobSummary, D, P>(
       }
       throw error;
     } finally {
-      metrics.publishStoredMetrics();
+      // A run that failed before it had a record has no figures: nothing to publish (Powertools warns on empty).
+      if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
     }
   };
 }

@@ -145,6 +145,20 @@ describe('the Lambda handler', () => {
     expect(wire).toHaveBeenCalledTimes(1);
   });
 
+  it('publishes no empty metrics document (Powertools warns on one) when the lease cannot be asked for', async () => {
+    captureLogLines();
+    const lock = new InMemoryLeaseLock();
+    lock.acquireLease = async () => {
+      throw new Error('connect ECONNREFUSED 127.0.0.1:9');
+    };
+    const { wired, published } = deps({ lock });
+
+    await expect(createHandler(() => wired)({}, context)).rejects.toThrow(/ECONNREFUSED/);
+
+    expect(published).toEqual([]);
+    expect(wired.kit.metrics.publishStoredMetrics).not.toHaveBeenCalled();
+  });
+
   it('fails every invocation with the configuration error until the configuration is fixed', async () => {
     const handler = createHandler(() => {
       throw new Error('Invalid configuration: INACTIVE_DAYS must be an integer from 1 to 3650, got "0"');
