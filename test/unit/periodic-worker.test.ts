@@ -450,7 +450,8 @@ describe('periodicWorker: what the kit does around any job', () => {
       const record = await handlerOf(definition, deps)(scheduledEvent, context);
 
       expect(remainingAtAbort).toBeLessThanOrEqual(marginMs);
-      expect(remainingAtAbort).toBeGreaterThan(marginMs - 50);
+      // Not long after either: a timer woke the job, it did not wait for the next check (room for a busy machine).
+      expect(remainingAtAbort).toBeGreaterThan(marginMs - 500);
       expect(record.stopReason).toBe('time-budget');
     });
 

@@ -1,5 +1,10 @@
+/**
+ * The periodic-worker kit's fault suite: its guarantees proven once, for any job, by driving a minimal worker
+ * (test/fixtures/kit-test-worker.ts) through the kit's public API on the engine DYNAMODB_ENGINE selects, behind the
+ * fault proxy, in this process and in separate ones. One file, so DynamoDB Local boots once.
+ */
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
-import { afterAll, beforeAll, describe, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pauseWorker, resumeWorker, workerStatus } from '../../../functions/periodic-worker/admin';
 import { kitEnvNames, kitMetricNames, type RunRecord } from '../../../functions/periodic-worker/index';
 import { lockTable } from '../../../functions/shared/table-schema';
@@ -32,12 +37,14 @@ import {
 const a = lockTable.attributes;
 /** Log lines and EMF documents on, for the processes whose output a test reads. */
 const observable = { POWERTOOLS_LOG_LEVEL: 'INFO', POWERTOOLS_METRICS_DISABLED: 'false' };
+/** The suite's SAFETY_MARGIN_MS (kit-harness.ts). */
+const marginMs = 1_000;
 /** For a run that only has to finish what another left: large batches, no delay. */
 const quickBatches = { [kitTestWorkerEnv.batchSize]: '50', [kitTestWorkerEnv.batchDelayMs]: '0' };
 
 type KitTestRecord = RunRecord<KitTestSummary>;
 
-describe(`the kit's lease through its public API, with a minimal worker (${selectedEngineKind()})`, () => {
+describe(`the kit's guarantees through its public API, with a minimal worker (${selectedEngineKind()})`, () => {
   let h: KitHarness;
   let bundle: InvocationBundle;
 
@@ -107,7 +114,8 @@ describe(`the kit's lease through its public API, with a minimal worker (${selec
       };
       // The function's timeout stays within its lease, as the construct requires (T < L).
       const holder = spawn(env, 'doomed-holder', { timeoutMs: 9_000 });
-      await until(async () => (await h.cursor(table)) >= 4, 10_000);
+      // Killed after its first batch: the run during its lease must still come before the lease ends.
+      await until(async () => (await h.cursor(table)) >= 2, 30_000);
       holder.child.kill('SIGKILL');
       const ended = await holder.result;
       const lock = await h.lockItem(table);
@@ -125,6 +133,7 @@ describe(`the kit's lease through its public API, with a minimal worker (${selec
       expect(ended).toMatchObject({ kind: 'exited', signal: 'SIGKILL' });
       expect(lock?.[a.owner]).toMatch(/^doomed-holder\//);
       expect(reachedByHolder).toBeLessThan(items);
+      expect(Date.parse(duringLease.startedAt)).toBeLessThan(leaseUntil);
       expect(duringLease).toMatchObject({
         outcome: 'lock-held',
         lockHolder: { owner: lock?.[a.owner], leaseUntil: new Date(leaseUntil).toISOString() },
@@ -147,7 +156,7 @@ describe(`the kit's lease through its public API, with a minimal worker (${selec
         after.slice(reachedByHolder).map(() => taken.runId),
       );
       expect((await h.lockItem(table))?.[a.owner]).toBeUndefined();
-    }, 30_000);
+    });
 
     it('refuses a holder that wakes after its lease: its fenced writes, its release and its history write change nothing of its successor’s', async ({
       expect,
@@ -178,14 +187,14 @@ describe(`the kit's lease through its public API, with a minimal worker (${selec
         scheduledEvent,
         lambdaContext('late-holder', () => 9_000),
       );
-      await until(() => holderStalled, 10_000);
+      await until(() => holderStalled, 30_000);
       const holderLease = await h.lockItem(table);
       await waitUntilPast(Number(holderLease?.[a.leaseUntil]));
       const successorRun = h.handler(env)(
         scheduledEvent,
         lambdaContext('successor', () => 9_000),
       );
-      await until(() => successorReleasing, 10_000);
+      await until(() => successorReleasing, 30_000);
       const mark = h.proxy.mark();
 
       holderWakes.open();
@@ -225,7 +234,7 @@ describe(`the kit's lease through its public API, with a minimal worker (${selec
         [successor.fencingToken, successor.runId],
       ]);
       expect((await h.lockItem(table))?.[a.owner]).toBeUndefined();
-    }, 30_000);
+    });
 
     it('stops a run at its next batch when paused mid-run; the next tick records paused with the heartbeat; resume lets the next run work', async ({
       expect,
@@ -237,7 +246,7 @@ describe(`the kit's lease through its public API, with a minimal worker (${selec
         [kitTestWorkerEnv.batchDelayMs]: '100',
       });
       const running = h.handler(env)(scheduledEvent, lambdaContext('running'));
-      await until(async () => (await h.cursor(table)) >= 2, 10_000);
+      await until(async () => (await h.cursor(table)) >= 2, 30_000);
 
       const paused = await pauseWorker(h.documents, table, worker, {
         by: 'ops@laptop',
@@ -274,7 +283,73 @@ describe(`the kit's lease through its public API, with a minimal worker (${selec
       const status = await h.status(table);
       expect(status.paused).toBeUndefined();
       expect(status.history.map((run) => run.summary.outcome)).toEqual(['completed', 'incomplete']);
-    }, 30_000);
+    });
+  });
+
+  const itemWrites = (table: string) => h.calls(table, 'item').length;
+
+  describe('the time budget', () => {
+    it('does no work with 0 ms left, yet takes, records and releases its lease: incomplete, time-budget', async () => {
+      const table = await h.freshTable();
+
+      const record = await h.handler(h.env(table))(
+        scheduledEvent,
+        lambdaContext('no-time', () => 0),
+      );
+
+      expect(record).toMatchObject({
+        outcome: 'incomplete',
+        complete: false,
+        stopReason: 'time-budget',
+        processed: 0,
+      });
+      expect(itemWrites(table)).toBe(0);
+      expect((await h.status(table)).history.map((run) => run.summary)).toEqual([record]);
+      const lock = await h.lockItem(table);
+      expect(lock?.[a.owner]).toBeUndefined();
+      expect(lock?.[a.fencingToken]).toBe(record.fencingToken);
+    });
+
+    it('does no work with exactly the safety margin left, and all of it with one millisecond more', async () => {
+      const [atMargin, aboveMargin] = [await h.freshTable(), await h.freshTable()];
+
+      const stopped = await h.handler(h.env(atMargin))(
+        scheduledEvent,
+        lambdaContext('at', () => marginMs),
+      );
+      const worked = await h.handler(h.env(aboveMargin))(
+        scheduledEvent,
+        lambdaContext('above', () => marginMs + 1),
+      );
+
+      expect(stopped).toMatchObject({ outcome: 'incomplete', stopReason: 'time-budget', processed: 0 });
+      expect(itemWrites(atMargin)).toBe(0);
+      expect(worked).toMatchObject({ outcome: 'completed', complete: true, processed: 6 });
+      expect(worked.stopReason).toBeUndefined();
+    });
+
+    it('stops between batches once the invocation reaches the margin, and the next run goes on from there', async () => {
+      const table = await h.freshTable();
+      const env = h.env(table, { [kitTestWorkerEnv.items]: '100', [kitTestWorkerEnv.batchDelayMs]: '100' });
+      const deadline = Date.now() + marginMs + 400;
+
+      const stopped = await h.handler(env)(
+        scheduledEvent,
+        lambdaContext('short', () => deadline - Date.now()),
+      );
+      const stoppedAt = Date.now();
+      const cursor = await h.cursor(table);
+      const next = await h.handler({ ...env, ...quickBatches })(scheduledEvent, lambdaContext('next'));
+
+      expect(stopped).toMatchObject({ outcome: 'incomplete', complete: false, stopReason: 'time-budget' });
+      expect(stopped.processed).toBeGreaterThan(0);
+      expect(stopped.processed).toBeLessThan(100);
+      expect(cursor).toBe(stopped.processed);
+      // It stopped at the first batch boundary after the margin, not after its 50 batches (5 s at least): one
+      // batch (100 ms) and the kit's last writes, with room for a busy machine.
+      expect(stoppedAt - (deadline - marginMs)).toBeLessThan(1_000);
+      expect(next).toMatchObject({ outcome: 'completed', processed: 100 - stopped.processed });
+    });
   });
 
   describe('lost answers', () => {
