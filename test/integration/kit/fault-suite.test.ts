@@ -520,6 +520,63 @@ describe(`the kit's guarantees through its public API, with a minimal worker (${
     });
   });
 
+  describe('leases that are not what they seem', () => {
+    it('takes over at once a lease dated days ahead by a fast clock, saying so loudly, instead of waiting for it', async ({
+      expect,
+    }) => {
+      const table = await h.freshTable();
+      const daysAhead = Date.now() + 3 * 24 * 60 * 60 * 1000;
+      await h.documents.send(
+        new PutCommand({
+          TableName: table,
+          Item: {
+            [a.lockName]: worker,
+            [a.owner]: 'laptop-run',
+            [a.leaseUntil]: daysAhead,
+            [a.fencingToken]: 5,
+          },
+        }),
+      );
+      const run = spawn({ ...h.env(table), ...observable }, 'after-the-laptop');
+
+      const record = await recordOf(run);
+
+      expect(record).toMatchObject({ outcome: 'completed', processed: 6 });
+      expect(record.fencingToken).toBeGreaterThan(5);
+      const loud = run
+        .output()
+        .find((line) => String(line.message).startsWith('Took over a lease dated further ahead'));
+      expect(loud).toMatchObject({
+        level: 'ERROR',
+        holder: 'laptop-run',
+        leaseUntil: new Date(daysAhead).toISOString(),
+      });
+    });
+
+    it('previews with {"dryRun": true} while another run holds the lease: it takes no lease, writes nothing and leaves the holder alone', async ({
+      expect,
+    }) => {
+      const table = await h.freshTable();
+      const heldUntil = Date.now() + 60_000;
+      const held = {
+        [a.lockName]: worker,
+        [a.owner]: 'busy-run',
+        [a.leaseUntil]: heldUntil,
+        [a.fencingToken]: 7,
+      };
+      await h.documents.send(new PutCommand({ TableName: table, Item: held }));
+
+      const preview = await h.handler(h.env(table))({ dryRun: true }, lambdaContext('preview'));
+
+      expect(preview).toMatchObject({ outcome: 'dry-run', dryRun: true, complete: true, processed: 6 });
+      expect(preview.fencingToken).toBeUndefined();
+      expect(h.calls(table, 'acquire')).toHaveLength(0);
+      expect(h.calls(table, 'item')).toHaveLength(0);
+      expect(h.calls(table, 'history')).toHaveLength(0);
+      expect(await h.lockItem(table)).toEqual(held);
+    });
+  });
+
   describe('a pause written by hand', () => {
     it('treats a pause set to null in the console as a pause: runs return paused, status shows it, resume clears it', async ({
       expect,
