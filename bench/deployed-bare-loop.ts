@@ -57,13 +57,34 @@ async function passivate(userId: string): Promise<boolean> {
   }
 }
 
+/**
+ * The order the users are written in: `shuffled` (a fixed permutation, like the function's order by shard and
+ * last login, which is unrelated to the ids) or `sequential` (ascending ids).
+ */
+function writeOrder(count: number, order: string): number[] {
+  const indices = Array.from({ length: count }, (_, i) => i);
+  if (order === 'sequential') return indices;
+  let seed = 12345;
+  const random = () => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return seed / 2147483648;
+  };
+  for (let i = count - 1; i > 0; i -= 1) {
+    const j = Math.floor(random() * (i + 1));
+    [indices[i], indices[j]] = [indices[j] as number, indices[i] as number];
+  }
+  return indices;
+}
+
+const order = writeOrder(users, process.env.BENCH_ORDER || 'shuffled');
+
 await reportInvocation(0, async () => {
   let next = 0;
   let passivated = 0;
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
       while (next < users) {
-        const userId = benchUserId(next++);
+        const userId = benchUserId(order[next++] as number);
         if (await passivate(userId)) passivated += 1;
       }
     }),

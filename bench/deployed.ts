@@ -86,6 +86,13 @@ export interface Timeline {
   readonly headMs: number;
   /** Requests before the first write, by kind: how many and the span from the first's start to the last's end. */
   readonly head: Readonly<Partial<Record<RequestKind, { readonly count: number; readonly spanMs: number }>>>;
+  /** The requests that started before the first write, in order, in ms from the invocation's start. */
+  readonly headRequests: readonly {
+    readonly kind: RequestKind;
+    readonly operation: string;
+    readonly startMs: number;
+    readonly endMs: number;
+  }[];
   /** First write start → last write end. */
   readonly writePhaseMs: number;
   /** Last write end → invocation end: events of the last pages, the breaker's backlog, history, release, metrics. */
@@ -108,10 +115,15 @@ export interface Timeline {
   /** Writes of a page: the span from its first write's start to its last write's end (median), and its size. */
   readonly medianPageWriteMs: number | undefined;
   readonly meanPageSize: number | undefined;
-  /** PutEvents calls and their median latency as the function saw it (delay included). */
+  /** PutEvents calls. */
   readonly putEventsCalls: number;
+  /** Median time at the proxy of a candidate page's Query and of a passivation write: the engine's side. */
+  readonly medianPageQueryMs: number | undefined;
+  readonly medianWriteMs: number | undefined;
   /** Shards' last writes: from the first shard to finish to the last (limiter fairness / the run's tail). */
   readonly shardFinishSpreadMs: number | undefined;
+  /** Mean writes in flight over that spread (exact): how well the last shards keep the slots busy. */
+  readonly updatesInFinishSpread: number | undefined;
   /** Mean writes in flight in equal slices of the invocation, for a sparkline. */
   readonly updatesSeries: readonly number[];
 }
@@ -159,6 +171,7 @@ export interface DeployedResult {
   readonly sizes: readonly number[];
   readonly eventModes: readonly EventsMode[];
   readonly rounds: number;
+  readonly warmupUsers: number;
   /** Every run in the order it ran. */
   readonly samples: DeployedSample[];
   readonly comparisons: DeployedComparison[];
@@ -177,6 +190,11 @@ export interface DeployedOptions {
   readonly eventModes: readonly EventsMode[];
   /** Rounds per size: bare, then the function in each events mode, the order reversed every other round. */
   readonly rounds: number;
+  /**
+   * Users of an unmeasured bare loop and function run first: the engine (a JVM, for DynamoDB Local) and the
+   * proxy warm up before anything is measured. 0: none.
+   */
+  readonly warmupUsers?: number;
   /** Sizes measured once more with each child pinned to one core (none: no CPU-bound figure). */
   readonly pinnedSizes: readonly number[];
   readonly concurrency?: number;
@@ -292,6 +310,21 @@ export async function measureDeployed(options: DeployedOptions): Promise<Deploye
       }
     };
 
+    const warmupUsers = options.warmupUsers ?? 0;
+    if (warmupUsers > 0) {
+      options.progress?.(
+        `as deployed: warming up the engine with ${warmupUsers} users (bare loop, function)`,
+      );
+      const now = new Date();
+      await runOne('bare', 'off', warmupUsers, now, false);
+      await runOne(
+        'function',
+        options.eventModes[options.eventModes.length - 1] ?? 'off',
+        warmupUsers,
+        now,
+        false,
+      );
+    }
     for (const users of options.sizes) {
       for (let index = 0; index < options.rounds; index += 1) await round(users, index, false);
     }
@@ -321,6 +354,7 @@ export async function measureDeployed(options: DeployedOptions): Promise<Deploye
     sizes: options.sizes,
     eventModes: options.eventModes,
     rounds: options.rounds,
+    warmupUsers: options.warmupUsers ?? 0,
     samples,
     comparisons,
     rssGrowth: rssGrowth(samples, options.sizes, options.eventModes),
@@ -475,6 +509,14 @@ export function analyseTimeline(
       spanMs: Math.max(...before.map((r) => r.endMs)) - Math.min(...before.map((r) => r.startMs)),
     };
   }
+  const headRequests = records
+    .filter((r) => !hasWrites || r.startMs < firstWrite)
+    .map((r) => ({
+      kind: r.kind,
+      operation: r.operation,
+      startMs: Math.round(r.startMs - startMs),
+      endMs: Math.round(r.endMs - startMs),
+    }));
   const writePhaseMs = hasWrites ? lastWrite - firstWrite : 0;
   const busy = writes.reduce((sum, r) => sum + (r.endMs - r.startMs), 0);
   const meanUpdatesInWritePhase = writePhaseMs > 0 ? busy / writePhaseMs : 0;
@@ -534,6 +576,12 @@ export function analyseTimeline(
     if (last) shardEnds.push(last.lastWriteEnd);
   }
 
+  const firstShardDone = Math.min(...shardEnds);
+  const spreadMs = shardEnds.length > 0 ? lastWrite - firstShardDone : 0;
+  const overlapping = writes.reduce(
+    (sum, r) => sum + Math.max(0, Math.min(r.endMs, lastWrite) - Math.max(r.startMs, firstShardDone)),
+    0,
+  );
   const inRun = inFlight.atMs.flatMap((at, i) => (at >= startMs && at <= endMs ? [i] : []));
   const meanWhere = (keep: (i: number) => boolean) => {
     const chosen = inRun.filter(keep);
@@ -557,6 +605,7 @@ export function analyseTimeline(
   return {
     headMs: hasWrites ? firstWrite - startMs : endMs - startMs,
     head,
+    headRequests,
     writePhaseMs,
     tailMs: hasWrites ? endMs - lastWrite : 0,
     meanUpdatesInWritePhase,
@@ -571,7 +620,12 @@ export function analyseTimeline(
     medianPageWriteMs: medianOrUndefined(pageWrites),
     meanPageSize: meanOrUndefined(pageSizes),
     putEventsCalls: putEvents.length,
+    medianPageQueryMs: medianOrUndefined(
+      records.filter((r) => r.kind === 'CandidatePage').map((r) => r.endMs - r.startMs),
+    ),
+    medianWriteMs: medianOrUndefined(writes.map((r) => r.endMs - r.startMs)),
     shardFinishSpreadMs: shardEnds.length > 0 ? Math.max(...shardEnds) - Math.min(...shardEnds) : undefined,
+    updatesInFinishSpread: spreadMs > 0 ? overlapping / spreadMs : undefined,
     updatesSeries,
   };
 }

@@ -55,20 +55,28 @@ export interface BenchRun {
   readonly verdicts: Verdict[];
 }
 
+/** Benchmark 2 as deployed, recorded by any full-profile run that measured it (`--sections deployed` too). */
+export interface DeployedRecord {
+  readonly header: RunHeader;
+  readonly result: DeployedResult;
+}
+
 export interface ResultsFile {
   readonly runs: Partial<Record<EngineKind, BenchRun>>;
+  /** The latest as-deployed measurement per engine, with its own date, commit and machine load. */
+  readonly deployed?: Partial<Record<EngineKind, DeployedRecord>>;
 }
 
 export function readResults(path: string): ResultsFile {
   if (!existsSync(path)) return { runs: {} };
   const parsed = JSON.parse(readFileSync(path, 'utf8')) as Partial<ResultsFile>;
-  return { runs: parsed.runs ?? {} };
+  return { runs: parsed.runs ?? {}, deployed: parsed.deployed ?? {} };
 }
 
 /** Replaces this engine's run and keeps the other engine's, so one file holds both. */
 export function writeResults(path: string, run: BenchRun): ResultsFile {
   const results = readResults(path);
-  const updated: ResultsFile = { runs: { ...results.runs, [run.engine.kind]: run } };
+  const updated: ResultsFile = { ...results, runs: { ...results.runs, [run.engine.kind]: run } };
   writeFileSync(path, `${JSON.stringify(updated, null, 2)}\n`);
   return updated;
 }
@@ -78,3 +86,14 @@ export type RunHeader = Pick<
   BenchRun,
   'engine' | 'profile' | 'date' | 'command' | 'durationSeconds' | 'source' | 'machine' | 'tuning'
 >;
+
+/** Replaces this engine's as-deployed record and keeps everything else. */
+export function writeDeployed(path: string, record: DeployedRecord): ResultsFile {
+  const results = readResults(path);
+  const updated: ResultsFile = {
+    ...results,
+    deployed: { ...results.deployed, [record.header.engine.kind]: record },
+  };
+  writeFileSync(path, `${JSON.stringify(updated, null, 2)}\n`);
+  return updated;
+}

@@ -17,15 +17,13 @@ import { envNames } from '../functions/shared/config';
 import { type EngineKind, engineKinds, selectedEngineKind } from '../local/engine';
 import { dynamoDbLocalPackage } from '../scripts/fetch-dynamodb-local.mjs';
 import { bareLoopMemoryEntry, buildDir, handlerEntry, lambdaHeapFlags, stackMemoryMb } from './bundling';
-import { type ColdStartResult, measureColdStart } from './cold-start';
-import { idleCostTable, loginsPerUserPerDay, pricing, ticksPerMonth } from './cost';
+import type { ColdStartResult } from './cold-start';
 import { type DeployedResult, type EventsMode, measureDeployed } from './deployed';
 import { exportTree, type SynthesizedStack, synthesizeStack } from './deployed-asset';
 import { deployedSection, deployedVerdicts } from './deployed-report';
 import { startEngineProcess } from './engine-process';
-import { setupClients, useEndpointInProcess, workerEnv } from './fixtures';
-import { type IdleTickResult, measureIdleTick } from './idle-tick';
-import { type MemoryResult, measureMemory } from './memory';
+import type { IdleTickResult } from './idle-tick';
+import type { MemoryResult } from './memory';
 import {
   coldStartSection,
   coldStartVerdict,
@@ -48,15 +46,12 @@ import {
   type RunHeader,
   readResults,
   type Verdict,
+  writeDeployed,
   writeResults,
 } from './results';
+import { setupClients } from './seeding';
 import { memorySvg, throughputSvg } from './svg';
-import {
-  type LatencyPoint,
-  measureLatencyModel,
-  measureThroughput,
-  type ThroughputResult,
-} from './throughput';
+import type { LatencyPoint, ThroughputResult } from './throughput';
 
 const usage = `Usage: npm run bench -- [--engine dynalite|dynamodb-local] [--quick] [--lambda-heap] [--synth-ref <git ref>] [--out <dir>]
        npm run bench -- --sections memory[,throughput,…] [--engine …]   (measure some, print, record nothing)
@@ -67,7 +62,8 @@ const usage = `Usage: npm run bench -- [--engine dynalite|dynamodb-local] [--qui
   --lambda-heap     run the memory child with the heap flags Lambda's Node.js runtime uses for a ${stackMemoryMb} MB function
   --out <dir>       where results.json and the SVGs go (default: bench/, or a temporary directory with --quick)
   --synth-ref <ref> synthesize the function measured as deployed from this commit's tree (git archive), not the working tree
-  --sections <list> only these of ${['cold-start', 'idle', 'throughput', 'deployed', 'latency', 'memory'].join(', ')}: for tuning; prints, records nothing
+  --sections <list> only these of ${['cold-start', 'idle', 'throughput', 'deployed', 'latency', 'memory'].join(', ')}: for tuning; prints,
+                    records nothing (but deployed, on the full profile: into results.json's "deployed" entry)
   --redraw          measure nothing: redraw the SVGs (and, in bench/, the BENCHMARKS.md sections) from <dir>/results.json`;
 
 class UsageError extends Error {
@@ -94,6 +90,7 @@ export interface Profile {
   readonly deployedRounds: number;
   readonly deployedEventModes: readonly EventsMode[];
   readonly deployedPinnedSizes: readonly number[];
+  readonly deployedWarmupUsers: number;
 }
 
 export const profiles = {
@@ -113,6 +110,7 @@ export const profiles = {
     deployedRounds: 3,
     deployedEventModes: ['off', 0, 15],
     deployedPinnedSizes: [4_000],
+    deployedWarmupUsers: 2_000,
   },
   quick: {
     idleUsers: 2_000,
@@ -130,6 +128,7 @@ export const profiles = {
     deployedRounds: 1,
     deployedEventModes: ['off', 15],
     deployedPinnedSizes: [500],
+    deployedWarmupUsers: 200,
   },
 } as const satisfies Record<string, Profile>;
 
@@ -209,6 +208,14 @@ async function main(argv: string[]): Promise<number> {
     const results = readResults(join(outDir, 'results.json'));
     writeFileSync(join(outDir, 'throughput.svg'), throughputSvg(results));
     writeFileSync(join(outDir, 'memory.svg'), memorySvg(results));
+    for (const record of Object.values(results.deployed ?? {})) {
+      if (outDir === benchDir && record.header.profile === 'full') {
+        updateBenchmarksDoc(
+          `deployed:${record.header.engine.kind}`,
+          deployedRecordMarkdown(record.header, record.result),
+        );
+      }
+    }
     const documented = Object.values(results.runs).filter(
       (run) =>
         run.profile === 'full' &&
@@ -251,10 +258,17 @@ async function main(argv: string[]): Promise<number> {
         tree?.remove();
       }
     }
-    const handlerBundle = await dir.bundle(handlerEntry, 'handler');
+    // The in-process sections import the handler's own modules: loaded only when asked for, so that benchmark 2
+    // as deployed (which runs the synthesized bundle) does not depend on them.
+    const inProcess = sections.size > (sections.has('deployed') ? 1 : 0);
+    const handlerBundle =
+      sections.has('cold-start') || sections.has('memory')
+        ? await dir.bundle(handlerEntry, 'handler')
+        : undefined;
     let coldStart: ColdStartResult | undefined;
-    if (sections.has('cold-start')) {
+    if (sections.has('cold-start') && handlerBundle) {
       progress(`cold start: loading each bundle ${profile.coldStartSamples}× in a fresh node`);
+      const { measureColdStart } = await import('./cold-start');
       coldStart = await measureColdStart(dir, handlerBundle, profile.coldStartSamples);
     }
 
@@ -262,18 +276,22 @@ async function main(argv: string[]): Promise<number> {
     const engine = await startEngineProcess(kind);
     const setup = setupClients(engine.endpoint);
     try {
-      useEndpointInProcess(
-        workerEnv({
-          endpoint: engine.endpoint,
-          tables: { usersTableName: 'unused', lockTableName: 'unused' },
-          updateConcurrency: 1,
-        }),
-      );
+      if (inProcess) {
+        const { useEndpointInProcess, workerEnv } = await import('./fixtures');
+        useEndpointInProcess(
+          workerEnv({
+            endpoint: engine.endpoint,
+            tables: { usersTableName: 'unused', lockTableName: 'unused' },
+            updateConcurrency: 1,
+          }),
+        );
+      }
       const common = { endpoint: engine.endpoint, setup, inherit: process.env };
 
       let idleTick: IdleTickResult | undefined;
       if (sections.has('idle')) {
         progress(`idle tick: ${profile.idleUsers} active users`);
+        const { measureIdleTick } = await import('./idle-tick');
         idleTick = await measureIdleTick({ ...common, users: profile.idleUsers });
       }
 
@@ -282,6 +300,7 @@ async function main(argv: string[]): Promise<number> {
         progress(
           `throughput: ${profile.throughputUsers} stale users × ${profile.throughputPairs} pairs of runs`,
         );
+        const { measureThroughput } = await import('./throughput');
         throughput = await measureThroughput({
           ...common,
           users: profile.throughputUsers,
@@ -306,6 +325,7 @@ async function main(argv: string[]): Promise<number> {
           rounds: profile.deployedRounds,
           eventModes: profile.deployedEventModes,
           pinnedSizes: profile.deployedPinnedSizes,
+          warmupUsers: profile.deployedWarmupUsers,
           progress,
         });
       }
@@ -315,6 +335,7 @@ async function main(argv: string[]): Promise<number> {
         progress(
           `latency model: ${profile.latenciesMs.join(' and ')} ms × concurrency ${profile.concurrencies.join(', ')}`,
         );
+        const { measureLatencyModel } = await import('./throughput');
         latency = await measureLatencyModel({
           ...common,
           latenciesMs: profile.latenciesMs,
@@ -324,7 +345,8 @@ async function main(argv: string[]): Promise<number> {
       }
 
       let memory: MemoryResult | undefined;
-      if (sections.has('memory')) {
+      if (sections.has('memory') && handlerBundle) {
+        const { measureMemory } = await import('./memory');
         progress(
           `memory: ${profile.memorySizes.join(', ')} stale users, a fresh child process each (handler, then bare loop)`,
         );
@@ -383,10 +405,24 @@ async function main(argv: string[]): Promise<number> {
             .join('\n'),
         );
         for (const line of verdictLines(verdicts)) console.log(line);
-        console.log('\nA partial run (--sections): nothing written.');
+        // Benchmark 2 as deployed is recorded on its own (with its own header), so it can be re-measured alone.
+        if (deployed && profileName === 'full') {
+          const resultsPath = join(outDir, 'results.json');
+          writeDeployed(resultsPath, { header, result: deployed });
+          const documented =
+            outDir === benchDir &&
+            updateBenchmarksDoc(`deployed:${kind}`, deployedRecordMarkdown(header, deployed));
+          console.log(
+            `\nA partial run (--sections): only benchmark 2 as deployed written, to ${resultsPath}` +
+              (documented ? ` and its ${kind} section of BENCHMARKS.md.` : '.'),
+          );
+        } else {
+          console.log('\nA partial run (--sections): nothing written.');
+        }
         return 0;
       }
 
+      const { idleCostTable, loginsPerUserPerDay, pricing, ticksPerMonth } = await import('./cost');
       const partial: Omit<BenchRun, 'verdicts'> = {
         ...header,
         idleTick,
@@ -405,6 +441,10 @@ async function main(argv: string[]): Promise<number> {
       const run: BenchRun = { ...partial, verdicts: verdictsOf(partial) };
 
       const resultsPath = join(outDir, 'results.json');
+      writeDeployed(resultsPath, { header, result: deployed });
+      if (profileName === 'full' && outDir === benchDir) {
+        updateBenchmarksDoc(`deployed:${kind}`, deployedRecordMarkdown(header, deployed));
+      }
       const results = writeResults(resultsPath, run);
       writeFileSync(join(outDir, 'throughput.svg'), throughputSvg(results));
       writeFileSync(join(outDir, 'memory.svg'), memorySvg(results));
@@ -428,12 +468,20 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-/** Replaces the text between `<!-- bench:<engine>:start -->` and `<!-- bench:<engine>:end -->`, if present. */
-function updateBenchmarksDoc(kind: EngineKind, markdown: string): boolean {
+/** Benchmark 2 as deployed with the header of the run that measured it and its verdicts. */
+function deployedRecordMarkdown(header: RunHeader, deployed: DeployedResult): string {
+  return [runHeader(header), verdictTable(deployedVerdicts(deployed)), deployedSection(deployed)].join('\n');
+}
+
+/**
+ * Replaces the text between `<!-- bench:<section>:start -->` and `<!-- bench:<section>:end -->`, if present;
+ * `<section>` is the engine, or `deployed:<engine>` for benchmark 2 as deployed.
+ */
+function updateBenchmarksDoc(section: string, markdown: string): boolean {
   if (!existsSync(benchmarksDoc)) return false;
   const doc = readFileSync(benchmarksDoc, 'utf8');
-  const start = `<!-- bench:${kind}:start -->`;
-  const end = `<!-- bench:${kind}:end -->`;
+  const start = `<!-- bench:${section}:start -->`;
+  const end = `<!-- bench:${section}:end -->`;
   const from = doc.indexOf(start);
   const to = doc.indexOf(end);
   if (from < 0 || to < from) return false;

@@ -274,6 +274,7 @@ describe('benchmark 2 as deployed, run small', () => {
       eventModes: [15],
       rounds: 1,
       pinnedSizes: [40],
+      warmupUsers: 10,
     });
   }, 60_000);
 
@@ -329,6 +330,8 @@ describe('benchmark 2 as deployed, run small', () => {
     expect(fnRun?.timeline?.putEventsCalls).toBeGreaterThan(0);
     expect(fnRun?.timeline?.headMs).toBeGreaterThan(0);
     expect(fnRun?.timeline?.updatesSeries).toHaveLength(40);
+    expect(fnRun?.timeline?.headRequests[0]?.kind).toBe('Other');
+    expect(fnRun?.firstWriteMs).toBeGreaterThan(fnRun?.firstRequestMs ?? Number.NaN);
     const bareRun = unpinned.find((sample) => sample.runner === 'bare');
     expect(bareRun?.eventsPublished).toBe(0);
     expect(bareRun?.timeline).toBeUndefined();
