@@ -11,7 +11,11 @@ import {
   periodicWorker,
   RunFailedError,
 } from '../../functions/periodic-worker/index';
-import { createWorkerHandler, type KitDeps } from '../../functions/periodic-worker/periodic-worker';
+import {
+  createWorkerHandler,
+  type KitDeps,
+  powertoolsLog,
+} from '../../functions/periodic-worker/periodic-worker';
 import { InMemoryRunHistory, InMemoryWorkerLease } from '../support/in-memory-kit';
 
 const worker = 'test-worker';
@@ -55,7 +59,7 @@ function kit(
     config,
     lease,
     history,
-    logger: new Logger({ serviceName: worker, logLevel: 'INFO' }) as KitDeps['logger'],
+    logger: powertoolsLog(new Logger({ serviceName: worker, logLevel: 'INFO' })),
     metrics,
     now: overrides.now ?? (() => t0),
     pauseCheckIntervalMs: overrides.pauseCheckIntervalMs,
