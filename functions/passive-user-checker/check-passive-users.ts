@@ -2,6 +2,7 @@ import { type JobContext, RunFailedError } from '../periodic-worker/periodic-wor
 import { errorMessage, errorName, isTransientAwsError } from '../shared/aws-errors';
 import { ConcurrencyLimiter } from '../shared/concurrency';
 import type { WorkerConfig } from '../shared/config';
+import { EventOutbox } from '../shared/event-outbox';
 import { dayMs, isCanonicalUtcInstant } from '../shared/instant';
 import type {
   BreakerApproval,
@@ -115,6 +116,10 @@ class PassivationRun {
   private readonly cutoffIso: string;
   private readonly shards: readonly string[];
   private readonly limiter: ConcurrencyLimiter;
+  /** Passivations started and not yet settled (at most UPDATE_CONCURRENCY alive, one waiting per shard). */
+  private readonly writesInFlight = new Set<Promise<void>>();
+  /** Where passivations' events go while the writes go on; none without an event bus. */
+  private readonly outbox: EventOutbox<UserPassivatedEvent> | undefined;
 
   private pages = 0;
   private candidates = 0;
@@ -157,6 +162,8 @@ class PassivationRun {
     this.cutoffIso = new Date(this.startedAt.getTime() - config.inactiveDays * dayMs).toISOString();
     this.shards = Array.from({ length: config.activeShards }, (_, shard) => String(shard));
     this.limiter = new ConcurrencyLimiter(config.updateConcurrency);
+    const events = deps.events;
+    this.outbox = events && new EventOutbox((batch) => events.publishPassivated(batch));
   }
 
   async execute(): Promise<CheckerSummary> {
@@ -177,6 +184,7 @@ class PassivationRun {
     const workShards = accepted ? (staleShards ?? []) : [];
 
     await Promise.all(workShards.map((shard) => this.guarded(() => this.passivateShard(shard))));
+    await this.settlePassivations();
     if (this.config.warningDays > 0 && this.deps.events && !this.job.dryRun && this.mayStartUncappedWork()) {
       await Promise.all(this.shards.map((shard) => this.guarded(() => this.warnShard(shard))));
     }
@@ -507,8 +515,12 @@ class PassivationRun {
     }
   }
 
+  /**
+   * Starts the page's writes and returns once the last has a slot, without waiting for them to finish: the shard's
+   * next page starts writing while this one's last writes and their events are still under way, so a page
+   * boundary never leaves slots idle. Each write hands its event to the outbox as it succeeds.
+   */
   private async passivatePage(candidates: readonly StaleCandidate[]): Promise<void> {
-    const writes: Promise<UserPassivatedEvent | undefined>[] = [];
     for (const candidate of candidates) {
       // Counted and logged by the breaker's scan of the same range; skipped here without a second count.
       if (!isCanonicalUtcInstant(candidate.lastLoginAt) || this.knownNotActive.has(candidate.userId))
@@ -526,13 +538,20 @@ class PassivationRun {
       this.passivationsStarted += 1;
       // Waits for a free slot before looking at the next candidate, so a page is never queued whole: across
       // all shards at most UPDATE_CONCURRENCY writes are alive and one waits per shard.
-      writes.push((await this.limiter.start(() => this.passivate(candidate))).done);
+      const { done } = await this.limiter.start(async () => {
+        const event = await this.passivate(candidate);
+        // In the write's slot: a bus slower than the writes holds slots, so events never pile up in memory.
+        if (event) await this.outbox?.add(event);
+      });
+      this.writesInFlight.add(done);
+      done.finally(() => this.writesInFlight.delete(done)).catch(() => undefined);
     }
-    const events = (await Promise.all(writes)).filter((event) => event !== undefined);
-    if (events.length > 0 && this.deps.events) {
-      const undelivered = await this.deps.events.publishPassivated(events);
-      this.countUndelivered('UserPassivated', undelivered);
-    }
+  }
+
+  /** Waits for every passivation started, then for their events: the undelivered are counted and logged. */
+  private async settlePassivations(): Promise<void> {
+    while (this.writesInFlight.size > 0) await Promise.allSettled([...this.writesInFlight]);
+    if (this.outbox) this.countUndelivered('UserPassivated', await this.outbox.drain());
   }
 
   private async passivate(candidate: StaleCandidate): Promise<UserPassivatedEvent | undefined> {

@@ -29,6 +29,14 @@ export interface EventBusRecorder {
   setHanging(hanging: boolean): void;
   /** PutEvents requests left unanswered while hanging was on. */
   readonly hungCalls: number;
+  /**
+   * While on, every PutEvents request is received (and counted in `heldCalls`) but answered only once holding is
+   * turned off: a slow bus, without timing.
+   */
+  setHolding(holding: boolean): void;
+  readonly heldCalls: number;
+  /** PutEvents requests answered so far. */
+  readonly answeredCalls: number;
   /** Accepted entries of one detail type. */
   ofType(detailType: string): RecordedEvent[];
   stop(): Promise<void>;
@@ -42,6 +50,9 @@ export async function startEventBusRecorder(): Promise<EventBusRecorder> {
   let rule: EntryRule | undefined;
   let hanging = false;
   let hungCalls = 0;
+  let heldCalls = 0;
+  let answeredCalls = 0;
+  let holdGate: { promise: Promise<void>; open: () => void } | undefined;
   let nextId = 1;
 
   const server = createServer((req, res) => {
@@ -63,6 +74,10 @@ export async function startEventBusRecorder(): Promise<EventBusRecorder> {
       hungCalls += 1;
       return;
     }
+    if (holdGate) {
+      heldCalls += 1;
+      await holdGate.promise;
+    }
     const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { Entries?: WireEntry[] };
     const entries = (body.Entries ?? []).map(fromWire);
     callSizes.push(entries.length);
@@ -79,6 +94,7 @@ export async function startEventBusRecorder(): Promise<EventBusRecorder> {
         Entries: results,
       }),
     );
+    answeredCalls += 1;
   }
 
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -96,6 +112,24 @@ export async function startEventBusRecorder(): Promise<EventBusRecorder> {
     },
     get hungCalls() {
       return hungCalls;
+    },
+    setHolding(holding) {
+      if (holding && !holdGate) {
+        let open: () => void = () => {};
+        const promise = new Promise<void>((resolve) => {
+          open = resolve;
+        });
+        holdGate = { promise, open };
+      } else if (!holding && holdGate) {
+        holdGate.open();
+        holdGate = undefined;
+      }
+    },
+    get heldCalls() {
+      return heldCalls;
+    },
+    get answeredCalls() {
+      return answeredCalls;
     },
     ofType(detailType) {
       return accepted.filter((event) => event.detailType === detailType);

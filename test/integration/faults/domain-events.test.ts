@@ -3,6 +3,7 @@
  * production EventBridge client to a loopback PutEvents recorder. Exemptions live here too: an exempt user is
  * neither passivated nor announced.
  */
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunSummary } from '../../../functions/passive-user-checker/ports';
 import { configDefaults, envNames } from '../../../functions/shared/config';
@@ -14,6 +15,7 @@ import { activeUser } from '../../../local/seed';
 import { engineHookTimeoutMs } from '../../support/engine';
 import { type EventBusRecorder, startEventBusRecorder } from '../../support/event-bus-recorder';
 import { type DynamoCall, forward, keyValue } from '../../support/faults';
+import { until } from '../../support/until';
 import {
   type FaultHarness,
   handlerWithClock,
@@ -83,6 +85,42 @@ describe(`domain events on ${selectedEngineKind()}`, () => {
     expect(Math.max(...bus.callSizes.slice(callsBefore))).toBeLessThanOrEqual(10);
     expect(await h.statuses(names, exempt)).toEqual(exempt.map(() => userStatus.active));
     expect(summary.eventsFailed).toBe(0);
+  });
+
+  it('starts writing the next index page while the previous page’s events are still on their way to a slow bus', async () => {
+    const names = await h.freshTables();
+    // One shard, pages of five: 30 users are six pages, whose events make three PutEvents calls of ten.
+    const users = staleUsers('slow-bus', 30, new Date(), 1);
+    await h.seed(names, users);
+    bus.setHolding(true);
+    const heldBefore = bus.heldCalls;
+    const answeredBefore = bus.answeredCalls;
+
+    let summary: RunSummary | undefined;
+    let writesWhileHeld = 0;
+    let answeredWhileHeld = 0;
+    try {
+      const run = realHandler(h.env(names, eventEnv({ [envNames.queryPageSize]: '5' })))(
+        scheduledEvent,
+        lambdaContext('events-slow-bus'),
+      );
+      // The first call is held unanswered: writes that go on past the first page did not wait for it.
+      await until(
+        () => bus.heldCalls > heldBefore && h.userUpdates(names, { succeeded: true }).length === 30,
+        10_000,
+      );
+      writesWhileHeld = h.userUpdates(names, { succeeded: true }).length;
+      answeredWhileHeld = bus.answeredCalls - answeredBefore;
+      bus.setHolding(false);
+      summary = await run;
+    } finally {
+      bus.setHolding(false);
+    }
+
+    expect(writesWhileHeld).toBe(30);
+    expect(answeredWhileHeld).toBe(0);
+    expect(summary).toMatchObject({ outcome: 'completed', passivated: 30, eventsFailed: 0 });
+    expect(detailsOf(eventDetailTypes.userPassivated, summary?.runId ?? '')).toHaveLength(30);
   });
 
   it('counts and logs the events EventBridge keeps rejecting, and keeps the passivation', async () => {

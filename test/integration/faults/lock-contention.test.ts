@@ -12,6 +12,7 @@ import { selectedEngineKind } from '../../../local/engine';
 import type { TableNames } from '../../../local/tables';
 import { engineHookTimeoutMs } from '../../support/engine';
 import { type FaultRule, forward, keyValue } from '../../support/faults';
+import { until } from '../../support/until';
 import {
   bundleInvocation,
   type InvocationBundle,
@@ -360,12 +361,4 @@ function summaryOf(result: InvocationResult, stderr: string) {
     throw new Error(`an invocation did not return a summary: ${JSON.stringify(result)}\n${stderr}`);
   }
   return result.summary;
-}
-
-async function until(condition: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
 }

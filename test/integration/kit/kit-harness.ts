@@ -29,6 +29,8 @@ import {
   startFaultProxy,
 } from '../../support/faults';
 
+export { until } from '../../support/until';
+
 export { scheduledEvent } from '../../support/worker-process';
 export { kitTestWorkerName as worker };
 
@@ -171,14 +173,6 @@ export function gate(): { readonly opened: Promise<void>; open(): void } {
     open = resolve;
   });
   return { opened, open };
-}
-
-export async function until(condition: () => boolean | Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
 }
 
 /** Waits, in real time, until `instantMs` has passed on this machine's clock. */
