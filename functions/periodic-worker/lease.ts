@@ -68,11 +68,13 @@ export class DynamoDbWorkerLease implements WorkerLease {
           // owner is the run id, unique per attempt, so a Lambda retry of a timed-out attempt is not "ours".)
           // An item without a numeric leaseUntil (written by hand, say) could never expire: it counts as expired.
           // A free item whose last writer is this owner was released by this very run: a late copy of its write.
+          // A pause refuses every new lease, but not the retry of a write that already took it: that run sees the
+          // pause at its first poll and stops cleanly, instead of leaving its lease to expire unreleased.
           ConditionExpression:
-            'attribute_not_exists(#paused) AND (#owner = :owner OR ' +
+            '#owner = :owner OR (attribute_not_exists(#paused) AND (' +
             '(attribute_not_exists(#owner) AND NOT #writer = :owner) OR ' +
             '(attribute_exists(#owner) AND (NOT attribute_type(#leaseUntil, :number) OR ' +
-            '#leaseUntil < :now OR #leaseUntil > :farAhead)))',
+            '#leaseUntil < :now OR #leaseUntil > :farAhead))))',
           ExpressionAttributeNames: {
             '#owner': a.owner,
             '#leaseUntil': a.leaseUntil,

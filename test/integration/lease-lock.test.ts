@@ -2,6 +2,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pauseWorker } from '../../functions/periodic-worker/admin';
 import { kitLimits } from '../../functions/periodic-worker/config';
 import { DynamoDbWorkerLease, maxClockSkewMs } from '../../functions/periodic-worker/lease';
 import type { RunRecord } from '../../functions/periodic-worker/ports';
@@ -134,6 +135,24 @@ describe(`DynamoDbWorkerLease, the kit's lease (${selectedEngineKind()})`, () =>
       [a.owner]: 'run-a',
       [a.leaseUntil]: at(60_000 + leaseMs).getTime(),
     });
+  });
+
+  it('takes its own lease again when its retried write meets a pause set in between, and refuses everyone else', async () => {
+    const { lock, item, lockTableName } = await freshLock();
+    await lock.acquireLease('run-a', t0, leaseMs);
+    await pauseWorker(DynamoDBDocumentClient.from(client), lockTableName, lockName, {
+      by: 'ops',
+      reason: 'migration',
+      now: at(1_000),
+    });
+
+    // The SDK's retry of run-a's write, whose first answer was lost.
+    const retried = await lock.acquireLease('run-a', t0, leaseMs);
+    const other = await lock.acquireLease('run-b', at(leaseMs + 1), leaseMs);
+
+    expect(retried).toMatchObject({ acquired: true, lease: { owner: 'run-a' } });
+    expect(other).toMatchObject({ acquired: false, paused: { by: 'ops', reason: 'migration' } });
+    expect((await item())?.[a.owner]).toBe('run-a');
   });
 
   it.each([
