@@ -32,6 +32,11 @@ export function describeSummary(s: RunSummary & PausedBy): string[] {
       lines.push(`  paused          by ${s.pausedBy.by} at ${s.pausedBy.at}: ${s.pausedBy.reason}`);
     return lines;
   }
+  if (s.cutoff === undefined) {
+    // A run that failed with an error of no summary of its own: what it did is not known, so nothing is printed.
+    if (s.error) lines.push(`  error           ${s.error.name}: ${s.error.message}`);
+    return lines;
+  }
   lines.push(`  cutoff          ${s.cutoff} (last login before it: due for passivation)`);
   if (s.dryRun) {
     lines.push(

@@ -1,4 +1,5 @@
 import { type JobContext, RunFailedError } from '../periodic-worker/periodic-worker';
+import { stopReasonOf } from '../periodic-worker/run-budget';
 import { errorMessage, errorName, isTransientAwsError } from '../shared/aws-errors';
 import { ConcurrencyLimiter } from '../shared/concurrency';
 import type { WorkerConfig } from '../shared/config';
@@ -700,7 +701,7 @@ class PassivationRun {
    */
   private hasTimeLeft(): boolean {
     if (this.job.timeLeftMs() > 0 && !this.job.signal.aborted) return true;
-    this.stop(this.job.signal.reason === 'paused' ? 'paused' : 'time-budget');
+    this.stop(stopReasonOf(this.job.signal) ?? 'time-budget');
     return false;
   }
 

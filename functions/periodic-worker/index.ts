@@ -22,7 +22,7 @@
  */
 export { ConfigError } from '../shared/config-error';
 export { kitDefaults, kitEnvNames, kitLimits } from './config';
-export { InvalidInvocationError } from './invocation';
+export { InvalidInvocationError, notBoolean, type PayloadSpec } from './invocation';
 export { kitMetricNames } from './metric-names';
 export type {
   InvocationContext,
@@ -42,3 +42,4 @@ export type {
   Trigger,
   WorkerPause,
 } from './ports';
+export { type BudgetStop, RunStoppedError, stopReasonOf } from './run-budget';

@@ -87,16 +87,38 @@ export interface PeriodicWorkerDefinition<S extends JobSummary, D = undefined, P
   ) => Omit<S, 'complete' | 'stopReason'>;
 }
 
+/** The kit's own fields of a run record, in the order it writes them; a job's summary cannot replace them. */
+const recordFieldNames = [
+  'worker',
+  'runId',
+  'trigger',
+  'outcome',
+  'dryRun',
+  'complete',
+  'stopReason',
+  'fencingToken',
+  'lockHolder',
+  'pausedBy',
+  'error',
+  'startedAt',
+  'durationMs',
+] as const satisfies readonly (keyof RunRecordFields)[];
+
+/** Outcomes the kit gives to runs that did not fail: a failure may not claim one (its alarms would not fire). */
+const kitOutcomes: readonly string[] = ['completed', 'incomplete', 'dry-run', 'lock-held', 'paused'];
+
 /** A job's failure with the summary it had reached, and an outcome of its own (such as `breaker-tripped`). */
 export class RunFailedError<S extends JobSummary = JobSummary> extends Error {
   /** The job's summary; once the kit has handled the error, the whole run record. Not enumerable: not logged twice. */
   declare readonly summary: S | RunRecord<S>;
+  /** The run's outcome: the job's own (such as `breaker-tripped`), or `failed` (also instead of a non-failure one). */
   readonly outcome: string;
 
   constructor(message: string, options: { summary: S; outcome?: string; cause?: unknown }) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'RunFailedError';
-    this.outcome = options.outcome ?? 'failed';
+    this.outcome =
+      options.outcome === undefined || kitOutcomes.includes(options.outcome) ? 'failed' : options.outcome;
     Object.defineProperty(this, 'summary', { value: options.summary, enumerable: false, writable: true });
   }
 }
@@ -241,13 +263,13 @@ export function createWorkerHandler<S extends JobSummary, D, P>(
     try {
       const record = await run.execute();
       logger.info(`${title} completed`, { trigger: invocation.trigger, summary: record });
-      recordMetrics(metrics, definition, record, run.jobSummary, true);
+      recordMetrics(logger, metrics, definition, record, run.jobSummary, true);
       return record;
     } catch (error) {
       const record = run.failedRecord;
       if (record) {
         logger.error(`${title} failed`, { trigger: invocation.trigger, summary: record, error });
-        recordMetrics(metrics, definition, record, run.jobSummary, false);
+        recordMetrics(logger, metrics, definition, record, run.jobSummary, false);
       } else {
         logger.error(`${title} failed before it could run`, { trigger: invocation.trigger, error });
       }
@@ -370,9 +392,24 @@ class WorkerRun<S extends JobSummary, D, P> {
           );
         }
       } catch (error) {
+        // The job threw its own budget's stop back (throwIfAborted, an aborted call): a stop, not a failure.
+        if (budget.isStop(error)) {
+          const record = this.record(
+            'incomplete',
+            {},
+            {
+              complete: false,
+              stopReason: budget.stopReason,
+              fencingToken: lease?.fencingToken,
+            },
+          );
+          if (lease) await this.recordHistory(record, lease);
+          return record;
+        }
         const failure = error instanceof RunFailedError ? (error as RunFailedError<S>) : undefined;
         this.jobSummary = failure?.summary as S | undefined;
-        const fields = (failure?.summary as S | undefined) ?? this.skippedFields();
+        // A plain error carries no summary: the record says nothing of what the job did rather than guess zeros.
+        const fields: Partial<S> = (failure?.summary as S | undefined) ?? {};
         const record = this.record(failure?.outcome ?? 'failed', fields, {
           complete: false,
           stopReason: fields.stopReason ?? budget.stopReason,
@@ -426,7 +463,10 @@ class WorkerRun<S extends JobSummary, D, P> {
     kitFields: Pick<RunRecordFields, 'complete' | 'stopReason' | 'fencingToken'> &
       Partial<Pick<RunRecordFields, 'lockHolder' | 'pausedBy' | 'error'>>,
   ): RunRecord<S> {
-    const { complete: _complete, stopReason: _stopReason, ...jobFields } = fields;
+    // The kit's fields are the kit's: a job's summary field of the same name (`outcome`, say) is left out.
+    const jobFields = Object.fromEntries(
+      Object.entries(fields).filter(([key]) => !(recordFieldNames as readonly string[]).includes(key)),
+    );
     return {
       worker: this.kit.config.lockName,
       runId: this.request.runId,
@@ -487,8 +527,11 @@ export function powertoolsLog(logger: Logger): KitLogger {
   };
 }
 
+const kitMetricNameList = Object.values(kitMetricNames);
+
 /** One EMF document per run: the kit's figures, the job's, and the heartbeat the missed-runs alarm watches. */
 function recordMetrics<S extends JobSummary, D, P>(
+  logger: KitLogger,
   metrics: Metrics,
   definition: PeriodicWorkerDefinition<S, D, P>,
   record: RunRecord<S>,
@@ -501,11 +544,29 @@ function recordMetrics<S extends JobSummary, D, P>(
   // A paused worker reports no completeness at all, so a long pause does not page as runs that never complete.
   if (record.outcome !== 'paused') count(kitMetricNames.runComplete, record.complete ? 1 : 0);
   metrics.addMetric(kitMetricNames.runDuration, MetricUnit.Milliseconds, record.durationMs);
-  // A run that never reached the job (lock held, paused, failed before it returned a summary) has no figures.
-  const figures = jobSummary ? (definition.metrics ?? defaultJobMetrics)(jobSummary, record) : {};
+  // A run that never reached the job (lock held, paused, failed before it returned a summary) has no figures. The
+  // job's figures can never fail a run or touch the kit's own metrics (the heartbeat above all): a name the kit
+  // uses, or a metrics() that throws, is logged and left out.
+  let figures: Readonly<Record<string, JobMetric>> = {};
+  try {
+    figures = jobSummary ? (definition.metrics ?? defaultJobMetrics)(jobSummary, record) : {};
+  } catch (error) {
+    logger.warn("Could not compute the job's metrics; the run's own are published", {
+      error: errorName(error),
+      message: errorMessage(error),
+    });
+  }
   for (const [name, metric] of Object.entries(figures)) {
-    if (typeof metric === 'number') count(name, metric);
-    else metrics.addMetric(name, metric.unit, metric.value);
+    if ((kitMetricNameList as readonly string[]).includes(name)) {
+      logger.warn('Left out a job metric named like one of the kit’s', { metric: name });
+      continue;
+    }
+    try {
+      if (typeof metric === 'number') count(name, metric);
+      else metrics.addMetric(name, metric.unit, metric.value);
+    } catch (error) {
+      logger.warn('Left out a job metric Powertools refused', { metric: name, error: errorMessage(error) });
+    }
   }
   if (heartbeat) count(kitMetricNames.runCompleted, 1);
 }

@@ -3,6 +3,23 @@ import type { Lease, WorkerLease } from './ports';
 export type BudgetStop = 'time-budget' | 'paused';
 
 /**
+ * The reason the run's signal carries once it fires. A job that calls `signal.throwIfAborted()`, or hands the
+ * signal to a call that rejects on abort, throws this (or an `AbortError`): the kit records such a run as an
+ * incomplete one that stopped for `reason`, not as a failure, so a pause or a spent budget never pages anyone.
+ */
+export class RunStoppedError extends Error {
+  constructor(readonly reason: BudgetStop) {
+    super(reason === 'paused' ? 'The worker was paused' : 'The run reached its time budget');
+    this.name = 'RunStoppedError';
+  }
+}
+
+/** Why the run's signal fired (`time-budget` or `paused`), or undefined while it has not. */
+export function stopReasonOf(signal: AbortSignal): BudgetStop | undefined {
+  return signal.aborted && signal.reason instanceof RunStoppedError ? signal.reason.reason : undefined;
+}
+
+/**
  * The run's budget as one AbortSignal: it fires a safety margin before the invocation or the lease ends, whichever
  * comes first, and when an operator pauses the worker. The clocks are injected (`now`, `remainingMs`); a timer
  * fires the signal on time for a job that only watches it, and every `timeLeftMs()` call re-checks the clocks, so a
@@ -35,11 +52,17 @@ export class RunBudget {
   }
 
   stop(reason: BudgetStop): void {
-    if (!this.controller.signal.aborted) this.controller.abort(reason);
+    if (!this.controller.signal.aborted) this.controller.abort(new RunStoppedError(reason));
+  }
+
+  /** True when `error` is this budget's stop, thrown back by the job: its signal's reason, or an AbortError after it. */
+  isStop(error: unknown): boolean {
+    if (!this.controller.signal.aborted) return false;
+    return error === this.controller.signal.reason || (error instanceof Error && error.name === 'AbortError');
   }
 
   get stopReason(): BudgetStop | undefined {
-    return this.controller.signal.aborted ? (this.controller.signal.reason as BudgetStop) : undefined;
+    return stopReasonOf(this.controller.signal);
   }
 
   /** Arms the timer, and the pause poll when the run holds a lease. Neither keeps the process alive. */

@@ -10,6 +10,8 @@ import {
   type PeriodicWorkerDefinition,
   periodicWorker,
   RunFailedError,
+  RunStoppedError,
+  stopReasonOf,
 } from '../../functions/periodic-worker/index';
 import {
   createWorkerHandler,
@@ -434,7 +436,8 @@ describe('periodicWorker: what the kit does around any job', () => {
       const record = await handlerOf(definition, deps)(scheduledEvent, context);
 
       expect(seen[0]?.signal.aborted).toBe(true);
-      expect(seen[0]?.signal.reason).toBe('time-budget');
+      expect(seen[0]?.signal.reason).toBeInstanceOf(RunStoppedError);
+      expect(stopReasonOf(seen[0]?.signal as AbortSignal)).toBe('time-budget');
       expect(seen[0]?.timeLeftMs()).toBe(-marginMs);
       expect(record).toMatchObject({ outcome: 'incomplete', complete: false, stopReason: 'time-budget' });
     });
@@ -469,6 +472,105 @@ describe('periodicWorker: what the kit does around any job', () => {
       const record = await handlerOf(definition, deps)(scheduledEvent, context);
 
       expect(record.stopReason).toBe('rate-limited');
+    });
+  });
+
+  describe('what a job cannot break', () => {
+    it('records a job that throws its own signal’s stop back (throwIfAborted) as incomplete, not failed, with the heartbeat', async () => {
+      captureLogLines();
+      const { clock, context, now } = clocks();
+      clock.remainingMs = 0;
+      const { deps, history, published } = kit({ now });
+      const { definition } = job(async (j) => {
+        j.signal.throwIfAborted();
+        return { complete: true, processed: 1 };
+      });
+
+      const record = await handlerOf(definition, deps)(scheduledEvent, context);
+
+      expect(record).toMatchObject({ outcome: 'incomplete', complete: false, stopReason: 'time-budget' });
+      expect(record).not.toHaveProperty('error');
+      expect(history.records().map((r) => r.outcome)).toEqual(['incomplete']);
+      expect(published[0]?.[kitMetricNames.runCompleted]).toBe(1);
+    });
+
+    it('keeps the kit’s own fields when a job’s summary has fields of the same names', async () => {
+      captureLogLines();
+      const { deps } = kit();
+      const { definition } = job(
+        async () =>
+          ({ complete: true, processed: 2, outcome: 'ok', worker: 'other', dryRun: true }) as TestSummary,
+      );
+
+      const record = await handlerOf(definition, deps)(scheduledEvent, clocks().context);
+
+      expect(record).toMatchObject({ outcome: 'completed', worker, dryRun: false, processed: 2 });
+    });
+
+    it('records no figures of the job for a run that failed with a plain error, rather than zeros', async () => {
+      captureLogLines();
+      const { deps, history } = kit();
+      const definition: PeriodicWorkerDefinition<TestSummary> = {
+        ...job(async () => {
+          throw new Error('bug after 500 items');
+        }).definition,
+        skippedSummary: () => ({ processed: 0 }),
+      };
+
+      await expect(handlerOf(definition, deps)(scheduledEvent, clocks().context)).rejects.toThrow(/bug/);
+
+      expect(history.records()[0]).toMatchObject({
+        outcome: 'failed',
+        error: { message: 'bug after 500 items' },
+      });
+      expect(history.records()[0]).not.toHaveProperty('processed');
+    });
+
+    it('fails as failed a run whose RunFailedError claims an outcome of a run that did not fail', async () => {
+      captureLogLines();
+      const { deps, published } = kit();
+      const { definition } = job(async () => {
+        throw new RunFailedError('wrong', {
+          summary: { complete: false, processed: 0 },
+          outcome: 'completed',
+        });
+      });
+
+      await expect(handlerOf(definition, deps)(scheduledEvent, clocks().context)).rejects.toMatchObject({
+        outcome: 'failed',
+        summary: { outcome: 'failed' },
+      });
+      expect(published[0]?.[kitMetricNames.runCompleted]).toBeUndefined();
+    });
+
+    it('completes, with the heartbeat, when the job’s metrics collide with the kit’s or cannot be computed', async () => {
+      const lines = captureLogLines();
+      const { deps, published } = kit();
+      const colliding: PeriodicWorkerDefinition<TestSummary> = {
+        ...job().definition,
+        run: async () => ({ complete: true, processed: 1, runDuration: 5, runCompleted: 7 }) as TestSummary,
+      };
+      const throwing: PeriodicWorkerDefinition<TestSummary> = {
+        ...job().definition,
+        metrics: () => {
+          throw new Error('no figures today');
+        },
+      };
+
+      const first = await handlerOf(colliding, deps)(scheduledEvent, clocks().context);
+      const second = await handlerOf(throwing, deps)(scheduledEvent, {
+        ...clocks().context,
+        awsRequestId: 'req-2',
+      });
+
+      expect(first.outcome).toBe('completed');
+      expect(second.outcome).toBe('completed');
+      expect(published.map((emf) => emf[kitMetricNames.runCompleted])).toEqual([1, 1]);
+      expect(published[0]?.Processed).toBe(1);
+      expect(linesSaying(lines, 'Left out a job metric named like one of the kit’s')).toHaveLength(2);
+      expect(
+        linesSaying(lines, "Could not compute the job's metrics; the run's own are published"),
+      ).toHaveLength(1);
     });
   });
 
