@@ -233,6 +233,19 @@ export function deployedSection(result: DeployedResult): string {
       ];
     }),
   );
+  const first = functionRuns.find((s) => !s.pinned)?.timeline;
+  if (first) {
+    paragraph(
+      'Requests before the first write of the first function run (count × operation [start–end ms]): ',
+      first.headRequests
+        .map(
+          (step) =>
+            `${step.count} × ${step.kind === 'Other' ? step.operation : step.kind} [${step.startMs}–${step.endMs}]`,
+        )
+        .join(' → '),
+      '.',
+    );
+  }
   paragraph(
     'Passivation writes in flight over each function invocation (40 slices, full bar = concurrency):',
   );

@@ -86,10 +86,14 @@ export interface Timeline {
   readonly headMs: number;
   /** Requests before the first write, by kind: how many and the span from the first's start to the last's end. */
   readonly head: Readonly<Partial<Record<RequestKind, { readonly count: number; readonly spanMs: number }>>>;
-  /** The requests that started before the first write, in order, in ms from the invocation's start. */
+  /**
+   * The requests that started before the first write, in order, consecutive ones of the same kind and operation
+   * as one step: how many, the first one's start and the last one's end, in ms from the invocation's start.
+   */
   readonly headRequests: readonly {
     readonly kind: RequestKind;
     readonly operation: string;
+    readonly count: number;
     readonly startMs: number;
     readonly endMs: number;
   }[];
@@ -509,14 +513,29 @@ export function analyseTimeline(
       spanMs: Math.max(...before.map((r) => r.endMs)) - Math.min(...before.map((r) => r.startMs)),
     };
   }
-  const headRequests = records
-    .filter((r) => !hasWrites || r.startMs < firstWrite)
-    .map((r) => ({
-      kind: r.kind,
-      operation: r.operation,
-      startMs: Math.round(r.startMs - startMs),
-      endMs: Math.round(r.endMs - startMs),
-    }));
+  const headRequests: {
+    kind: RequestKind;
+    operation: string;
+    count: number;
+    startMs: number;
+    endMs: number;
+  }[] = [];
+  for (const r of records.filter((record) => !hasWrites || record.startMs < firstWrite)) {
+    const last = headRequests[headRequests.length - 1];
+    const endMs = Math.round(r.endMs - startMs);
+    if (last && last.kind === r.kind && last.operation === r.operation) {
+      last.count += 1;
+      last.endMs = Math.max(last.endMs, endMs);
+    } else {
+      headRequests.push({
+        kind: r.kind,
+        operation: r.operation,
+        count: 1,
+        startMs: Math.round(r.startMs - startMs),
+        endMs,
+      });
+    }
+  }
   const writePhaseMs = hasWrites ? lastWrite - firstWrite : 0;
   const busy = writes.reduce((sum, r) => sum + (r.endMs - r.startMs), 0);
   const meanUpdatesInWritePhase = writePhaseMs > 0 ? busy / writePhaseMs : 0;
