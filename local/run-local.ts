@@ -435,7 +435,7 @@ async function main(): Promise<void> {
       if (options.json) print(JSON.stringify(record));
       else for (const line of await worker.describe(record)) print(line);
     } catch (error) {
-      const record = (error as { record?: AnyRecord }).record;
+      const record = (error as { summary?: AnyRecord }).summary;
       if (options.json && record) print(JSON.stringify(record));
       console.error(
         `${worker.name}: run failed: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`,

@@ -11,7 +11,10 @@ import { selectedEngineKind } from '../../local/engine';
 const projectRoot = path.resolve(import.meta.dirname, '../..');
 
 /** `npm start -- <args>` with none of this shell's tables or endpoint. */
-async function npmStart(args: string[]): Promise<{ code: number | null; out: string; err: string }> {
+async function npmStart(
+  args: string[],
+  extraEnv: Record<string, string> = {},
+): Promise<{ code: number | null; out: string; err: string }> {
   const env = Object.fromEntries(
     Object.entries(process.env).filter(
       ([name]) =>
@@ -20,7 +23,7 @@ async function npmStart(args: string[]): Promise<{ code: number | null; out: str
   );
   const child = spawn('npm', ['start', '--silent', '--', ...args], {
     cwd: projectRoot,
-    env,
+    env: { ...env, ...extraEnv },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -55,6 +58,23 @@ describe(`npm start (${selectedEngineKind()})`, () => {
       /^activity-report: completed in \d+ ms: 7 active users, 2 within 7 days of the cutoff/m,
     );
     expect(out.split('\n').filter((line) => line.startsWith('{'))).toEqual([]);
+  }, 120_000);
+
+  it('prints a failed run’s record with --json too, and exits 1', async () => {
+    const { code, out, err } = await npmStart(['--once', '--json', '--worker', 'passive-user-checker'], {
+      BREAKER_MAX_STALE: '1',
+    });
+
+    const records = out
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
+      .filter((line) => 'outcome' in line && 'worker' in line);
+    expect(code).toBe(1);
+    expect(records).toEqual([
+      expect.objectContaining({ worker: 'passive-user-checker', outcome: 'breaker-tripped', passivated: 0 }),
+    ]);
+    expect(err).toMatch(/passive-user-checker: run failed: BreakerTrippedError/);
   }, 120_000);
 
   it('runs only the named worker and prints JSON lines with --json', async () => {
