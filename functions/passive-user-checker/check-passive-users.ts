@@ -178,6 +178,8 @@ class PassivationRun {
     // With no time to spare (a retry delivered late, a lease about to lapse) the run reads nothing at all.
     const staleShards = this.mayStartWork() ? await this.guarded(() => this.checkBreaker()) : [];
     if (this.breaker?.tripped && !this.job.dryRun) throw new BreakerTrippedError(this.summary());
+    // Paused or out of time during the scan: its counts may be partial, so nothing is accepted or acted on.
+    if (staleShards !== undefined && staleShards.length > 0 && !this.mayStartWork()) return this.summary();
 
     // What the breaker accepted is written before anything is acted on; a withdrawal made meanwhile wins.
     const accepted = this.breaker && !this.job.dryRun ? await this.guarded(() => this.acceptVerdict()) : true;
@@ -247,6 +249,8 @@ class PassivationRun {
         let actionable = 0;
         let start: Record<string, unknown> | undefined;
         do {
+          // Between pages of a long scan a pause or the budget stops it; execute() then acts on nothing.
+          if (start && !this.mayStartWork()) break;
           const page = await this.deps.users.staleIndexPage(shard, this.cutoffIso, start);
           for (const entry of page.entries) {
             if (entry.neverPassivate) exempt += 1;
@@ -498,6 +502,7 @@ class PassivationRun {
     mayContinue: () => boolean,
     kind: 'passivation' | 'warning',
   ): Promise<void> {
+    if (!mayContinue()) return;
     let pending: Promise<CandidatePage> | undefined = fetchPage(undefined);
     while (pending) {
       const page: CandidatePage = await pending;

@@ -220,6 +220,22 @@ describe('checkPassiveUsers', () => {
     expect(summary.passivated).toBe(3);
   });
 
+  it('accepts and writes nothing when its time runs out during the breaker’s scan, and the next run does the work', async () => {
+    const users = [user('a', 40), user('bb', 40), user('ccc', 40)];
+    const { store, breakerState, run } = setup(users);
+
+    // Time enough to start; none once the scan has read the index.
+    const cut = await run({ remainingMs: () => (store.reads.length > 0 ? 0 : 300_000) });
+    const stateWritesAfterCut = breakerState.writes.length;
+    const userWritesAfterCut = [...store.writes];
+    const next = await run();
+
+    expect(cut).toMatchObject({ outcome: 'incomplete', stopReason: 'time-budget', passivated: 0, pages: 0 });
+    expect(stateWritesAfterCut).toBe(0);
+    expect(userWritesAfterCut).toEqual([]);
+    expect(next).toMatchObject({ outcome: 'completed', passivated: 3 });
+  });
+
   it('passivates exactly MAX_PASSIVATIONS_PER_RUN users when they are spread over several shards', async () => {
     // Shards by id length: one user in each of shards 1, 2, 3 and two in shard 0.
     const users = ['a', 'bb', 'ccc', 'dddd', 'eeee'].map((userId) => user(userId, 40));
