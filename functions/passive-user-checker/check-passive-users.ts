@@ -15,6 +15,7 @@ import type {
   CheckerSummary,
   DomainEvents,
   StaleCandidate,
+  StaleIndexEntry,
   StopReason,
   UserInactivityWarningEvent,
   UserPassivatedEvent,
@@ -233,44 +234,28 @@ class PassivationRun {
    * shards that have work.
    */
   private async checkBreaker(): Promise<string[]> {
-    const memory = await this.deps.breakerState.read();
-    this.breakerMemory = memory;
-    const judgedUntil = memory.judgedUntil;
+    // The state is read while the scan's first pages are on their way: the scan needs it only to classify.
+    const memoryRead = this.deps.breakerState.read();
+    memoryRead.catch(() => undefined);
     const { breakerMaxStale, breakerMaxStalePercent, breakerMinStale, breakerWindowHours } = this.config;
-    // Zone crossers are kept (ids only, bounded) in case their status must be checked before a trip.
-    const keepAtMost = breakerMaxStale + 1;
-    const zoneIds: string[] = [];
-    const belowIds: string[] = [];
     let zone = 0;
     let below = 0;
     let exempt = 0;
-    const perShard = await Promise.all(
-      this.shards.map(async (shard) => {
-        let actionable = 0;
-        let start: Record<string, unknown> | undefined;
-        do {
-          // Between pages of a long scan a pause or the budget stops it; execute() then acts on nothing.
-          if (start && !this.mayStartWork()) break;
-          const page = await this.deps.users.staleIndexPage(shard, this.cutoffIso, start);
-          for (const entry of page.entries) {
-            if (entry.neverPassivate) exempt += 1;
-            else if (!this.isWellFormed(entry)) continue;
-            else {
-              actionable += 1;
-              if (judgedUntil === undefined || entry.lastLoginAt >= judgedUntil) {
-                zone += 1;
-                if (zoneIds.length < keepAtMost) zoneIds.push(entry.userId);
-              } else {
-                below += 1;
-                if (belowIds.length < keepAtMost) belowIds.push(entry.userId);
-              }
-            }
-          }
-          start = page.next;
-        } while (start);
-        return actionable;
-      }),
-    );
+    let judgedUntil: string | undefined;
+    const stateKnown = memoryRead.then((state) => {
+      judgedUntil = state.judgedUntil;
+    });
+    // Awaited by each shard before it classifies; a failed read is reported there (or below), not as unhandled.
+    stateKnown.catch(() => undefined);
+    const perShard = await this.scanStaleRange((entry) => {
+      if (entry.neverPassivate) exempt += 1;
+      else if (!this.isWellFormed(entry)) return false;
+      else if (judgedUntil === undefined || entry.lastLoginAt >= judgedUntil) zone += 1;
+      else below += 1;
+      return !entry.neverPassivate;
+    }, stateKnown);
+    const memory = await memoryRead;
+    this.breakerMemory = memory;
     this.exempt = exempt;
     this.staleEntries = zone + below;
     this.zoneEntries = zone;
@@ -309,7 +294,18 @@ class PassivationRun {
     await judge(false);
     if (reason !== undefined && !this.job.payload.overrideBreaker) {
       // Before failing the run, leave out entries whose item is not active (the index does not hold status), and
-      // count the index afresh: a trip is worth a few reads to be sure of.
+      // count the index afresh: a trip is worth a few reads to be sure of. The ids are gathered by a second pass
+      // over the range (bounded), so a run that does not trip holds no ids at all, however large the backlog.
+      const keepAtMost = breakerMaxStale + 1;
+      const zoneIds: string[] = [];
+      const belowIds: string[] = [];
+      await this.scanStaleRange((entry) => {
+        if (entry.neverPassivate || !isCanonicalUtcInstant(entry.lastLoginAt)) return false;
+        if (judgedUntil === undefined || entry.lastLoginAt >= judgedUntil) {
+          if (zoneIds.length < keepAtMost) zoneIds.push(entry.userId);
+        } else if (belowIds.length < keepAtMost) belowIds.push(entry.userId);
+        return true;
+      });
       const active = await this.deps.users.activeAmong([...zoneIds, ...belowIds]);
       this.knownNotActive = new Set([...zoneIds, ...belowIds].filter((userId) => !active.has(userId)));
       notActiveBelow = belowIds.filter((userId) => !active.has(userId)).length;
@@ -354,6 +350,31 @@ class PassivationRun {
       this.job.log.error('Mass-passivation breaker tripped', figures);
     }
     return staleShards;
+  }
+
+  /**
+   * One pass over the stale range of every shard (keys and `neverPassivate`, 1 MB pages, shards in parallel),
+   * handing each entry to `visit` once `ready` has settled; returns, per shard, how many entries `visit` counted as
+   * actionable (true). Between pages a pause or the budget stops it.
+   */
+  private async scanStaleRange(
+    visit: (entry: StaleIndexEntry) => boolean,
+    ready: Promise<unknown> = Promise.resolve(),
+  ): Promise<number[]> {
+    return Promise.all(
+      this.shards.map(async (shard) => {
+        let actionable = 0;
+        let start: Record<string, unknown> | undefined;
+        do {
+          if (start && !this.mayStartWork()) break;
+          const page = await this.deps.users.staleIndexPage(shard, this.cutoffIso, start);
+          await ready;
+          for (const entry of page.entries) if (visit(entry)) actionable += 1;
+          start = page.next;
+        } while (start);
+        return actionable;
+      }),
+    );
   }
 
   /**
