@@ -110,7 +110,7 @@ export const profiles = {
     deployedRounds: 3,
     deployedEventModes: ['off', 0, 15],
     deployedPinnedSizes: [4_000],
-    deployedWarmupUsers: 2_000,
+    deployedWarmupUsers: 5_000,
   },
   quick: {
     idleUsers: 2_000,
