@@ -96,8 +96,10 @@ async function main(): Promise<number> {
     ].join('\n'),
   );
 
+  // `on`, not `once`: Ctrl-C reaches tsx and this process together, and tsx may relay it again; with no listener
+  // left, that second SIGINT would end this process before it stops the engine (and leave DynamoDB Local's JVM).
   await new Promise<void>((resolve) => {
-    for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => resolve());
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => resolve());
   });
   await engine.stop();
   console.log('Engine stopped.');
