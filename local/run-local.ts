@@ -462,9 +462,14 @@ async function main(): Promise<void> {
     return setInterval(() => void tick(worker), period * 1000);
   });
   print('Ctrl-C stops; --once runs each worker once.');
+  // `on`, not `once`: tsx may relay the same Ctrl-C again, and with no listener left it would end this process
+  // before the engine is stopped (see local/serve-engine.ts). A second signal while stopping changes nothing.
+  let stopping = false;
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => {
+    process.on(signal, () => {
       for (const timer of timers) clearInterval(timer);
+      if (stopping) return;
+      stopping = true;
       void shutdown().then(() => process.exit(0));
     });
   }
