@@ -15,6 +15,7 @@ import {
   InMemoryLeaseLock,
   InMemoryUserStore,
 } from '../support/in-memory-ports';
+import { captureLogLines } from '../support/log-lines';
 
 const now = new Date('2026-11-23T12:00:00.000Z');
 const stale: FakeUser = {
@@ -62,17 +63,6 @@ function deps(overrides: Partial<CheckerDeps> & { lock?: InMemoryLeaseLock } = {
     deps: job,
   };
   return { wired, published };
-}
-
-function captureLogLines(): Record<string, unknown>[] {
-  const lines: Record<string, unknown>[] = [];
-  const capture = (chunk: string | Uint8Array) => {
-    for (const line of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(line));
-    return true;
-  };
-  vi.spyOn(process.stdout, 'write').mockImplementation(capture);
-  vi.spyOn(process.stderr, 'write').mockImplementation(capture);
-  return lines;
 }
 
 afterEach(() => {

@@ -19,6 +19,7 @@ import {
   powertoolsLog,
 } from '../../functions/periodic-worker/periodic-worker';
 import { InMemoryRunHistory, InMemoryWorkerLease } from '../support/in-memory-kit';
+import { captureLogLines } from '../support/log-lines';
 
 const worker = 'test-worker';
 const t0 = new Date('2026-11-23T12:00:00.000Z');
@@ -93,17 +94,6 @@ function handlerOf<S extends JobSummary, P>(
   deps: KitDeps,
 ) {
   return createWorkerHandler(definition, () => ({ kit: deps, deps: undefined }));
-}
-
-function captureLogLines(): Record<string, unknown>[] {
-  const lines: Record<string, unknown>[] = [];
-  const capture = (chunk: string | Uint8Array) => {
-    for (const line of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(line));
-    return true;
-  };
-  vi.spyOn(process.stdout, 'write').mockImplementation(capture);
-  vi.spyOn(process.stderr, 'write').mockImplementation(capture);
-  return lines;
 }
 
 const linesSaying = (lines: Record<string, unknown>[], message: string) =>
