@@ -1,4 +1,4 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import {
   BatchGetCommand,
   type BatchGetCommandOutput,
@@ -149,10 +149,13 @@ export class DynamoDbUserStore implements UserStore {
     passivatedAtIso: string,
   ): Promise<PassivationResult> {
     try {
+      // The run's hot path, once per user: the low-level command with the values already in wire form skips the
+      // document client's marshalling of input and output (measured as deployed: a visible share of the CPU per
+      // user against a bare loop of the same writes).
       await this.client.send(
-        new UpdateCommand({
+        new UpdateItemCommand({
           TableName: this.tableName,
-          Key: { [a.userId]: userId },
+          Key: { [a.userId]: { S: userId } },
           UpdateExpression: 'SET #status = :passive, #passivatedAt = :now REMOVE #shard',
           // Re-checked at write time: the index may be stale, the user may have logged in since the query, and
           // a user deleted meanwhile fails `#status = :active` instead of coming back as a phantom item. The
@@ -163,11 +166,11 @@ export class DynamoDbUserStore implements UserStore {
             '(#status = :passive AND #passivatedAt = :now)',
           ExpressionAttributeNames: { ...names, '#status': a.status, '#passivatedAt': a.passivatedAt },
           ExpressionAttributeValues: {
-            ':passive': userStatus.passive,
-            ':active': userStatus.active,
-            ':now': passivatedAtIso,
-            ':cutoff': cutoffIso,
-            ':true': true,
+            ':passive': { S: userStatus.passive },
+            ':active': { S: userStatus.active },
+            ':now': { S: passivatedAtIso },
+            ':cutoff': { S: cutoffIso },
+            ':true': { BOOL: true },
           },
         }),
       );
