@@ -10,15 +10,9 @@ import type {
   UserPassivatedEvent,
   UserStore,
 } from '../../functions/passive-user-checker/ports';
-import type {
-  AcquireOutcome,
-  Lease,
-  RunHistory,
-  RunRecord,
-  WorkerLease,
-  WorkerPause,
-} from '../../functions/periodic-worker/ports';
+import type { RunHistory, RunRecord } from '../../functions/periodic-worker/ports';
 import { emptyBreakerState } from '../../functions/shared/breaker-state';
+import { InMemoryRunHistory, InMemoryWorkerLease } from './in-memory-kit';
 
 export interface FakeUser {
   userId: string;
@@ -169,47 +163,23 @@ function compareIndexKeys(
   return a.userId < b.userId ? -1 : a.userId > b.userId ? 1 : 0;
 }
 
-/** The kit's lease and run history on one in-memory lock item, with the DynamoDB adapters' conditions. */
-export class InMemoryLeaseLock implements WorkerLease, RunHistory {
-  item: { owner: string; leaseUntil: Date } | undefined;
-  paused: WorkerPause | undefined;
-  fencingToken = 0;
-  readonly lastRuns: RunRecord[] = [];
-  readonly acquisitions: string[] = [];
+/**
+ * The kit's lease fake with its run history beside it: the one lock item the checker's tests hand the kit as both
+ * ports. `lastRuns` is every record the kit recorded, in order.
+ */
+export class InMemoryLeaseLock extends InMemoryWorkerLease implements RunHistory {
+  readonly history = new InMemoryRunHistory();
 
-  constructor(private readonly lockName = 'passive-user-checker') {}
-
-  async acquireLease(owner: string, now: Date, leaseMs: number): Promise<AcquireOutcome> {
-    if (this.paused) return { acquired: false, paused: this.paused, holder: this.item && { ...this.item } };
-    if (this.item && this.item.leaseUntil.getTime() >= now.getTime()) {
-      return { acquired: false, holder: { ...this.item } };
-    }
-    this.item = { owner, leaseUntil: new Date(now.getTime() + leaseMs) };
-    this.fencingToken += 1;
-    this.acquisitions.push(owner);
-    return {
-      acquired: true,
-      lease: {
-        lockName: this.lockName,
-        owner,
-        leaseUntil: this.item.leaseUntil,
-        fencingToken: this.fencingToken,
-      },
-    };
+  constructor(lockName = 'passive-user-checker') {
+    super(lockName);
   }
 
-  async releaseLease(lease: Lease): Promise<boolean> {
-    if (this.item?.owner !== lease.owner) return false;
-    this.item = undefined;
-    return true;
+  get lastRuns(): readonly RunRecord[] {
+    return this.history.offered;
   }
 
-  async readPause(): Promise<WorkerPause | undefined> {
-    return this.paused;
-  }
-
-  async record(record: RunRecord): Promise<void> {
-    this.lastRuns.push(record);
+  record(record: RunRecord, fencingToken: number, now: Date): Promise<void> {
+    return this.history.record(record, fencingToken, now);
   }
 }
 

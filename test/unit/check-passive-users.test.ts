@@ -105,7 +105,7 @@ describe('checkPassiveUsers', () => {
       leaseUntil: new Date(now.getTime() + 60_000).toISOString(),
     });
     expect(store.writes).toEqual([]);
-    expect(lock.item?.owner).toBe('other-run');
+    expect(lock.item.owner).toBe('other-run');
   });
 
   it('releases the lease after the run and records the summary for the status command', async () => {
@@ -113,7 +113,7 @@ describe('checkPassiveUsers', () => {
 
     const summary = await run();
 
-    expect(lock.item).toBeUndefined();
+    expect(lock.item.owner).toBeUndefined();
     expect(lock.lastRuns).toEqual([summary]);
   });
 
@@ -185,8 +185,8 @@ describe('checkPassiveUsers', () => {
       passivated: 0,
       pages: 0,
     });
-    expect(lock.acquisitions).toHaveLength(2);
-    expect(lock.item).toBeUndefined();
+    expect(lock.acquireCalls).toHaveLength(2);
+    expect(lock.item.owner).toBeUndefined();
     expect(second).toMatchObject({ outcome: 'completed', passivated: 2 });
     expect(store.writes).toEqual(expect.arrayContaining(['stale', 'stale2']));
   });
@@ -341,7 +341,7 @@ describe('checkPassiveUsers', () => {
       );
 
       expect(store.writes).toEqual([]);
-      expect(lock.item).toBeUndefined();
+      expect(lock.item.owner).toBeUndefined();
       expect(lock.lastRuns[0]?.outcome).toBe('breaker-tripped');
     });
 
@@ -613,7 +613,7 @@ describe('checkPassiveUsers', () => {
       expect(summary).toMatchObject({ outcome: 'dry-run', wouldPassivate: 25, passivated: 0 });
       expect(summary.sampleUserIds).toHaveLength(20);
       expect(store.writes).toEqual([]);
-      expect(lock.acquisitions).toEqual([]);
+      expect(lock.acquireCalls).toEqual([]);
     });
 
     it('reports a tripped breaker instead of failing', async () => {
@@ -641,7 +641,7 @@ describe('checkPassiveUsers', () => {
 
       expect(summary).toMatchObject({ outcome: 'incomplete', complete: false, passivated: 2, failed: 1 });
       expect(statusOf(store, 'unlucky')).toBe('active');
-      expect(lock.item).toBeUndefined();
+      expect(lock.item.owner).toBeUndefined();
     });
 
     it('fails the run when every update fails, after releasing the lease', async () => {
@@ -652,7 +652,7 @@ describe('checkPassiveUsers', () => {
       };
 
       await expect(run()).rejects.toThrow(/all 6 passivation updates failed/);
-      expect(lock.item).toBeUndefined();
+      expect(lock.item.owner).toBeUndefined();
     });
 
     it('does not fail the run when only inactivity warnings fail, with nobody to passivate', async () => {
@@ -665,7 +665,7 @@ describe('checkPassiveUsers', () => {
       const summary = await run();
 
       expect(summary).toMatchObject({ outcome: 'incomplete', passivated: 0, failed: 6, warningsSent: 0 });
-      expect(lock.item).toBeUndefined();
+      expect(lock.item.owner).toBeUndefined();
     });
 
     it('stops and fails on a non-transient error such as AccessDenied', async () => {
@@ -680,7 +680,7 @@ describe('checkPassiveUsers', () => {
       await expect(failure).rejects.toBeInstanceOf(SystemicFailureError);
       await expect(failure).rejects.toThrow(/AccessDeniedException/);
       expect(store.writes.length).toBeLessThan(10);
-      expect(lock.item).toBeUndefined();
+      expect(lock.item.owner).toBeUndefined();
     });
 
     it('fails the run when the index cannot be read, after releasing the lease', async () => {
@@ -690,7 +690,7 @@ describe('checkPassiveUsers', () => {
       };
 
       await expect(run()).rejects.toThrow(/ResourceNotFoundException: gone/);
-      expect(lock.item).toBeUndefined();
+      expect(lock.item.owner).toBeUndefined();
     });
 
     it('fails without touching users when the lock table is unavailable', async () => {
