@@ -27,7 +27,7 @@ import { RunBudget } from './run-budget';
 import { DynamoDbRunHistory } from './run-history';
 
 /** What a job's `run` receives: who it is, how much time it has, and how to stop. */
-export interface JobContext<P = Record<string, never>> {
+export interface JobContext<P = Record<string, never>, S extends JobSummary = JobSummary> {
   /** The worker's lock name (its `name`, or `LOCK_NAME`). */
   readonly worker: string;
   /** Unique per attempt: the Lambda request id and a random part (a retry reuses the request id). */
@@ -50,6 +50,13 @@ export interface JobContext<P = Record<string, never>> {
   readonly fencingToken: number | undefined;
   readonly log: RunLog;
   now(): Date;
+  /**
+   * What the run has done so far. A job that lets its signal's stop propagate (`throwIfAborted()`, or an SDK call
+   * handed `job.signal` that rejects when it fires) leaves no summary to return: the kit records and meters the
+   * last figures reported here instead, so a paused or budget-stopped run keeps what it did. A returned summary
+   * replaces them.
+   */
+  reportProgress(figures: Partial<Omit<S, 'complete' | 'stopReason'>>): void;
 }
 
 /** A metric a job reports: a count, or a value with its unit. */
@@ -71,7 +78,7 @@ export interface PeriodicWorkerDefinition<S extends JobSummary, D = undefined, P
     readonly parse: (fields: Readonly<Record<string, unknown>>) => P;
   };
   /** One run of the job. Return a plain summary; throw to fail the invocation (its alarms fire). */
-  readonly run: (job: JobContext<P>, deps: D) => Promise<S>;
+  readonly run: (job: JobContext<P, S>, deps: D) => Promise<S>;
   /**
    * The job's metrics from its summary (and the run's outcome, such as a failure outcome of its own).
    * @default every top-level finite number field, PascalCased, as a count
@@ -369,7 +376,8 @@ class WorkerRun<S extends JobSummary, D, P> {
       this.kit.pauseCheckIntervalMs ?? defaultPauseCheckIntervalMs,
       (error) => logger.warn('Could not read the pause; the run goes on', { error: errorName(error) }),
     );
-    const job: JobContext<P> = {
+    let progress: Partial<S> = {};
+    const job: JobContext<P, S> = {
       worker: config.lockName,
       runId: this.request.runId,
       startedAt: this.startedAt,
@@ -381,6 +389,9 @@ class WorkerRun<S extends JobSummary, D, P> {
       fencingToken: lease?.fencingToken,
       log: logger,
       now,
+      reportProgress: (figures) => {
+        progress = { ...figures } as Partial<S>;
+      },
     };
     try {
       let summary: S;
@@ -394,15 +405,13 @@ class WorkerRun<S extends JobSummary, D, P> {
       } catch (error) {
         // The job threw its own budget's stop back (throwIfAborted, an aborted call): a stop, not a failure.
         if (budget.isStop(error)) {
-          const record = this.record(
-            'incomplete',
-            {},
-            {
-              complete: false,
-              stopReason: budget.stopReason,
-              fencingToken: lease?.fencingToken,
-            },
-          );
+          // Without a report the record says nothing of what the job did rather than guess zeros.
+          if (Object.keys(progress).length > 0) this.jobSummary = { ...progress, complete: false } as S;
+          const record = this.record('incomplete', progress, {
+            complete: false,
+            stopReason: budget.stopReason,
+            fencingToken: lease?.fencingToken,
+          });
           if (lease) await this.recordHistory(record, lease);
           return record;
         }

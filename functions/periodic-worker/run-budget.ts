@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { Lease, WorkerLease } from './ports';
 
 export type BudgetStop = 'time-budget' | 'paused';
@@ -26,7 +27,7 @@ export function stopReasonOf(signal: AbortSignal): BudgetStop | undefined {
  * job that asks never works past the margin either.
  */
 export class RunBudget {
-  private readonly controller = new AbortController();
+  private readonly controller = newSignalController();
   private timer: NodeJS.Timeout | undefined;
   private pausePoll: NodeJS.Timeout | undefined;
   private polling = false;
@@ -101,4 +102,14 @@ export class RunBudget {
     if (this.timer) clearTimeout(this.timer);
     if (this.pausePoll) clearInterval(this.pausePoll);
   }
+}
+
+/**
+ * A job hands its signal to every SDK call (each adds an abort listener while it is under way), so a run with many
+ * calls in flight passes Node's default of ten listeners: a warning with no leak behind it.
+ */
+function newSignalController(): AbortController {
+  const controller = new AbortController();
+  setMaxListeners(0, controller.signal);
+  return controller;
 }

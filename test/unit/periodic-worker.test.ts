@@ -591,6 +591,81 @@ describe('periodicWorker: what the kit does around any job', () => {
     });
   });
 
+  describe('what a stopped run keeps', () => {
+    it('records and meters the figures a job reported before it threw its paused signal back', async () => {
+      captureLogLines();
+      const { deps, lease, history, published } = kit({ pauseCheckIntervalMs: 2 });
+      const definition: PeriodicWorkerDefinition<TestSummary> = {
+        name: worker,
+        run: async (j) => {
+          let processed = 0;
+          for (;;) {
+            // As a job that hands its signal to every SDK call does: the aborted call throws, the job does not catch.
+            j.signal.throwIfAborted();
+            processed += 1;
+            j.reportProgress({ processed });
+            if (processed === 3) lease.pause({ by: 'ops', reason: 'incident', at: t0.toISOString() });
+            await new Promise((resolve) => setTimeout(resolve, 1));
+          }
+        },
+      };
+
+      const record = await handlerOf(definition, deps)(scheduledEvent, clocks().context);
+
+      expect(record).toMatchObject({ outcome: 'incomplete', complete: false, stopReason: 'paused' });
+      expect(record.processed).toBeGreaterThanOrEqual(3);
+      expect(history.records()).toEqual([record]);
+      expect(published[0]).toMatchObject({ Processed: record.processed, [kitMetricNames.runCompleted]: 1 });
+    });
+
+    it('keeps no progress figure named like one of the kit’s fields', async () => {
+      captureLogLines();
+      const { clock, context, now } = clocks();
+      const { deps } = kit({ now });
+      const definition: PeriodicWorkerDefinition<TestSummary> = {
+        name: worker,
+        run: async (j) => {
+          j.reportProgress({ processed: 4, outcome: 'completed' } as Partial<TestSummary>);
+          clock.remainingMs = 0;
+          j.timeLeftMs();
+          j.signal.throwIfAborted();
+          return { complete: true, processed: 5 };
+        },
+      };
+
+      const record = await handlerOf(definition, deps)(scheduledEvent, context);
+
+      expect(record).toMatchObject({ outcome: 'incomplete', stopReason: 'time-budget', processed: 4 });
+    });
+
+    it('lets a job hand its signal to many calls at once without a listener warning', async () => {
+      captureLogLines();
+      const warnings: Error[] = [];
+      const onWarning = (warning: Error) => warnings.push(warning);
+      process.on('warning', onWarning);
+      const { deps } = kit();
+      const { definition } = job(async (j) => {
+        await Promise.all(
+          Array.from(
+            { length: 50 },
+            () =>
+              new Promise<void>((resolve) => {
+                j.signal.addEventListener('abort', () => undefined, { once: true });
+                setTimeout(resolve, 1);
+              }),
+          ),
+        );
+        return { complete: true, processed: 50 };
+      });
+
+      await handlerOf(definition, deps)(scheduledEvent, clocks().context);
+      await new Promise((resolve) => setImmediate(resolve));
+      process.off('warning', onWarning);
+
+      expect(warnings.filter((w) => w.name === 'MaxListenersExceededWarning')).toEqual([]);
+    });
+  });
+
   describe('configuration', () => {
     it('names every bad variable, the kit’s and the job setup’s, in one error on every invocation', async () => {
       const run = vi.fn(async () => ({ complete: true }));
