@@ -378,15 +378,19 @@ class PassivationRun {
   }
 
   /**
-   * The passing runs' crossings within `BREAKER_WINDOW_HOURS` of this run's cutoff. Entries dated after that
-   * cutoff were written by a run with a fast clock: left out (and so dropped at the next write), not kept for days.
+   * The passing runs' crossings within `BREAKER_WINDOW_HOURS` of this run's cutoff and after the last approval's
+   * cutoff (an approval covers every crossing up to it, also one a state written before this rule still holds).
+   * Entries dated after this run's cutoff were written by a run with a fast clock: left out (and so dropped at the
+   * next write), not kept for days.
    */
   private crossingsInWindow(memory: BreakerState): BreakerCrossing[] {
     const windowStart = new Date(
       Date.parse(this.cutoffIso) - this.config.breakerWindowHours * 3_600_000,
     ).toISOString();
+    const approvedUntil = memory.approval?.cutoff ?? '';
     return memory.crossings.filter(
-      (crossing) => crossing.cutoff > windowStart && crossing.cutoff <= this.cutoffIso,
+      (crossing) =>
+        crossing.cutoff > windowStart && crossing.cutoff > approvedUntil && crossing.cutoff <= this.cutoffIso,
     );
   }
 
@@ -420,8 +424,9 @@ class PassivationRun {
   private async acceptVerdict(): Promise<boolean> {
     const memory = this.breakerMemory as BreakerState;
     const verdict = this.breaker as BreakerVerdict;
-    const crossings = this.crossingsInWindow(memory);
-    // An approved stock is not flow: it does not count against the window of the runs after it.
+    // An approval covers everything the operator saw: this run's crossings and the window's earlier ones, which
+    // would otherwise leave the window just under the threshold for the next single crossing to tip it over.
+    const crossings = verdict.overridden ? [] : this.crossingsInWindow(memory);
     if (verdict.crossed > 0 && !verdict.overridden) {
       crossings.push({ cutoff: this.cutoffIso, crossed: verdict.crossed });
     }

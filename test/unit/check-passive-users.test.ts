@@ -446,6 +446,60 @@ describe('checkPassiveUsers', () => {
       expect(surge.filter((u) => statusOf(store, u.userId) === 'active').length).toBeGreaterThan(10);
     });
 
+    it('counts only crossings after an approval toward the next trip', async () => {
+      // Five users cross at +5 min (a passing tick), one at +15 min (the trip), one at +25 min.
+      const crossingAfter = (userId: string, minutes: number) => ({
+        ...user(userId, 0),
+        lastLoginAt: new Date(now.getTime() - 30 * 86_400_000 + minutes * 60_000).toISOString(),
+      });
+      const users = [
+        ...Array.from({ length: 5 }, (_, i) => crossingAfter(`early${i}`, 5)),
+        crossingAfter('tipping', 15),
+        crossingAfter('later', 25),
+        ...Array.from({ length: 20 }, (_, i) => user(`fresh${i}`, i % 20)),
+      ];
+      const { store, breakerState, clock, run } = setup(users, { breakerMaxStale: 5 });
+      clock.advance(600_000);
+      expect((await run()).breaker).toMatchObject({ tripped: false, crossed: 5 });
+      clock.advance(600_000);
+      await expect(run()).rejects.toThrow(/6 users crossed the cutoff within 24 h/);
+      await run({ overrideBreaker: true, approvedBy: 'ops' });
+
+      clock.advance(600_000);
+      const after = await run();
+
+      expect(after).toMatchObject({ outcome: 'completed', passivated: 1 });
+      expect(after.breaker).toMatchObject({ tripped: false, crossed: 1, windowCrossed: 1 });
+      expect(statusOf(store, 'later')).toBe('passive');
+      expect(breakerState.state.crossings).toEqual([{ cutoff: after.cutoff, crossed: 1 }]);
+    });
+
+    it('does not count crossings recorded before an approval that was stored with them', async () => {
+      const { breakerState, run } = setup([user('crossed', 30.01), user('fresh', 1)], { breakerMaxStale: 5 });
+      const approvedCutoff = daysAgo(30.005);
+      breakerState.state = {
+        version: 3,
+        judgedUntil: approvedCutoff,
+        backlog: 0,
+        crossings: [
+          { cutoff: daysAgo(30.01), crossed: 5 },
+          { cutoff: approvedCutoff, crossed: 3 },
+        ],
+        approval: {
+          approvedBy: 'ops',
+          approvedAt: now.toISOString(),
+          runId: 'r',
+          cutoff: approvedCutoff,
+          covered: 8,
+        },
+        activeUsers: undefined,
+      };
+
+      const summary = await run();
+
+      expect(summary.breaker).toMatchObject({ tripped: false, crossed: 1, windowCrossed: 1 });
+    });
+
     it('judges users added below the last accepted cutoff (an import of dormant accounts)', async () => {
       const fresh = Array.from({ length: 40 }, (_, i) => user(`fresh${i}`, i % 20));
       const { store, clock, run } = setup(fresh, { breakerMinStale: 10 });
