@@ -296,17 +296,23 @@ class PassivationRun {
       // Before failing the run, leave out entries whose item is not active (the index does not hold status), and
       // count the index afresh: a trip is worth a few reads to be sure of. The ids are gathered by a second pass
       // over the range (bounded), so a run that does not trip holds no ids at all, however large the backlog.
+      // At most BREAKER_MAX_STALE + 1 ids in all, crossers first: a not-active one among them is taken off the
+      // crossings one for one, one below the last accepted cutoff only where more stand there than the backlog.
       const keepAtMost = breakerMaxStale + 1;
       const zoneIds: string[] = [];
       const belowIds: string[] = [];
+      const kept = () => zoneIds.length + belowIds.length;
       await this.scanStaleRange((entry) => {
         if (entry.neverPassivate || !isCanonicalUtcInstant(entry.lastLoginAt)) return false;
         if (judgedUntil === undefined || entry.lastLoginAt >= judgedUntil) {
-          if (zoneIds.length < keepAtMost) zoneIds.push(entry.userId);
-        } else if (belowIds.length < keepAtMost) belowIds.push(entry.userId);
+          if (kept() >= keepAtMost) belowIds.pop();
+          if (kept() < keepAtMost) zoneIds.push(entry.userId);
+        } else if (kept() < keepAtMost) belowIds.push(entry.userId);
         return true;
       });
-      const active = await this.deps.users.activeAmong([...zoneIds, ...belowIds]);
+      const active = await this.deps.users.activeAmong([...zoneIds, ...belowIds], () => this.mayStartWork());
+      // Paused or out of time during the check: the verdict is unsure, so the run neither trips nor accepts.
+      if (active === undefined || !this.mayStartWork()) return staleShards;
       this.knownNotActive = new Set([...zoneIds, ...belowIds].filter((userId) => !active.has(userId)));
       notActiveBelow = belowIds.filter((userId) => !active.has(userId)).length;
       notActive = this.knownNotActive.size;

@@ -54,9 +54,13 @@ export interface UserStore {
   /**
    * Of these users, the ones whose item says `status = "active"` (one read per item, batched). Used only when the
    * breaker would trip, to leave out index entries whose item is not active (a passive or suspended user that
-   * still carries `activeShard`): the index does not project `status`.
+   * still carries `activeShard`): the index does not project `status`. `mayContinue` is asked before each batch;
+   * undefined when it said stop (a pause, a spent budget) before every id was read.
    */
-  activeAmong(userIds: readonly string[]): Promise<ReadonlySet<string>>;
+  activeAmong(
+    userIds: readonly string[],
+    mayContinue: () => boolean,
+  ): Promise<ReadonlySet<string> | undefined>;
   staleCandidatesPage(
     shard: string,
     cutoffIso: string,

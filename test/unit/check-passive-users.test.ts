@@ -500,6 +500,18 @@ describe('checkPassiveUsers', () => {
       expect(summary.breaker).toMatchObject({ tripped: false, crossed: 1, windowCrossed: 1 });
     });
 
+    it('reads the status of at most BREAKER_MAX_STALE + 1 entries before a trip', async () => {
+      // An accepted backlog of 10 below the last judged cutoff, and 10 users who crossed since.
+      const backlog = Array.from({ length: 10 }, (_, i) => user(`backlog${i}`, 40 + i));
+      const crossed = Array.from({ length: 10 }, (_, i) => user(`crossed${i}`, 30.001 + i / 100_000));
+      const { store, breakerState, run } = setup([...backlog, ...crossed], { breakerMaxStale: 5 });
+      breakerState.state = { ...breakerState.state, version: 1, judgedUntil: daysAgo(30.002), backlog: 10 };
+
+      await expect(run()).rejects.toThrow(/10 users crossed the cutoff/);
+
+      expect(store.statusReads).toBe(6);
+    });
+
     it('judges users added below the last accepted cutoff (an import of dormant accounts)', async () => {
       const fresh = Array.from({ length: 40 }, (_, i) => user(`fresh${i}`, i % 20));
       const { store, clock, run } = setup(fresh, { breakerMinStale: 10 });
