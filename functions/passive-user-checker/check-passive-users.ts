@@ -448,6 +448,7 @@ class PassivationRun {
       crossings,
       approval: verdict.approval,
       activeUsers: this.countedActive ?? memory.activeUsers,
+      windowReset: memory.windowReset,
     };
     if (sameState(memory, next)) {
       this.acceptedState = memory;
@@ -779,8 +780,8 @@ class PassivationRun {
 function withoutVersion(
   state: Omit<BreakerState, 'version'> & { version?: number },
 ): Omit<BreakerState, 'version'> {
-  const { judgedUntil, backlog, crossings, approval, activeUsers } = state;
-  return { judgedUntil, backlog, crossings, approval, activeUsers };
+  const { judgedUntil, backlog, crossings, approval, activeUsers, windowReset } = state;
+  return { judgedUntil, backlog, crossings, approval, activeUsers, windowReset };
 }
 
 function sameState(a: Omit<BreakerState, 'version'>, b: Omit<BreakerState, 'version'>): boolean {

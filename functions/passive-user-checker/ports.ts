@@ -154,6 +154,8 @@ export interface BreakerState {
   readonly approval: BreakerApproval | undefined;
   /** The last count of the whole index, reused for the share rule for a few hours. */
   readonly activeUsers: { readonly count: number; readonly countedAt: string } | undefined;
+  /** Who last cleared the window by hand (`breaker reset`), and when. */
+  readonly windowReset?: { readonly by: string; readonly at: string } | undefined;
 }
 
 export interface BreakerStore {

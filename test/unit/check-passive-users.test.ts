@@ -3,7 +3,7 @@ import {
   BreakerTrippedError,
   SystemicFailureError,
 } from '../../functions/passive-user-checker/check-passive-users';
-import { withdrawApproval } from '../../functions/shared/breaker-state';
+import { resetBreakerWindow, withdrawApproval } from '../../functions/shared/breaker-state';
 import { ConcurrencyLimiter } from '../../functions/shared/concurrency';
 import type { WorkerConfig } from '../../functions/shared/config';
 import { checkerRunner, testConfig } from '../support/config';
@@ -472,6 +472,32 @@ describe('checkPassiveUsers', () => {
       expect(after.breaker).toMatchObject({ tripped: false, crossed: 1, windowCrossed: 1 });
       expect(statusOf(store, 'later')).toBe('passive');
       expect(breakerState.state.crossings).toEqual([{ cutoff: after.cutoff, crossed: 1 }]);
+    });
+
+    it('lets the next run pass where the window alone tipped it over, once the window is reset by hand', async () => {
+      const crossingAfter = (userId: string, minutes: number) => ({
+        ...user(userId, 0),
+        lastLoginAt: new Date(now.getTime() - 30 * 86_400_000 + minutes * 60_000).toISOString(),
+      });
+      const users = [
+        ...Array.from({ length: 5 }, (_, i) => crossingAfter(`early${i}`, 5)),
+        crossingAfter('tipping', 15),
+        ...Array.from({ length: 20 }, (_, i) => user(`fresh${i}`, i % 20)),
+      ];
+      const { store, breakerState, clock, run } = setup(users, { breakerMaxStale: 5 });
+      clock.advance(600_000);
+      await run();
+      clock.advance(600_000);
+      await expect(run()).rejects.toThrow(/6 users crossed the cutoff within 24 h/);
+
+      const reset = await resetBreakerWindow(breakerState, 'lead', clock.now());
+      const after = await run();
+
+      expect(reset.forgotten).toBe(5);
+      expect(after).toMatchObject({ outcome: 'completed', passivated: 1 });
+      expect(after.breaker).toMatchObject({ tripped: false, crossed: 1, windowCrossed: 1 });
+      expect(statusOf(store, 'tipping')).toBe('passive');
+      expect(breakerState.state.windowReset).toEqual({ by: 'lead', at: clock.now().toISOString() });
     });
 
     it('does not count crossings recorded before an approval that was stored with them', async () => {
