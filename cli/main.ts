@@ -26,7 +26,8 @@ Commands:
               remove a worker's pause
   run         run the checker once: the deployed function, or --local in this process
   backfill    bring an existing users table into the data contract (a dry run unless --apply)
-  breaker     withdraw the mass-passivation breaker's approval (breaker withdraw)
+  breaker     withdraw the mass-passivation breaker's approval (breaker withdraw), or clear its window
+              (breaker reset)
 
 npm run cli -- <command> --help shows a command's options.
 Tables and endpoint come from flags or USERS_TABLE_NAME, LOCK_TABLE_NAME, AWS_ENDPOINT_URL_DYNAMODB.

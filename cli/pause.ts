@@ -46,11 +46,11 @@ Exit codes: 0 resumed (also: it was not paused), 1 no such worker in the table (
 2 bad arguments.`;
 
 const maxReasonLength = 500;
-const maxByLength = 200;
+export const maxByLength = 200;
 // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
 const controlCharacters = /[\u0000-\u001f\u007f]/;
 
-function oneLine(flag: string, value: string, max: number, usage: string): string {
+export function oneLine(flag: string, value: string, max: number, usage: string): string {
   if (value.trim() === '') throw new UsageError(`--${flag} must not be empty`, usage);
   if (controlCharacters.test(value)) {
     throw new UsageError(`--${flag} must be one line (no newlines or control characters)`, usage);

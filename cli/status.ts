@@ -130,6 +130,9 @@ function describeChecker(status: JobStatus, now: Date): string[] {
         `${breaker.judgedUntil} are judged`,
     );
   }
+  if (breaker.windowReset) {
+    lines.push(`Breaker window cleared by ${breaker.windowReset.by} at ${breaker.windowReset.at}`);
+  }
   const run = status.lastRun;
   if (!run) {
     lines.push('Last run: none recorded (dry runs and runs that found the lock held record nothing)');

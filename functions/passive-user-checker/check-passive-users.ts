@@ -296,17 +296,23 @@ class PassivationRun {
       // Before failing the run, leave out entries whose item is not active (the index does not hold status), and
       // count the index afresh: a trip is worth a few reads to be sure of. The ids are gathered by a second pass
       // over the range (bounded), so a run that does not trip holds no ids at all, however large the backlog.
+      // At most BREAKER_MAX_STALE + 1 ids in all, crossers first: a not-active one among them is taken off the
+      // crossings one for one, one below the last accepted cutoff only where more stand there than the backlog.
       const keepAtMost = breakerMaxStale + 1;
       const zoneIds: string[] = [];
       const belowIds: string[] = [];
+      const kept = () => zoneIds.length + belowIds.length;
       await this.scanStaleRange((entry) => {
         if (entry.neverPassivate || !isCanonicalUtcInstant(entry.lastLoginAt)) return false;
         if (judgedUntil === undefined || entry.lastLoginAt >= judgedUntil) {
-          if (zoneIds.length < keepAtMost) zoneIds.push(entry.userId);
-        } else if (belowIds.length < keepAtMost) belowIds.push(entry.userId);
+          if (kept() >= keepAtMost) belowIds.pop();
+          if (kept() < keepAtMost) zoneIds.push(entry.userId);
+        } else if (kept() < keepAtMost) belowIds.push(entry.userId);
         return true;
       });
-      const active = await this.deps.users.activeAmong([...zoneIds, ...belowIds]);
+      const active = await this.deps.users.activeAmong([...zoneIds, ...belowIds], () => this.mayStartWork());
+      // Paused or out of time during the check: the verdict is unsure, so the run neither trips nor accepts.
+      if (active === undefined || !this.mayStartWork()) return staleShards;
       this.knownNotActive = new Set([...zoneIds, ...belowIds].filter((userId) => !active.has(userId)));
       notActiveBelow = belowIds.filter((userId) => !active.has(userId)).length;
       notActive = this.knownNotActive.size;
@@ -378,15 +384,19 @@ class PassivationRun {
   }
 
   /**
-   * The passing runs' crossings within `BREAKER_WINDOW_HOURS` of this run's cutoff. Entries dated after that
-   * cutoff were written by a run with a fast clock: left out (and so dropped at the next write), not kept for days.
+   * The passing runs' crossings within `BREAKER_WINDOW_HOURS` of this run's cutoff and after the last approval's
+   * cutoff (an approval covers every crossing up to it, also one a state written before this rule still holds).
+   * Entries dated after this run's cutoff were written by a run with a fast clock: left out (and so dropped at the
+   * next write), not kept for days.
    */
   private crossingsInWindow(memory: BreakerState): BreakerCrossing[] {
     const windowStart = new Date(
       Date.parse(this.cutoffIso) - this.config.breakerWindowHours * 3_600_000,
     ).toISOString();
+    const approvedUntil = memory.approval?.cutoff ?? '';
     return memory.crossings.filter(
-      (crossing) => crossing.cutoff > windowStart && crossing.cutoff <= this.cutoffIso,
+      (crossing) =>
+        crossing.cutoff > windowStart && crossing.cutoff > approvedUntil && crossing.cutoff <= this.cutoffIso,
     );
   }
 
@@ -420,8 +430,9 @@ class PassivationRun {
   private async acceptVerdict(): Promise<boolean> {
     const memory = this.breakerMemory as BreakerState;
     const verdict = this.breaker as BreakerVerdict;
-    const crossings = this.crossingsInWindow(memory);
-    // An approved stock is not flow: it does not count against the window of the runs after it.
+    // An approval covers everything the operator saw: this run's crossings and the window's earlier ones, which
+    // would otherwise leave the window just under the threshold for the next single crossing to tip it over.
+    const crossings = verdict.overridden ? [] : this.crossingsInWindow(memory);
     if (verdict.crossed > 0 && !verdict.overridden) {
       crossings.push({ cutoff: this.cutoffIso, crossed: verdict.crossed });
     }
@@ -437,6 +448,7 @@ class PassivationRun {
       crossings,
       approval: verdict.approval,
       activeUsers: this.countedActive ?? memory.activeUsers,
+      windowReset: memory.windowReset,
     };
     if (sameState(memory, next)) {
       this.acceptedState = memory;
@@ -768,8 +780,8 @@ class PassivationRun {
 function withoutVersion(
   state: Omit<BreakerState, 'version'> & { version?: number },
 ): Omit<BreakerState, 'version'> {
-  const { judgedUntil, backlog, crossings, approval, activeUsers } = state;
-  return { judgedUntil, backlog, crossings, approval, activeUsers };
+  const { judgedUntil, backlog, crossings, approval, activeUsers, windowReset } = state;
+  return { judgedUntil, backlog, crossings, approval, activeUsers, windowReset };
 }
 
 function sameState(a: Omit<BreakerState, 'version'>, b: Omit<BreakerState, 'version'>): boolean {

@@ -54,9 +54,13 @@ export interface UserStore {
   /**
    * Of these users, the ones whose item says `status = "active"` (one read per item, batched). Used only when the
    * breaker would trip, to leave out index entries whose item is not active (a passive or suspended user that
-   * still carries `activeShard`): the index does not project `status`.
+   * still carries `activeShard`): the index does not project `status`. `mayContinue` is asked before each batch;
+   * undefined when it said stop (a pause, a spent budget) before every id was read.
    */
-  activeAmong(userIds: readonly string[]): Promise<ReadonlySet<string>>;
+  activeAmong(
+    userIds: readonly string[],
+    mayContinue: () => boolean,
+  ): Promise<ReadonlySet<string> | undefined>;
   staleCandidatesPage(
     shard: string,
     cutoffIso: string,
@@ -150,6 +154,8 @@ export interface BreakerState {
   readonly approval: BreakerApproval | undefined;
   /** The last count of the whole index, reused for the share rule for a few hours. */
   readonly activeUsers: { readonly count: number; readonly countedAt: string } | undefined;
+  /** Who last cleared the window by hand (`breaker reset`), and when. */
+  readonly windowReset?: { readonly by: string; readonly at: string } | undefined;
 }
 
 export interface BreakerStore {

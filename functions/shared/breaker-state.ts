@@ -89,6 +89,12 @@ export function breakerStateOf(item: Record<string, unknown> | undefined): Break
     typeof (stored.approval as { cutoff?: unknown }).cutoff === 'string'
       ? (stored.approval as BreakerState['approval'])
       : undefined;
+  const windowReset =
+    stored.windowReset &&
+    typeof (stored.windowReset as { by?: unknown }).by === 'string' &&
+    typeof (stored.windowReset as { at?: unknown }).at === 'string'
+      ? (stored.windowReset as BreakerState['windowReset'])
+      : undefined;
   const activeUsers =
     stored.activeUsers &&
     typeof (stored.activeUsers as { count?: unknown }).count === 'number' &&
@@ -102,6 +108,7 @@ export function breakerStateOf(item: Record<string, unknown> | undefined): Break
     crossings,
     approval,
     activeUsers,
+    windowReset,
   };
 }
 
@@ -134,5 +141,24 @@ export async function withdrawApproval(
     };
     const { version, ...state } = next;
     if (await store.write(state, version)) return { ...state, version: version + 1 };
+  }
+}
+
+/**
+ * An operator clears the window by hand: the crossings earlier runs accepted no longer count toward the next
+ * trip. The backlog and the approval are kept: forgetting the backlog would make the next run count those users
+ * as crossed again and trip (that is what `withdraw` is for). Users who crossed since the last passing run are not
+ * in the window yet: the next run judges them as usual. Returns the state written and how many crossings it forgot.
+ */
+export async function resetBreakerWindow(
+  store: BreakerStore,
+  by: string,
+  now: Date,
+): Promise<{ readonly state: BreakerState; readonly forgotten: number }> {
+  for (;;) {
+    const { version, ...current } = await store.read();
+    const forgotten = current.crossings.reduce((sum, crossing) => sum + crossing.crossed, 0);
+    const next = { ...current, crossings: [], windowReset: { by, at: now.toISOString() } };
+    if (await store.write(next, version)) return { state: { ...next, version: version + 1 }, forgotten };
   }
 }

@@ -83,13 +83,19 @@ export class DynamoDbUserStore implements UserStore {
     return active;
   }
 
-  async activeAmong(userIds: readonly string[]): Promise<ReadonlySet<string>> {
-    const items = await this.readItems(userIds);
-    return new Set(
-      [...items.values()]
-        .filter((item) => item[a.status] === userStatus.active)
-        .map((item) => String(item[a.userId])),
-    );
+  async activeAmong(
+    userIds: readonly string[],
+    mayContinue: () => boolean,
+  ): Promise<ReadonlySet<string> | undefined> {
+    const active = new Set<string>();
+    for (let at = 0; at < userIds.length; at += batchGetLimit) {
+      if (!mayContinue()) return undefined;
+      const items = await this.readItems(userIds.slice(at, at + batchGetLimit));
+      for (const item of items.values()) {
+        if (item[a.status] === userStatus.active) active.add(String(item[a.userId]));
+      }
+    }
+    return active;
   }
 
   /** `userId`, `status` and `activeShard` of each item that exists, batched; unprocessed keys are asked again. */

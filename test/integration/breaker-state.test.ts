@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { DynamoDbBreakerStore, withdrawApproval } from '../../functions/shared/breaker-state';
+import {
+  DynamoDbBreakerStore,
+  resetBreakerWindow,
+  withdrawApproval,
+} from '../../functions/shared/breaker-state';
 import { selectedEngineKind } from '../../local/engine';
 import { useTestEngine } from '../support/engine';
 
@@ -49,5 +53,25 @@ describe(`DynamoDbBreakerStore (${selectedEngineKind()})`, () => {
 
     expect(runWrote).toBe(false);
     expect(await store.read()).toMatchObject({ backlog: 0, approval: { withdrawnBy: 'lead' } });
+  });
+
+  it('clears the window by hand and keeps the backlog and the approval', async () => {
+    const store = await freshStore();
+    const crossings = [
+      { cutoff: '2026-11-01T00:00:00.000Z', crossed: 12 },
+      { cutoff: '2026-11-01T01:00:00.000Z', crossed: 8 },
+    ];
+    await store.write({ ...state, crossings, approval }, 0);
+
+    const reset = await resetBreakerWindow(store, 'lead', new Date('2026-12-01T02:00:00.000Z'));
+
+    expect(reset.forgotten).toBe(20);
+    expect(await store.read()).toMatchObject({
+      version: 2,
+      backlog: 5,
+      crossings: [],
+      approval,
+      windowReset: { by: 'lead', at: '2026-12-01T02:00:00.000Z' },
+    });
   });
 });

@@ -56,7 +56,11 @@ export class InMemoryUserStore implements UserStore {
     return { entries, next: undefined };
   }
 
-  async activeAmong(userIds: readonly string[]): Promise<ReadonlySet<string>> {
+  async activeAmong(
+    userIds: readonly string[],
+    mayContinue: () => boolean,
+  ): Promise<ReadonlySet<string> | undefined> {
+    if (!mayContinue()) return undefined;
     this.statusReads += userIds.length;
     return new Set(userIds.filter((userId) => this.users.get(userId)?.status === 'active'));
   }

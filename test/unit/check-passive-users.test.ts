@@ -3,7 +3,7 @@ import {
   BreakerTrippedError,
   SystemicFailureError,
 } from '../../functions/passive-user-checker/check-passive-users';
-import { withdrawApproval } from '../../functions/shared/breaker-state';
+import { resetBreakerWindow, withdrawApproval } from '../../functions/shared/breaker-state';
 import { ConcurrencyLimiter } from '../../functions/shared/concurrency';
 import type { WorkerConfig } from '../../functions/shared/config';
 import { checkerRunner, testConfig } from '../support/config';
@@ -444,6 +444,98 @@ describe('checkPassiveUsers', () => {
       const verdict = (tripped as BreakerTrippedError).summary.breaker;
       expect(verdict?.windowCrossed).toBeGreaterThan(verdict?.crossed ?? 0);
       expect(surge.filter((u) => statusOf(store, u.userId) === 'active').length).toBeGreaterThan(10);
+    });
+
+    it('counts only crossings after an approval toward the next trip', async () => {
+      // Five users cross at +5 min (a passing tick), one at +15 min (the trip), one at +25 min.
+      const crossingAfter = (userId: string, minutes: number) => ({
+        ...user(userId, 0),
+        lastLoginAt: new Date(now.getTime() - 30 * 86_400_000 + minutes * 60_000).toISOString(),
+      });
+      const users = [
+        ...Array.from({ length: 5 }, (_, i) => crossingAfter(`early${i}`, 5)),
+        crossingAfter('tipping', 15),
+        crossingAfter('later', 25),
+        ...Array.from({ length: 20 }, (_, i) => user(`fresh${i}`, i % 20)),
+      ];
+      const { store, breakerState, clock, run } = setup(users, { breakerMaxStale: 5 });
+      clock.advance(600_000);
+      expect((await run()).breaker).toMatchObject({ tripped: false, crossed: 5 });
+      clock.advance(600_000);
+      await expect(run()).rejects.toThrow(/6 users crossed the cutoff within 24 h/);
+      await run({ overrideBreaker: true, approvedBy: 'ops' });
+
+      clock.advance(600_000);
+      const after = await run();
+
+      expect(after).toMatchObject({ outcome: 'completed', passivated: 1 });
+      expect(after.breaker).toMatchObject({ tripped: false, crossed: 1, windowCrossed: 1 });
+      expect(statusOf(store, 'later')).toBe('passive');
+      expect(breakerState.state.crossings).toEqual([{ cutoff: after.cutoff, crossed: 1 }]);
+    });
+
+    it('lets the next run pass where the window alone tipped it over, once the window is reset by hand', async () => {
+      const crossingAfter = (userId: string, minutes: number) => ({
+        ...user(userId, 0),
+        lastLoginAt: new Date(now.getTime() - 30 * 86_400_000 + minutes * 60_000).toISOString(),
+      });
+      const users = [
+        ...Array.from({ length: 5 }, (_, i) => crossingAfter(`early${i}`, 5)),
+        crossingAfter('tipping', 15),
+        ...Array.from({ length: 20 }, (_, i) => user(`fresh${i}`, i % 20)),
+      ];
+      const { store, breakerState, clock, run } = setup(users, { breakerMaxStale: 5 });
+      clock.advance(600_000);
+      await run();
+      clock.advance(600_000);
+      await expect(run()).rejects.toThrow(/6 users crossed the cutoff within 24 h/);
+
+      const reset = await resetBreakerWindow(breakerState, 'lead', clock.now());
+      const after = await run();
+
+      expect(reset.forgotten).toBe(5);
+      expect(after).toMatchObject({ outcome: 'completed', passivated: 1 });
+      expect(after.breaker).toMatchObject({ tripped: false, crossed: 1, windowCrossed: 1 });
+      expect(statusOf(store, 'tipping')).toBe('passive');
+      expect(breakerState.state.windowReset).toEqual({ by: 'lead', at: clock.now().toISOString() });
+    });
+
+    it('does not count crossings recorded before an approval that was stored with them', async () => {
+      const { breakerState, run } = setup([user('crossed', 30.01), user('fresh', 1)], { breakerMaxStale: 5 });
+      const approvedCutoff = daysAgo(30.005);
+      breakerState.state = {
+        version: 3,
+        judgedUntil: approvedCutoff,
+        backlog: 0,
+        crossings: [
+          { cutoff: daysAgo(30.01), crossed: 5 },
+          { cutoff: approvedCutoff, crossed: 3 },
+        ],
+        approval: {
+          approvedBy: 'ops',
+          approvedAt: now.toISOString(),
+          runId: 'r',
+          cutoff: approvedCutoff,
+          covered: 8,
+        },
+        activeUsers: undefined,
+      };
+
+      const summary = await run();
+
+      expect(summary.breaker).toMatchObject({ tripped: false, crossed: 1, windowCrossed: 1 });
+    });
+
+    it('reads the status of at most BREAKER_MAX_STALE + 1 entries before a trip', async () => {
+      // An accepted backlog of 10 below the last judged cutoff, and 10 users who crossed since.
+      const backlog = Array.from({ length: 10 }, (_, i) => user(`backlog${i}`, 40 + i));
+      const crossed = Array.from({ length: 10 }, (_, i) => user(`crossed${i}`, 30.001 + i / 100_000));
+      const { store, breakerState, run } = setup([...backlog, ...crossed], { breakerMaxStale: 5 });
+      breakerState.state = { ...breakerState.state, version: 1, judgedUntil: daysAgo(30.002), backlog: 10 };
+
+      await expect(run()).rejects.toThrow(/10 users crossed the cutoff/);
+
+      expect(store.statusReads).toBe(6);
     });
 
     it('judges users added below the last accepted cutoff (an import of dormant accounts)', async () => {
