@@ -7,6 +7,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { workerNamePattern } from '../functions/periodic-worker/config';
 import { configDefaults, envNames, tableNamePattern } from '../functions/shared/config';
 import { parseCanonicalInteger } from '../functions/shared/integers';
+import { oneLineProblem } from '../functions/shared/one-line';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -72,6 +73,13 @@ export function workerName(value: string | undefined, usage: string): string {
   if (!workerNamePattern.test(value)) {
     throw new UsageError(`<worker> must be 1-100 of A-Z a-z 0-9 . _ -, got ${JSON.stringify(value)}`, usage);
   }
+  return value;
+}
+
+/** Free text for one line of `status` (`--by`, `--reason`, `--approved-by`): no newlines or control characters. */
+export function oneLineFlag(flag: string, value: string, max: number, usage: string): string {
+  const problem = oneLineProblem(value, max);
+  if (problem !== undefined) throw new UsageError(`--${flag} ${problem}`, usage);
   return value;
 }
 

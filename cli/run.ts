@@ -9,6 +9,7 @@ import { kitFromEnvironment } from '../functions/periodic-worker/periodic-worker
 import { DynamoDbBreakerStore } from '../functions/shared/breaker-state';
 import { envNames } from '../functions/shared/config';
 import { serviceName } from '../functions/shared/observability-names';
+import { maxOperatorNameLength } from '../functions/shared/one-line';
 import { DynamoDbUserStore } from '../functions/shared/user-store';
 import { watchEngineClock } from './engine-clock';
 import { failureHint } from './failure';
@@ -18,6 +19,7 @@ import {
   dynamoDbEndpoint,
   exitCodes,
   numberFlag,
+  oneLineFlag,
   tableName,
   UsageError,
 } from './io';
@@ -35,7 +37,8 @@ Options:
   --dry-run                  payload {"dryRun": true}: count who would be passivated, write nothing
   --override-breaker         payload {"overrideBreaker": true}: approve what tripped the mass-passivation breaker;
                              the approval is recorded and later runs drain it (withdraw: cli -- breaker withdraw)
-  --approved-by <name>       with --override-breaker: who approves (default: your user@host)
+  --approved-by <name>       with --override-breaker: who approves (default: your user@host; one line,
+                             up to 200 characters)
   --function-name <name>     the deployed function (default: $${functionNameEnv}; the stack output FunctionName)
   --local                    run the handler in process instead (no Lambda: a local engine or the AWS tables)
   --endpoint <url>           with --local: the engine (default: $AWS_ENDPOINT_URL_DYNAMODB, else AWS)
@@ -92,7 +95,15 @@ export async function runRunCommand(args: readonly string[], io: CliIo): Promise
   const payload: RunPayload = {
     ...(values['dry-run'] ? { dryRun: true } : {}),
     ...(values['override-breaker']
-      ? { overrideBreaker: true, approvedBy: values['approved-by'] ?? operatorName() }
+      ? {
+          overrideBreaker: true,
+          approvedBy: oneLineFlag(
+            'approved-by',
+            values['approved-by'] ?? operatorName(),
+            maxOperatorNameLength,
+            runUsage,
+          ),
+        }
       : {}),
   };
   if (values['approved-by'] !== undefined && !values['override-breaker']) {
