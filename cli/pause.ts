@@ -39,7 +39,7 @@ export const resumeUsage = `Usage: npm run cli -- resume <worker> [options]
 Removes a worker's pause: its next scheduled run takes the lease and works as before.
 
 Options:
-  --by <name>           who resumes, for the message (default: your user@host; the item keeps no resume record)
+  --by <name>           who resumes (default: your user@host; kept on the lock item as "resumed")
   --lock-table <name>   the lock table (default: $${envNames.lockTableName})
   --endpoint <url>      a local engine (default: $AWS_ENDPOINT_URL_DYNAMODB, else AWS)
   -h, --help            show this help
