@@ -6,16 +6,17 @@ import {
   withdrawApproval,
 } from '../functions/shared/breaker-state';
 import { envNames } from '../functions/shared/config';
+import { maxOperatorNameLength } from '../functions/shared/one-line';
 import {
   type CliIo,
   documentClientFor,
   dynamoDbEndpoint,
   exitCodes,
   lockName,
+  oneLineFlag,
   tableName,
   UsageError,
 } from './io';
-import { maxByLength, oneLine } from './pause';
 import { operatorName } from './run';
 import { describeApproval } from './summary';
 
@@ -63,7 +64,7 @@ export async function runBreakerCommand(args: readonly string[], io: CliIo): Pro
       breakerUsage,
     );
   }
-  const by = oneLine('by', values.by ?? operatorName(), maxByLength, breakerUsage);
+  const by = oneLineFlag('by', values.by ?? operatorName(), maxOperatorNameLength, breakerUsage);
   const table = tableName('lock-table', values['lock-table'], envNames.lockTableName, io.env, breakerUsage);
   const name = lockName(values['lock-name'], io.env, breakerUsage);
   const endpoint = dynamoDbEndpoint(values.endpoint, io.env, breakerUsage);

@@ -32,8 +32,21 @@ function unreachableCode(error: unknown, depth = 0): string | undefined {
 const isRegionMissing = (error: unknown): boolean =>
   error instanceof Error && /^Region is missing/.test(error.message);
 
+/** The SDK's request handler gave up on an attempt: connected and no answer, or no connection, in time. */
+const timeoutOf = (error: unknown): string | undefined =>
+  error instanceof Error && error.name === 'TimeoutError'
+    ? (error.message.match(/(\d+) ms/)?.[1] ?? '?')
+    : undefined;
+
 /** One line saying what to do, or undefined when the error is none of the above. */
 export function failureHint(error: unknown, endpoint: string | undefined): string | undefined {
+  const timeoutMs = timeoutOf(error);
+  if (timeoutMs !== undefined) {
+    return (
+      `no answer from ${endpoint ?? 'DynamoDB'} within ${timeoutMs} ms, on every attempt (REQUEST_TIMEOUT_MS ` +
+      'limits each one): a hung connection or an overloaded endpoint; check the network and the endpoint'
+    );
+  }
   if (isRegionMissing(error)) {
     return (
       'no AWS region: export AWS_REGION=<the stack’s region> for the deployed tables, or give --endpoint for a ' +

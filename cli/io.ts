@@ -4,9 +4,17 @@
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { workerNamePattern } from '../functions/periodic-worker/config';
-import { configDefaults, envNames, tableNamePattern } from '../functions/shared/config';
+import {
+  ConfigError,
+  configDefaults,
+  configLimits,
+  envNames,
+  tableNamePattern,
+} from '../functions/shared/config';
 import { parseCanonicalInteger } from '../functions/shared/integers';
+import { oneLineProblem } from '../functions/shared/one-line';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -75,6 +83,13 @@ export function workerName(value: string | undefined, usage: string): string {
   return value;
 }
 
+/** Free text for one line of `status` (`--by`, `--reason`, `--approved-by`): no newlines or control characters. */
+export function oneLineFlag(flag: string, value: string, max: number, usage: string): string {
+  const problem = oneLineProblem(value, max);
+  if (problem !== undefined) throw new UsageError(`--${flag} ${problem}`, usage);
+  return value;
+}
+
 /**
  * An integer flag within a range; `fallback` when the flag (and its variable, if any) is absent. Canonical
  * decimal only, as the worker's configuration reads its integers: `" 16"`, `"016"`, `"16\n"` or `"-0"` is a
@@ -130,16 +145,58 @@ export function dynamoDbEndpoint(value: string | undefined, env: Env, usage: str
 }
 
 /**
+ * The limit on each attempt of the CLI's DynamoDB requests: the function's own `REQUEST_TIMEOUT_MS` (default 3 s),
+ * so a hung connection fails an attempt, the SDK retries it, and after the last attempt the command ends with one
+ * line instead of waiting forever. Checked before anything is sent.
+ */
+export function requestTimeoutMs(env: Env): number {
+  const raw = env[envNames.requestTimeoutMs];
+  if (raw === undefined || raw === '') return configDefaults.requestTimeoutMs;
+  const { min, max } = configLimits.requestTimeoutMs;
+  const value = parseCanonicalInteger(raw);
+  if (value === undefined || value < min || value > max) {
+    throw new ConfigError([
+      `${envNames.requestTimeoutMs} must be an integer from ${min} to ${max}, got ${JSON.stringify(raw)}`,
+    ]);
+  }
+  return value;
+}
+
+/**
+ * A request handler whose timeouts fire: `connectionTimeoutMs` to connect, `requestTimeoutMs` of silence once
+ * connected. The failure names the limit and where it comes from, for the command's one error line.
+ */
+export function timedRequestHandler(limits: {
+  readonly connectionTimeoutMs: number;
+  readonly requestTimeoutMs: number;
+}): NodeHttpHandler {
+  return new NodeHttpHandler({
+    connectionTimeout: limits.connectionTimeoutMs,
+    requestTimeout: limits.requestTimeoutMs,
+    // Without this the SDK only warns when requestTimeout passes and keeps waiting on a hung socket.
+    throwOnRequestTimeout: true,
+  });
+}
+
+/**
  * A document client for real AWS (credentials and region from the usual chain) or, given an endpoint, for a
  * local engine, which checks neither: the environment's region and keys are used when set, fixed ones if not.
- * `region`, when given, wins over both.
+ * `region`, when given, wins over both. Each attempt is bounded by `REQUEST_TIMEOUT_MS` (see `requestTimeoutMs`).
  */
 export function documentClientFor(
   endpoint: string | undefined,
   env: Env,
   region?: string,
 ): DynamoDBDocumentClient {
-  const settings = { maxAttempts: 6, retryMode: 'standard' } as const;
+  const timeoutMs = requestTimeoutMs(env);
+  const settings = {
+    maxAttempts: 6,
+    retryMode: 'standard',
+    requestHandler: timedRequestHandler({
+      connectionTimeoutMs: Math.min(timeoutMs, 1_000),
+      requestTimeoutMs: timeoutMs,
+    }),
+  } as const;
   const client = endpoint
     ? new DynamoDBClient({
         ...settings,

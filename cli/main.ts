@@ -6,6 +6,7 @@
  */
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { ConfigError } from '../functions/shared/config';
 import { backfillUsage, runBackfillCommand } from './backfill-command';
 import { breakerUsage, runBreakerCommand } from './breaker';
 import { endpointOf, failureHint } from './failure';
@@ -64,6 +65,11 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
   } catch (error) {
     if (error instanceof UsageError) {
       io.err(`${error.message}\n\n${error.usage}`);
+      return exitCodes.usage;
+    }
+    if (error instanceof ConfigError) {
+      // A variable the CLI reads itself (REQUEST_TIMEOUT_MS): refused before anything is sent.
+      io.err(`${command}: ${error.message}`);
       return exitCodes.usage;
     }
     if (isParseArgsError(error)) {

@@ -6,11 +6,13 @@
 import { parseArgs } from 'node:util';
 import { pauseWorker, resumeWorker, workerStatus } from '../functions/periodic-worker/admin';
 import { envNames } from '../functions/shared/config';
+import { maxOperatorNameLength } from '../functions/shared/one-line';
 import {
   type CliIo,
   documentClientFor,
   dynamoDbEndpoint,
   exitCodes,
+  oneLineFlag,
   tableName,
   UsageError,
   workerName,
@@ -37,7 +39,7 @@ export const resumeUsage = `Usage: npm run cli -- resume <worker> [options]
 Removes a worker's pause: its next scheduled run takes the lease and works as before.
 
 Options:
-  --by <name>           who resumes, for the message (default: your user@host; the item keeps no resume record)
+  --by <name>           who resumes (default: your user@host; kept on the lock item as "resumed")
   --lock-table <name>   the lock table (default: $${envNames.lockTableName})
   --endpoint <url>      a local engine (default: $AWS_ENDPOINT_URL_DYNAMODB, else AWS)
   -h, --help            show this help
@@ -46,20 +48,6 @@ Exit codes: 0 resumed (also: it was not paused), 1 no such worker in the table (
 2 bad arguments.`;
 
 const maxReasonLength = 500;
-export const maxByLength = 200;
-// biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
-const controlCharacters = /[\u0000-\u001f\u007f]/;
-
-export function oneLine(flag: string, value: string, max: number, usage: string): string {
-  if (value.trim() === '') throw new UsageError(`--${flag} must not be empty`, usage);
-  if (controlCharacters.test(value)) {
-    throw new UsageError(`--${flag} must be one line (no newlines or control characters)`, usage);
-  }
-  if (value.length > max) {
-    throw new UsageError(`--${flag} must be at most ${max} characters, got ${value.length}`, usage);
-  }
-  return value;
-}
 
 const commonOptions = {
   by: { type: 'string' },
@@ -90,8 +78,8 @@ export async function runPauseCommand(args: readonly string[], io: CliIo): Promi
   if (values.reason === undefined) {
     throw new UsageError('--reason is required: say why, for whoever finds the worker paused', pauseUsage);
   }
-  const reason = oneLine('reason', values.reason, maxReasonLength, pauseUsage);
-  const by = oneLine('by', values.by ?? operatorName(), maxByLength, pauseUsage);
+  const reason = oneLineFlag('reason', values.reason, maxReasonLength, pauseUsage);
+  const by = oneLineFlag('by', values.by ?? operatorName(), maxOperatorNameLength, pauseUsage);
   const table = tableName('lock-table', values['lock-table'], envNames.lockTableName, io.env, pauseUsage);
   const endpoint = dynamoDbEndpoint(values.endpoint, io.env, pauseUsage);
   const client = documentClientFor(endpoint, io.env);
@@ -133,7 +121,7 @@ export async function runResumeCommand(args: readonly string[], io: CliIo): Prom
     return exitCodes.ok;
   }
   const worker = onlyWorker(positionals, resumeUsage);
-  const by = oneLine('by', values.by ?? operatorName(), maxByLength, resumeUsage);
+  const by = oneLineFlag('by', values.by ?? operatorName(), maxOperatorNameLength, resumeUsage);
   const table = tableName('lock-table', values['lock-table'], envNames.lockTableName, io.env, resumeUsage);
   const endpoint = dynamoDbEndpoint(values.endpoint, io.env, resumeUsage);
   const client = documentClientFor(endpoint, io.env);

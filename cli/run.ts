@@ -9,6 +9,7 @@ import { kitFromEnvironment } from '../functions/periodic-worker/periodic-worker
 import { DynamoDbBreakerStore } from '../functions/shared/breaker-state';
 import { envNames } from '../functions/shared/config';
 import { serviceName } from '../functions/shared/observability-names';
+import { maxOperatorNameLength } from '../functions/shared/one-line';
 import { DynamoDbUserStore } from '../functions/shared/user-store';
 import { watchEngineClock } from './engine-clock';
 import { failureHint } from './failure';
@@ -18,7 +19,9 @@ import {
   dynamoDbEndpoint,
   exitCodes,
   numberFlag,
+  oneLineFlag,
   tableName,
+  timedRequestHandler,
   UsageError,
 } from './io';
 import { localRunEvents } from './local-events';
@@ -35,13 +38,15 @@ Options:
   --dry-run                  payload {"dryRun": true}: count who would be passivated, write nothing
   --override-breaker         payload {"overrideBreaker": true}: approve what tripped the mass-passivation breaker;
                              the approval is recorded and later runs drain it (withdraw: cli -- breaker withdraw)
-  --approved-by <name>       with --override-breaker: who approves (default: your user@host)
+  --approved-by <name>       with --override-breaker: who approves (default: your user@host; one line,
+                             up to 200 characters)
   --function-name <name>     the deployed function (default: $${functionNameEnv}; the stack output FunctionName)
   --local                    run the handler in process instead (no Lambda: a local engine or the AWS tables)
   --endpoint <url>           with --local: the engine (default: $AWS_ENDPOINT_URL_DYNAMODB, else AWS)
   --users-table <name>       with --local: the users table (default: $${envNames.usersTableName})
   --lock-table <name>        with --local: the lock table (default: $${envNames.lockTableName})
-  --timeout <seconds>        with --local: the simulated function timeout (default 300)
+  --timeout <seconds>        with --local: the simulated function timeout (default 300); otherwise how long to
+                             wait for the deployed run's answer (default 930: Lambda's longest run and 30 s)
   --publish-events           with --local: publish domain events to $${envNames.eventBusName}; without it a local
                              run prints them and publishes nothing
   --json                     print the summary as JSON
@@ -92,7 +97,15 @@ export async function runRunCommand(args: readonly string[], io: CliIo): Promise
   const payload: RunPayload = {
     ...(values['dry-run'] ? { dryRun: true } : {}),
     ...(values['override-breaker']
-      ? { overrideBreaker: true, approvedBy: values['approved-by'] ?? operatorName() }
+      ? {
+          overrideBreaker: true,
+          approvedBy: oneLineFlag(
+            'approved-by',
+            values['approved-by'] ?? operatorName(),
+            maxOperatorNameLength,
+            runUsage,
+          ),
+        }
       : {}),
   };
   if (values['approved-by'] !== undefined && !values['override-breaker']) {
@@ -100,7 +113,7 @@ export async function runRunCommand(args: readonly string[], io: CliIo): Promise
   }
 
   if (!values.local) {
-    for (const flag of ['endpoint', 'users-table', 'lock-table', 'timeout'] as const) {
+    for (const flag of ['endpoint', 'users-table', 'lock-table'] as const) {
       if (values[flag] !== undefined) throw new UsageError(`--${flag} applies only with --local`, runUsage);
     }
     if (values['publish-events']) {
@@ -117,7 +130,10 @@ export async function runRunCommand(args: readonly string[], io: CliIo): Promise
         runUsage,
       );
     }
-    return invokeDeployed(functionName, payload, values.json, io);
+    const waitMs =
+      numberFlag('timeout', values.timeout, longestInvokeWaitMs / 1000, { min: 1, max: 930 }, runUsage) *
+      1000;
+    return invokeDeployed(functionName, payload, waitMs, values.json, io);
   }
 
   if (values['function-name'] !== undefined) {
@@ -146,9 +162,13 @@ export async function runRunCommand(args: readonly string[], io: CliIo): Promise
   );
 }
 
+/** Lambda's longest run (15 min) and a margin: a RequestResponse Invoke is silent until the run ends. */
+const longestInvokeWaitMs = 930_000;
+
 async function invokeDeployed(
   functionName: string,
   payload: RunPayload,
+  waitMs: number,
   json: boolean,
   io: CliIo,
 ): Promise<number> {
@@ -156,6 +176,9 @@ async function invokeDeployed(
   const lambda = new LambdaClient({
     ...(endpoint ? { endpoint } : {}),
     ...(io.env.AWS_REGION ? { region: io.env.AWS_REGION } : {}),
+    requestHandler: timedRequestHandler({ connectionTimeoutMs: 3_000, requestTimeoutMs: waitMs }),
+    // One attempt: a retried Invoke whose answer was only late starts a second run (it would find the lock held).
+    maxAttempts: 1,
   });
   io.err(`Invoking ${functionName} with ${JSON.stringify(payload)} (waits for the run to finish)`);
   try {
@@ -180,6 +203,13 @@ async function invokeDeployed(
     }
     printSummary(JSON.parse(body) as RunSummary, json, io);
     return exitCodes.ok;
+  } catch (error) {
+    if (!(error instanceof Error) || error.name !== 'TimeoutError') throw error;
+    io.err(
+      `run failed: no answer from ${functionName} within ${waitMs / 1000} s (--timeout): the run may ` +
+        'still be going, or may have ended unseen; npm run cli -- status shows its record',
+    );
+    return exitCodes.failed;
   } finally {
     lambda.destroy();
   }

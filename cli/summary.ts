@@ -1,5 +1,6 @@
 import type { BreakerApproval, BreakerVerdict, RunSummary } from '../functions/passive-user-checker/ports';
 import type { RecordedRun } from '../functions/periodic-worker/admin';
+import { printableOneLine } from '../functions/shared/one-line';
 import { formatDuration } from './io';
 
 const outcomeNotes: Record<string, string> = {
@@ -84,13 +85,13 @@ export function describeBreaker(b: BreakerVerdict): string[] {
 
 export function describeApproval(a: BreakerApproval, left?: number): string[] {
   const state = a.withdrawnAt
-    ? `withdrawn by ${a.withdrawnBy} at ${a.withdrawnAt}`
+    ? `withdrawn by ${printableOneLine(String(a.withdrawnBy))} at ${a.withdrawnAt}`
     : a.drainedAt
       ? `drained at ${a.drainedAt}`
       : `in force${left === undefined ? '' : `, ${left} left to passivate`}`;
   return [
     `  approval        ${state}`,
-    `                  by ${a.approvedBy} at ${a.approvedAt}: ${a.covered} users with lastLoginAt before ${a.cutoff}`,
+    `                  by ${printableOneLine(String(a.approvedBy))} at ${a.approvedAt}: ${a.covered} users with lastLoginAt before ${a.cutoff}`,
   ];
 }
 

@@ -5,11 +5,10 @@ import {
   parseWorkerInvocation,
   type WorkerInvocation,
 } from '../periodic-worker/invocation';
+import { maxOperatorNameLength, oneLineProblem } from '../shared/one-line';
 import type { CheckerPayload } from './check-passive-users';
 
 export { InvalidInvocationError };
-
-const maxApprovedByLength = 200;
 
 /**
  * The checker's manual payload beyond the kit's `dryRun`: `overrideBreaker` (an operator's approval) and who
@@ -23,15 +22,14 @@ export const checkerPayload: PayloadSpec<CheckerPayload> = {
       throw notBoolean('overrideBreaker', overrideBreaker);
     }
     if (approvedBy !== undefined) {
-      if (
-        typeof approvedBy !== 'string' ||
-        approvedBy.trim() === '' ||
-        approvedBy.length > maxApprovedByLength
-      ) {
+      if (typeof approvedBy !== 'string') {
         throw new InvalidInvocationError(
-          `Payload field "approvedBy" must be a non-empty string of at most ${maxApprovedByLength} characters`,
+          `Payload field "approvedBy" must be a string (who approves), got ${JSON.stringify(approvedBy)}`,
         );
       }
+      // The same rule as the CLI's --by and --approved-by: status prints it on a line of its own.
+      const problem = oneLineProblem(approvedBy, maxOperatorNameLength);
+      if (problem !== undefined) throw new InvalidInvocationError(`Payload field "approvedBy" ${problem}`);
       if (overrideBreaker !== true) {
         throw new InvalidInvocationError('Payload field "approvedBy" goes with "overrideBreaker": true');
       }

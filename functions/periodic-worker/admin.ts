@@ -3,6 +3,7 @@
  * and read one worker's lock and run history. Reads only what the kit writes (lease.ts, run-history.ts); an item
  * that does not read as the kit writes it is skipped and counted, never guessed at.
  */
+import { randomUUID } from 'node:crypto';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
   BatchGetCommand,
@@ -10,6 +11,7 @@ import {
   ScanCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { lockTable, runKey } from '../shared/table-schema';
 import { kitDefaults, kitLimits, workerNamePattern } from './config';
 import { pauseOf } from './lease';
@@ -80,9 +82,9 @@ export interface PauseResult {
 export interface ResumeResult {
   /** Whether the worker was paused: false means there was nothing to remove (and nothing was written). */
   readonly wasPaused: boolean;
-  /** The pause that was removed. */
+  /** The pause that was removed; undefined when the write's answer was lost (its retry met the write itself). */
   readonly pause: WorkerPause | undefined;
-  /** Who resumed and when, as given: the item keeps no record of a resume (its pause is simply gone). */
+  /** Who resumed and when, as given; the item keeps them (with the call's token) under `resumed`. */
   readonly by: string;
   readonly at: string;
 }
@@ -137,7 +139,9 @@ export async function pauseWorker(
 
 /**
  * Resumes `worker`: removes `paused` from its lock item. Writes only if the worker is paused (a condition), so
- * resuming a worker that is not paused, or does not exist, changes nothing and creates no item.
+ * resuming a worker that is not paused, or does not exist, changes nothing and creates no item. The write leaves
+ * `resumed = {by, at, token}` with a token of this call: when its answer is lost and the SDK retries it, the retry
+ * finds no pause, but its own token on the item (ALL_OLD of the refusal), so it reports resumed, not "not paused".
  */
 export async function resumeWorker(
   client: DynamoDBDocumentClient,
@@ -147,21 +151,27 @@ export async function resumeWorker(
 ): Promise<ResumeResult> {
   checkWorkerName(worker);
   const done = { by: options.by, at: options.now.toISOString() };
+  const token = randomUUID();
   try {
     const answer = await client.send(
       new UpdateCommand({
         TableName: table,
         Key: { [a.lockName]: worker },
-        UpdateExpression: 'REMOVE #paused',
+        UpdateExpression: 'REMOVE #paused SET #resumed = :resumed',
         ConditionExpression: 'attribute_exists(#paused)',
-        ExpressionAttributeNames: { '#paused': a.paused },
+        ExpressionAttributeNames: { '#paused': a.paused, '#resumed': a.resumed },
+        ExpressionAttributeValues: { ':resumed': { ...done, token } },
         ReturnValues: 'ALL_OLD',
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
       }),
     );
     return { wasPaused: true, pause: pauseOf(answer.Attributes?.[a.paused]), ...done };
   } catch (error) {
-    if (error instanceof ConditionalCheckFailedException)
-      return { wasPaused: false, pause: undefined, ...done };
+    if (error instanceof ConditionalCheckFailedException) {
+      const resumed = error.Item ? unmarshall(error.Item)[a.resumed] : undefined;
+      const ours = typeof resumed === 'object' && resumed !== null && resumed.token === token;
+      return { wasPaused: ours, pause: undefined, ...done };
+    }
     throw error;
   }
 }

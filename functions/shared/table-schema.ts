@@ -53,6 +53,7 @@ export const lockTable = {
     paused: 'paused',
     releasedAt: 'releasedAt',
     worker: 'worker',
+    resumed: 'resumed',
   },
   /** Epoch seconds. Cleanup only: correctness never depends on TTL deletion, which can lag by days. */
   ttlAttribute: 'expiresAt',

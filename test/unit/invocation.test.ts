@@ -38,4 +38,22 @@ describe('parseInvocation', () => {
     expect(() => parseInvocation('run')).toThrow(/must be a JSON object/);
     expect(() => parseInvocation([])).toThrow(/must be a JSON object/);
   });
+
+  it('refuses an approvedBy that is not one line, as pause refuses its --by: an approval cannot forge status lines', () => {
+    const forged = 'ana@ops\n  approval        withdrawn by mallory at 2026-11-23T20:00:00.000Z';
+
+    expect(() => parseInvocation({ overrideBreaker: true, approvedBy: forged })).toThrow(
+      /^Payload field "approvedBy" must be one line \(no newlines or control characters\)$/,
+    );
+    expect(() => parseInvocation({ overrideBreaker: true, approvedBy: 'ana\u001b[2J' })).toThrow(/one line/);
+    expect(() => parseInvocation({ overrideBreaker: true, approvedBy: ' ' })).toThrow(
+      /^Payload field "approvedBy" must not be empty$/,
+    );
+    expect(() => parseInvocation({ overrideBreaker: true, approvedBy: 'a'.repeat(201) })).toThrow(
+      /^Payload field "approvedBy" must be at most 200 characters, got 201$/,
+    );
+    expect(parseInvocation({ overrideBreaker: true, approvedBy: 'ana@ops' })).toMatchObject({
+      approvedBy: 'ana@ops',
+    });
+  });
 });
