@@ -49,6 +49,15 @@ export interface IdleTickResult {
     readonly reportedWcu: number | undefined;
     readonly modeledWcu: number;
   };
+  /**
+   * What the container's first tick sent besides: its requests, and of them the lock table's reads (the kit reads
+   * DynamoDB's clock once before a cold container's first lease). The figures above are a warm tick's.
+   */
+  readonly coldStart: {
+    readonly requests: number;
+    readonly lockTableReads: number;
+    readonly writeRequests: number;
+  };
   readonly scan: ReadCost & { readonly staleFound: number };
   /** Scan ÷ worker, on modeled read units (what AWS would bill). */
   readonly modeledRatio: number;
@@ -87,6 +96,15 @@ export async function measureIdleTick(options: IdleTickOptions): Promise<IdleTic
 
     const workerRecorder = new CapacityRecorder();
     const handler = instrumentedHandler(env, (client) => workerRecorder.attach(client));
+    // The first tick wires the container (cold start); every later one is what the schedule pays each time.
+    await invokeOnce(handler);
+    const coldReads = workerRecorder.reads();
+    const coldStart = {
+      requests: workerRecorder.records.length,
+      lockTableReads: coldReads.filter((r) => r.tableName !== tables.usersTableName).length,
+      writeRequests: workerRecorder.writes().length,
+    };
+    workerRecorder.clear();
     const summary = await invokeOnce(handler);
 
     const workerReads = readCost(workerRecorder.reads(), meanIndexEntryBytes);
@@ -121,6 +139,7 @@ export async function measureIdleTick(options: IdleTickOptions): Promise<IdleTic
       outcome: summary.outcome,
       passivated: summary.passivated,
       worker,
+      coldStart,
       scan,
       modeledRatio: scan.modeledRcu / worker.modeledRcu,
       reportedRatio:

@@ -28,7 +28,10 @@ export function idleVerdicts(idle: IdleTickResult): Verdict[] {
       target: `≤ 1 index page per shard (${idle.shards}), 0 user items (+ 1 read of the breaker's state)`,
       measured:
         `${idle.worker.userTableRequests ?? idle.worker.requests} index pages, ${idle.worker.itemsRead} user items, ` +
-        `${idle.worker.lockTableReads ?? 0} lock-table read`,
+        `${idle.worker.lockTableReads ?? 0} lock-table read (warm)` +
+        (idle.coldStart
+          ? `; a cold start: ${idle.coldStart.requests} requests, ${idle.coldStart.lockTableReads} lock-table reads`
+          : ''),
       met: idle.idleProperty,
     },
     {

@@ -1,9 +1,11 @@
 /**
  * The engine's clock as DynamoDB states it: every answer carries a `Date` header. A local run computes its
- * cutoff and its lease from this host's clock, so a host clock far from the engine's (and from the scheduled
- * function's, which runs on AWS time) passivates at the wrong moment and writes a lease other runs misread.
+ * cutoff from this host's clock, so a host clock far from the engine's (and from the scheduled function's, which
+ * runs on AWS time) passivates at the wrong moment. Its lease does not suffer: the worker kit judges and writes
+ * leases on the engine's time whenever the host is more than 2 s off it (functions/periodic-worker/service-clock.ts).
  */
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { allowedClockSkewMs, dateHeaderOf } from '../functions/periodic-worker/service-clock';
 import { formatDuration } from './io';
 
 /** NTP keeps hosts within milliseconds; seconds apart means a clock that is not synchronised. */
@@ -38,11 +40,9 @@ export function describeClockSkew(skew: ClockSkew): string {
   return (
     `Warning: this host's clock (${skew.hostAt.toISOString()}) is ${formatDuration(Math.abs(skew.skewMs))} ` +
     `${ahead ? 'ahead of' : 'behind'} the engine's (Date header: ${skew.engineDate}): the run computes the ` +
-    "cutoff and the lease from this host's clock, so it " +
-    (ahead
-      ? 'passivates users early and writes a lease that lies ahead (other runs wait for it longer than it holds)'
-      : 'passivates users late and writes a lease that ends early (another run may take the lock over while this one works)') +
-    '; synchronise the clock (NTP)'
+    `cutoff from this host's clock, so it passivates users ${ahead ? 'early' : 'late'}; its lease is judged and ` +
+    `written on the engine's time, as every run's is when its host is more than ${allowedClockSkewMs / 1000} s off; ` +
+    'synchronise the clock (NTP)'
   );
 }
 
@@ -77,10 +77,4 @@ export function watchEngineClock(
     },
     { step: 'deserialize', name: 'watchEngineClock' },
   );
-}
-
-function dateHeaderOf(response: unknown): string | undefined {
-  const headers = (response as { headers?: Record<string, string | undefined> } | undefined)?.headers;
-  const date = headers?.date ?? headers?.Date;
-  return typeof date === 'string' && date !== '' ? date : undefined;
 }

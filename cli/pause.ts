@@ -5,6 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import { pauseWorker, resumeWorker, workerStatus } from '../functions/periodic-worker/admin';
+import { DynamoDbServiceClock } from '../functions/periodic-worker/service-clock';
 import { envNames } from '../functions/shared/config';
 import { maxOperatorNameLength } from '../functions/shared/one-line';
 import {
@@ -84,7 +85,9 @@ export async function runPauseCommand(args: readonly string[], io: CliIo): Promi
   const endpoint = dynamoDbEndpoint(values.endpoint, io.env, pauseUsage);
   const client = documentClientFor(endpoint, io.env);
   try {
-    const result = await pauseWorker(client, table, worker, { by, reason, now: io.now() });
+    // The holder is judged as its next run would, on DynamoDB's clock (the pause write's answer gives it).
+    const serviceClock = new DynamoDbServiceClock(client);
+    const result = await pauseWorker(client, table, worker, { by, reason, now: io.now(), serviceClock });
     io.out(`Paused ${worker} (by ${by} at ${result.pause.at}): ${reason}`);
     io.out(`Its runs record "paused" and do nothing until: npm run cli -- resume ${worker}`);
     if (result.replaced) {

@@ -11,6 +11,7 @@ import {
 } from '../functions/periodic-worker/admin';
 import { kitDefaults, kitEnvNames, kitLimits } from '../functions/periodic-worker/config';
 import type { WorkerPause } from '../functions/periodic-worker/ports';
+import { DynamoDbServiceClock } from '../functions/periodic-worker/service-clock';
 import { breakerStateOf } from '../functions/shared/breaker-state';
 import { envNames } from '../functions/shared/config';
 import { breakerKey, lockTable } from '../functions/shared/table-schema';
@@ -68,15 +69,19 @@ export interface OneWorkerStatus extends WorkerStatus {
   readonly breaker: BreakerState | undefined;
 }
 
-/** Every worker, and the checker's breaker: one Scan of the lock table and one GetItem. */
+/**
+ * Every worker, and the checker's breaker: one Scan of the lock table and one GetItem. Leases are judged as the
+ * next run would, on DynamoDB's clock (read from the answers' Date headers) when this host is more than 2 s off it.
+ */
 export async function readStatus(
   client: DynamoDBDocumentClient,
   table: string,
   checker: string,
   now: Date,
 ): Promise<JobStatus> {
+  const serviceClock = new DynamoDbServiceClock(client);
   const [list, breakerItem] = await Promise.all([
-    listWorkers(client, table, { now }),
+    listWorkers(client, table, { now, serviceClock }),
     readBreakerItem(client, table, checker),
   ]);
   const own = list.workers.find((w) => w.worker === checker);
@@ -202,6 +207,12 @@ function describeLock(lock: WorkerLockState): string {
   if (lock.state === 'held' && lock.leaseLeftMs !== undefined) {
     return `held by ${lock.owner}${since}, lease left ${formatDuration(lock.leaseLeftMs)} (until ${lock.leaseUntil})`;
   }
+  if (lock.state === 'far-ahead' && lock.leaseLeftMs !== undefined) {
+    return (
+      `free: the lease of ${lock.owner}${since} ends ${formatDuration(lock.leaseLeftMs)} ahead (${lock.leaseUntil}), ` +
+      'further than any lease can be granted (written by a host whose clock was fast); the next run takes it over'
+    );
+  }
   if (lock.leaseLeftMs === undefined) {
     return `free: the lease of ${lock.owner}${since} has no readable end; the next run takes it over`;
   }
@@ -277,8 +288,9 @@ export async function runStatusCommand(args: readonly string[], io: CliIo): Prom
       else for (const line of describeStatus(status, now)) io.out(line);
       return exitCodes.ok;
     }
+    const serviceClock = new DynamoDbServiceClock(client);
     const [one, breakerItem] = await Promise.all([
-      workerStatus(client, table, selected, historySize, { now }),
+      workerStatus(client, table, selected, historySize, { now, serviceClock }),
       readBreakerItem(client, table, selected),
     ]);
     if (one.lock.state === 'none' && one.history.length === 0 && one.skipped === 0) {

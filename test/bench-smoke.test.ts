@@ -59,8 +59,10 @@ describe('the benchmarks, run small', () => {
     expect(idle.passivated).toBe(0);
     expect(idle.worker.userTableRequests).toBeGreaterThan(0);
     expect(idle.worker.userTableRequests).toBeLessThanOrEqual(idle.shards);
-    // The breaker's state: one GetItem on the lock table, not a user item.
+    // The breaker's state: one GetItem on the lock table, not a user item; a cold start also reads DynamoDB's clock.
     expect(idle.worker.lockTableReads).toBe(1);
+    expect(idle.coldStart.lockTableReads).toBe(2);
+    expect(idle.coldStart.requests).toBe(idle.worker.requests + idle.worker.writeRequests + 1);
     expect(idle.worker.itemsRead).toBe(0);
     expect(idle.idleProperty).toBe(true);
     expect(idle.scan.itemsRead).toBe(200);

@@ -14,20 +14,27 @@ import {
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { lockTable, runKey } from '../shared/table-schema';
 import { kitDefaults, kitLimits, workerNamePattern } from './config';
-import { pauseOf } from './lease';
-import type { RunRecord, WorkerPause } from './ports';
+import { leaseEndState, pauseOf } from './lease';
+import type { RunRecord, ServiceClock, WorkerPause } from './ports';
+import { leaseTimeAt } from './service-clock';
 
 const a = lockTable.attributes;
 
-/** A worker's lock as its lock item shows it at `now`. */
+/**
+ * A worker's lock as the next run would judge its lock item: at `now`, or on DynamoDB's time when a `serviceClock`
+ * shows this host more than 2 s off it (as a run does, service-clock.ts).
+ */
 export type WorkerLockState =
   /** No lock item: the worker never took a lease (or its item is unreadable: see `skipped`). */
   | { readonly state: 'none' }
   /** No owner: released (at `releasedAt`, when the kit released it). */
   | { readonly state: 'free'; readonly releasedAt: string | undefined }
   | {
-      /** `expired`: the owner never released it (crashed or timed out); the next run takes it over. */
-      readonly state: 'held' | 'expired';
+      /**
+       * `expired`: the owner never released it (crashed or timed out); `far-ahead`: its end lies further ahead than
+       * any lease can be granted (written by a holder whose clock was fast). The next run takes either over.
+       */
+      readonly state: 'held' | 'expired' | 'far-ahead';
       readonly owner: string;
       readonly acquiredAt: string | undefined;
       /** ISO; undefined when the stored lease end is not a number (the kit treats that as expired). */
@@ -73,7 +80,10 @@ export interface PauseResult {
   readonly pause: WorkerPause;
   /** The pause this one replaced, if the worker was paused already. */
   readonly replaced: WorkerPause | undefined;
-  /** A run holding the lease at the time: it sees the pause at its next pause check and stops at its next batch. */
+  /**
+   * A run holding a live lease at the time (judged as the next run would): it sees the pause at its next pause
+   * check and stops at its next batch.
+   */
   readonly holder: { readonly owner: string; readonly leaseUntil: string } | undefined;
   /** False when the worker had no lock item yet: the pause created it (a misspelt name pauses nothing real). */
   readonly lockItemExisted: boolean;
@@ -107,7 +117,13 @@ export async function pauseWorker(
   client: DynamoDBDocumentClient,
   table: string,
   worker: string,
-  options: { readonly by: string; readonly reason: string; readonly now: Date },
+  options: {
+    readonly by: string;
+    readonly reason: string;
+    readonly now: Date;
+    /** DynamoDB's clock, to judge the holder's lease as a run would. @default `now` stands for it */
+    readonly serviceClock?: ServiceClock;
+  },
 ): Promise<PauseResult> {
   checkWorkerName(worker);
   const pause: WorkerPause = { by: options.by, reason: options.reason, at: options.now.toISOString() };
@@ -126,11 +142,15 @@ export async function pauseWorker(
   const old = answer.Attributes;
   const owner = old?.[a.owner];
   const leaseUntil = old?.[a.leaseUntil];
+  // Judged after the answer, whose Date header the service clock has read.
+  const judgedAt = leaseTimeAt(options.now, options.serviceClock?.hostAhead()).at;
   return {
     pause,
     replaced: pauseOf(old?.[a.paused]),
     holder:
-      typeof owner === 'string' && typeof leaseUntil === 'number' && leaseUntil >= options.now.getTime()
+      typeof owner === 'string' &&
+      typeof leaseUntil === 'number' &&
+      leaseEndState(leaseUntil, judgedAt) === 'live'
         ? { owner, leaseUntil: new Date(leaseUntil).toISOString() }
         : undefined,
     lockItemExisted: old !== undefined,
@@ -185,9 +205,8 @@ export async function resumeWorker(
 export async function listWorkers(
   client: DynamoDBDocumentClient,
   table: string,
-  options: { readonly now?: Date } = {},
+  options: LockJudgement = {},
 ): Promise<WorkerList> {
-  const now = options.now ?? new Date();
   const locks = new Map<string, LockItem>();
   const lastRuns = new Map<string, RecordedRun>();
   let skipped = 0;
@@ -196,11 +215,12 @@ export async function listWorkers(
     const page = await client.send(
       new ScanCommand({ TableName: table, ConsistentRead: true, ExclusiveStartKey: start }),
     );
+    const at = judgedAt(options);
     for (const item of page.Items ?? []) {
       const key = item[a.lockName];
       if (typeof key !== 'string') continue;
       if (workerNamePattern.test(key)) {
-        const lock = lockItemOf(item, now);
+        const lock = lockItemOf(item, at);
         if (lock) locks.set(key, lock);
         else skipped += 1;
         continue;
@@ -239,14 +259,13 @@ export async function workerStatus(
   table: string,
   worker: string,
   historySize: number = kitDefaults.historySize,
-  options: { readonly now?: Date } = {},
+  options: LockJudgement = {},
 ): Promise<WorkerStatus> {
   checkWorkerName(worker);
   const { min, max } = kitLimits.historySize;
   if (!Number.isInteger(historySize) || historySize < min || historySize > max) {
     throw new RangeError(`historySize must be an integer from ${min} to ${max}, got ${historySize}`);
   }
-  const now = options.now ?? new Date();
   const keys = [worker, ...Array.from({ length: historySize }, (_, slot) => runKey(worker, slot))];
   const items = await batchGetAll(client, table, keys);
   let lock: LockItem = noLockItem;
@@ -254,7 +273,7 @@ export async function workerStatus(
   let skipped = 0;
   for (const item of items) {
     if (item[a.lockName] === worker) {
-      const read = lockItemOf(item, now);
+      const read = lockItemOf(item, judgedAt(options));
       if (read) lock = read;
       else skipped += 1;
       continue;
@@ -265,6 +284,19 @@ export async function workerStatus(
   }
   history.sort((x, y) => (newer(x, y) ? -1 : newer(y, x) ? 1 : 0));
   return { worker, ...lock, history, skipped };
+}
+
+/** When and on which clock `status` judges a lease. */
+export interface LockJudgement {
+  /** This host's time. @default the system clock */
+  readonly now?: Date;
+  /** DynamoDB's clock, read from the answers: a lease is judged on its time when the host is more than 2 s off. */
+  readonly serviceClock?: ServiceClock;
+}
+
+/** The time a lease is judged at, after the answers were read (their Date headers fed the service clock). */
+function judgedAt(options: LockJudgement): Date {
+  return leaseTimeAt(options.now ?? new Date(), options.serviceClock?.hostAhead()).at;
 }
 
 type LockItem = Pick<WorkerOverview, 'lock' | 'paused' | 'fencingToken'>;
@@ -287,9 +319,10 @@ function lockItemOf(item: Record<string, unknown>, now: Date): LockItem | undefi
     lock = { state: 'free', releasedAt };
   } else if (typeof leaseUntil === 'number' && Number.isFinite(leaseUntil)) {
     const leaseLeftMs = leaseUntil - now.getTime();
-    // Mirrors the acquire condition (`leaseUntil < now` may be taken over), not TTL, which can lag by days.
+    // The acquire condition's own judgement (lease.ts), not TTL, which can lag by days.
+    const state = leaseEndState(leaseUntil, now);
     lock = {
-      state: leaseLeftMs >= 0 ? 'held' : 'expired',
+      state: state === 'live' ? 'held' : state,
       owner,
       acquiredAt,
       leaseUntil: new Date(leaseUntil).toISOString(),

@@ -9,20 +9,34 @@ const a = lockTable.attributes;
 /**
  * No lease can honestly end further ahead than the longest lease the configuration accepts, plus this much
  * disagreement between the holder's clock and ours. A stored `leaseUntil` beyond that was written by a holder
- * whose clock was fast (a laptop running `cli run --local`): it counts as expired, so a dead holder blocks the job
- * for at most one longest lease instead of days. The bound is the longest possible lease, not this run's own:
- * after a deploy that shortened LEASE_SECONDS, a live holder with the old, longer lease is still respected.
+ * whose clock was fast (a laptop running `cli run --local` with a kit that leased on the host's clock): it counts
+ * as expired, so a dead holder blocks the job for at most one longest lease instead of days. The bound is the
+ * longest possible lease, not this run's own: after a deploy that shortened LEASE_SECONDS, a live holder with the
+ * old, longer lease is still respected. Both sides judge on DynamoDB's time whenever their host is more than
+ * `allowedClockSkewMs` (2 s) off it (service-clock.ts), so only a writer of another version can be further off.
  * Why 60 s: NTP-synced hosts (Lambda's among them) agree within milliseconds, so a minute leaves ample room for a
  * laptop that has drifted a little, while adding at most one minute to how long a dead fast holder blocks the job.
  */
 export const maxClockSkewMs = 60_000;
-const longestLeaseAheadMs = kitLimits.leaseSeconds.max * 1000 + maxClockSkewMs;
+/** How far ahead of `now` a stored lease may end and still be live: the longest lease plus `maxClockSkewMs`. */
+export const longestLeaseAheadMs = kitLimits.leaseSeconds.max * 1000 + maxClockSkewMs;
+
+/**
+ * A stored lease end as the acquire condition judges it at `now` (DynamoDB's time as the kit reads it): `live`
+ * refuses other runs; `expired` (ended, or not a number) and `far-ahead` are taken over. `status` and `pause` judge
+ * with this too, so they say what the next run will do.
+ */
+export function leaseEndState(leaseUntil: unknown, now: Date): 'live' | 'expired' | 'far-ahead' {
+  if (typeof leaseUntil !== 'number' || Number.isNaN(leaseUntil) || leaseUntil < now.getTime())
+    return 'expired';
+  return leaseUntil > now.getTime() + longestLeaseAheadMs ? 'far-ahead' : 'live';
+}
 
 /**
  * A lease on one worker's lock item, taken with a single conditional write. The item stays between runs (it
  * carries the fencing token and an operator's pause); only its `owner` comes and goes.
  *
- * Timeline, with T = the function timeout and L = the lease (T < L ≤ T + 60 s < the schedule's shortest gap), and
+ * Timeline (times on DynamoDB's clock, see below), with T = the function timeout and L = the lease (T < L ≤ T + 60 s < the schedule's shortest gap), and
  * F = 960 s (the longest LEASE_SECONDS accepted) + 60 s (maxClockSkewMs):
  *   t0        run A sets {owner: A, writer: A, leaseUntil: t0 + L} and adds 1 to fencingToken, if the worker is not
  *             paused and the item has no owner (and its writer, the run that last took or freed it, is not A), the
@@ -42,9 +56,11 @@ const longestLeaseAheadMs = kitLimits.leaseSeconds.max * 1000 + maxClockSkewMs;
  *   t0+L      A's lease has expired: a crashed A is taken over by the first run after T + at most 60 s, i.e.
  *             the next tick, with a larger fencing token. A paused A that wakes later cannot free B's lock (owner
  *             differs); its late writes are refused wherever a job conditions them on the fencing token.
- * Exclusion rests on the clocks agreeing. A run whose clock is fast by more than the holder's remaining lease
- * takes a live lease over as expired (as it always could); one whose clock is slow by more than F − L takes it
- * over as far ahead (the price of never being blocked for days). The displaced holder then behaves as a paused A.
+ * Exclusion rests on the clocks agreeing, so `now` is DynamoDB's time as the kit reads it (service-clock.ts): the
+ * host's while it is within 2 s of DynamoDB's, else DynamoDB's from the `Date` header of its answers. Judged on the
+ * host alone, a run whose clock was 13 min fast took a live lease over as expired, and one 13 min slow took it over
+ * as far ahead (a live lease with more than F − 13 min left). The write's own answer is too late to tell (the lease
+ * would be taken already), so a cold container reads the clock first (one GetItem, ServiceClock.sample).
  */
 export class DynamoDbWorkerLease implements WorkerLease {
   constructor(
@@ -178,7 +194,7 @@ function replacedHolderOf(
   return {
     owner: previousOwner,
     leaseUntil: new Date(previousUntil),
-    farAhead: previousUntil > now.getTime() + longestLeaseAheadMs,
+    farAhead: leaseEndState(previousUntil, now) === 'far-ahead',
   };
 }
 

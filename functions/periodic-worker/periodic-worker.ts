@@ -19,12 +19,14 @@ import type {
   RunOutcome,
   RunRecord,
   RunRecordFields,
+  ServiceClock,
   Trigger,
   WorkerLease,
   WorkerPause,
 } from './ports';
 import { RunBudget } from './run-budget';
 import { DynamoDbRunHistory } from './run-history';
+import { allowedClockSkewMs, DynamoDbServiceClock, leaseTimeAt } from './service-clock';
 
 /** What a job's `run` receives: who it is, how much time it has, and how to stop. */
 export interface JobContext<P = Record<string, never>, S extends JobSummary = JobSummary> {
@@ -139,6 +141,11 @@ export interface KitDeps {
   readonly logger: KitLogger;
   readonly metrics: Metrics;
   readonly now: () => Date;
+  /**
+   * DynamoDB's clock: leases are judged and written on its time when the host's `now` is more than 2 s off it.
+   * @default none: `now` stands for DynamoDB's time (in-memory fakes of the lease have no other clock)
+   */
+  readonly serviceClock?: ServiceClock;
   /** How often a run holding the lease reads the pause. @default 5000 */
   readonly pauseCheckIntervalMs?: number;
 }
@@ -217,7 +224,12 @@ export function periodicWorker<S extends JobSummary, D = undefined, P = Record<s
 export function kitFromEnvironment(
   name: string,
   env: NodeJS.ProcessEnv = process.env,
-  overrides: { readonly client?: DynamoDBDocumentClient; readonly logger?: Logger } = {},
+  overrides: {
+    readonly client?: DynamoDBDocumentClient;
+    readonly logger?: Logger;
+    /** The host clock, also the one DynamoDB's answers are timed on. @default the system clock */
+    readonly now?: () => Date;
+  } = {},
 ): KitDeps {
   const reader = new EnvReader(env);
   const config = readKitConfig(reader, name);
@@ -229,6 +241,7 @@ export function kitFromEnvironment(
       maxAttempts: config.maxAttempts,
       maxSockets: 4,
     });
+  const now = overrides.now ?? (() => new Date());
   return {
     config,
     lease: new DynamoDbWorkerLease(dynamo, config.lockTableName, config.lockName),
@@ -238,7 +251,11 @@ export function kitFromEnvironment(
       serviceName: name,
       namespace: env.POWERTOOLS_METRICS_NAMESPACE ?? defaultMetricsNamespace,
     }),
-    now: () => new Date(),
+    now,
+    serviceClock: new DynamoDbServiceClock(dynamo, {
+      lockItem: { tableName: config.lockTableName, lockName: config.lockName },
+      hostNow: now,
+    }),
   };
 }
 
@@ -324,7 +341,8 @@ class WorkerRun<S extends JobSummary, D, P> {
   async execute(): Promise<RunRecord<S>> {
     if (this.request.dryRun) return this.runJob(undefined);
     const { config, lease: lock, logger } = this.kit;
-    const acquired = await lock.acquireLease(this.request.runId, this.startedAt, config.leaseSeconds * 1000);
+    const leaseNow = await this.readServiceClock();
+    const acquired = await lock.acquireLease(this.request.runId, leaseNow, config.leaseSeconds * 1000);
     if (!acquired.acquired) {
       if (acquired.paused) {
         logger.info('Worker is paused; nothing to do', {
@@ -364,10 +382,45 @@ class WorkerRun<S extends JobSummary, D, P> {
     }
   }
 
+  /**
+   * The time to take the lease at: DynamoDB's, when the host is more than 2 s off it (one WARN naming by how much),
+   * else the host's. A cold container reads DynamoDB's clock first.
+   */
+  private async readServiceClock(): Promise<Date> {
+    const { serviceClock, logger, config } = this.kit;
+    if (!serviceClock) return this.startedAt;
+    await serviceClock.sample();
+    const hostNow = this.kit.now();
+    const hostAhead = serviceClock.hostAhead();
+    const time = leaseTimeAt(hostNow, hostAhead);
+    if (time.correctedMs !== undefined) {
+      logger.warn(
+        `This host's clock is ${Math.abs(time.correctedMs / 1000).toFixed(1)} s ${time.correctedMs > 0 ? 'ahead of' : 'behind'} ` +
+          `DynamoDB's (more than ${allowedClockSkewMs / 1000} s): the lease is judged and written on DynamoDB's time`,
+        {
+          lockName: config.lockName,
+          hostAheadMs: time.correctedMs,
+          hostTime: hostNow.toISOString(),
+          dynamoDbTime: time.at.toISOString(),
+        },
+      );
+    } else if (!hostAhead) {
+      logger.warn("DynamoDB's answers carry no Date header: the lease is judged on this host's clock alone", {
+        lockName: config.lockName,
+      });
+    }
+    return time.at;
+  }
+
   private async runJob(lease: Lease | undefined): Promise<RunRecord<S>> {
-    const { config, logger, now } = this.kit;
+    const { config, logger, now, serviceClock } = this.kit;
     const budget = new RunBudget(
-      { now, remainingMs: this.request.remainingMs },
+      {
+        now,
+        remainingMs: this.request.remainingMs,
+        // The lease ends on DynamoDB's time: it is measured on the same clock, as the answers keep giving it.
+        leaseNow: () => leaseTimeAt(now(), serviceClock?.hostAhead()).at,
+      },
       config.safetyMarginMs,
       lease,
     );

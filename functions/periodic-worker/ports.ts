@@ -39,7 +39,10 @@ export type AcquireOutcome =
   | { readonly acquired: false; readonly paused: WorkerPause; readonly holder?: LockHolder | undefined };
 
 export interface WorkerLease {
-  /** Takes the lease unless another run holds it or the worker is paused (a pause wins over a holder). */
+  /**
+   * Takes the lease unless another run holds it or the worker is paused (a pause wins over a holder). `now` is
+   * DynamoDB's time as the kit reads it (service-clock.ts): the holder's lease is judged, and ours ends, on it.
+   */
   acquireLease(owner: string, now: Date, leaseMs: number): Promise<AcquireOutcome>;
   /**
    * Frees the lock only if this lease still owns it. True when it is free (also when a retry meets its own earlier
@@ -48,6 +51,24 @@ export interface WorkerLease {
   releaseLease(lease: Lease): Promise<boolean>;
   /** The pause on the lock item, if any: read while a run is in progress so it can stop at its next batch. */
   readPause(): Promise<WorkerPause | undefined>;
+}
+
+/**
+ * What DynamoDB's answers say of this host's clock: each answer's `Date` header (whole seconds) bounds how far the
+ * host is ahead of DynamoDB. The kit judges and writes leases on DynamoDB's time when the host disagrees
+ * (service-clock.ts); production feeds it from the SDK client's answers, tests hand in one that fits their clock.
+ */
+export interface ServiceClock {
+  /** Host minus DynamoDB, in ms, as far as the answers so far allow; undefined before any answer carried a date. */
+  hostAhead(): HostAhead | undefined;
+  /** Reads DynamoDB's clock if no answer has yet (a cold container): one small request; else nothing. */
+  sample(): Promise<void>;
+}
+
+/** Bounds on host minus DynamoDB, in ms (negative: the host is behind). */
+export interface HostAhead {
+  readonly minMs: number;
+  readonly maxMs: number;
 }
 
 /** A summary a job returns: whether it finished its work, and any figures of its own. */

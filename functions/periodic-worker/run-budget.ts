@@ -33,7 +33,12 @@ export class RunBudget {
   private polling = false;
 
   constructor(
-    private readonly clocks: { readonly now: () => Date; readonly remainingMs: () => number },
+    private readonly clocks: {
+      readonly now: () => Date;
+      readonly remainingMs: () => number;
+      /** The clock the lease's end is on (DynamoDB's time as the kit reads it). @default now */
+      readonly leaseNow?: () => Date;
+    },
     private readonly safetyMarginMs: number,
     private readonly lease: Lease | undefined,
   ) {}
@@ -45,7 +50,7 @@ export class RunBudget {
   /** Milliseconds in which work may still start (the margin already taken off); at or below 0 the signal fires. */
   timeLeftMs(): number {
     const leaseLeft = this.lease
-      ? this.lease.leaseUntil.getTime() - this.clocks.now().getTime()
+      ? this.lease.leaseUntil.getTime() - (this.clocks.leaseNow ?? this.clocks.now)().getTime()
       : Number.POSITIVE_INFINITY;
     const left = Math.min(this.clocks.remainingMs(), leaseLeft) - this.safetyMarginMs;
     if (left <= 0) this.stop('time-budget');

@@ -18,6 +18,7 @@ import {
   type KitDeps,
   powertoolsLog,
 } from '../../functions/periodic-worker/periodic-worker';
+import type { HostAhead, ServiceClock } from '../../functions/periodic-worker/ports';
 import { InMemoryRunHistory, InMemoryWorkerLease } from '../support/in-memory-kit';
 import { captureLogLines } from '../support/log-lines';
 
@@ -40,7 +41,12 @@ function clocks() {
 
 /** The kit over in-memory ports with real Powertools objects, whose EMF documents are captured as published. */
 function kit(
-  overrides: { config?: Partial<KitConfig>; now?: () => Date; pauseCheckIntervalMs?: number } = {},
+  overrides: {
+    config?: Partial<KitConfig>;
+    now?: () => Date;
+    pauseCheckIntervalMs?: number;
+    serviceClock?: ServiceClock;
+  } = {},
 ) {
   const lease = new InMemoryWorkerLease(worker);
   const history = new InMemoryRunHistory();
@@ -66,6 +72,7 @@ function kit(
     metrics,
     now: overrides.now ?? (() => t0),
     pauseCheckIntervalMs: overrides.pauseCheckIntervalMs,
+    serviceClock: overrides.serviceClock,
   };
   return { deps, lease, history, published };
 }
@@ -663,6 +670,104 @@ describe('periodicWorker: what the kit does around any job', () => {
       process.off('warning', onWarning);
 
       expect(warnings.filter((w) => w.name === 'MaxListenersExceededWarning')).toEqual([]);
+    });
+  });
+
+  describe('DynamoDB’s clock', () => {
+    /** A service clock whose answers put the host `hostAhead` off DynamoDB; it counts its cold-start reads. */
+    function serviceClock(hostAhead: HostAhead | undefined) {
+      const clock = {
+        samples: 0,
+        hostAhead: () => hostAhead,
+        sample: async () => {
+          clock.samples += 1;
+        },
+      };
+      return clock;
+    }
+    const thirteenMinutesSlow = { minMs: -780_600, maxMs: -779_600 };
+    const skewWarnings = (lines: Record<string, unknown>[]) =>
+      lines.filter((line) => String(line.message).startsWith("This host's clock is"));
+
+    it('takes the lease at DynamoDB’s time, and warns once naming the skew, when the host is 13 minutes slow', async () => {
+      const lines = captureLogLines();
+      const { deps, lease } = kit({ serviceClock: serviceClock(thirteenMinutesSlow) });
+      const { definition } = job();
+
+      const record = await handlerOf(definition, deps)(scheduledEvent, clocks().context);
+
+      expect(record.outcome).toBe('completed');
+      expect(lease.released[0]?.leaseUntil).toEqual(new Date(t0.getTime() + 780_100 + leaseSeconds * 1000));
+      const warnings = skewWarnings(lines);
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toMatchObject({
+        level: 'WARN',
+        message:
+          "This host's clock is 780.1 s behind DynamoDB's (more than 2 s): the lease is judged and written on DynamoDB's time",
+        hostAheadMs: -780_100,
+        hostTime: t0.toISOString(),
+        dynamoDbTime: new Date(t0.getTime() + 780_100).toISOString(),
+      });
+    });
+
+    it('keeps the host’s own clock, and says nothing of it, while DynamoDB’s answers put it within 2 s', async () => {
+      const lines = captureLogLines();
+      const { deps, lease } = kit({ serviceClock: serviceClock({ minMs: 900, maxMs: 1_900 }) });
+      const { definition } = job();
+
+      await handlerOf(definition, deps)(scheduledEvent, clocks().context);
+
+      expect(lease.released[0]?.leaseUntil).toEqual(new Date(t0.getTime() + leaseSeconds * 1000));
+      expect(skewWarnings(lines)).toEqual([]);
+    });
+
+    it('reads DynamoDB’s clock before it asks for the lease, and not at all for a dry run', async () => {
+      captureLogLines();
+      const clock = serviceClock(undefined);
+      const order: string[] = [];
+      clock.sample = async () => {
+        order.push('sample');
+      };
+      const { deps, lease } = kit({ serviceClock: clock });
+      const acquire = lease.acquireLease.bind(lease);
+      lease.acquireLease = (...args) => {
+        order.push('acquire');
+        return acquire(...args);
+      };
+      const handler = handlerOf(job().definition, deps);
+
+      await handler({ dryRun: true }, clocks().context);
+      const beforeLease = [...order];
+      await handler(scheduledEvent, clocks().context);
+
+      expect(beforeLease).toEqual([]);
+      expect(order).toEqual(['sample', 'acquire']);
+    });
+
+    it('gives a host 13 minutes fast its whole lease: the budget measures the lease’s end on DynamoDB’s time too', async () => {
+      captureLogLines();
+      const { deps } = kit({ serviceClock: serviceClock({ minMs: 779_600, maxMs: 780_600 }) });
+      const { definition, seen } = job();
+
+      const record = await handlerOf(definition, deps)(scheduledEvent, clocks().context);
+
+      expect(record).toMatchObject({ outcome: 'completed', complete: true });
+      expect(seen[0]?.timeLeftMs()).toBe(leaseSeconds * 1000 - marginMs);
+    });
+
+    it('warns when no answer carried a Date header, and judges the lease on the host’s clock', async () => {
+      const lines = captureLogLines();
+      const { deps, lease } = kit({ serviceClock: serviceClock(undefined) });
+
+      await handlerOf(job().definition, deps)(scheduledEvent, clocks().context);
+
+      expect(lease.released[0]?.leaseUntil).toEqual(new Date(t0.getTime() + leaseSeconds * 1000));
+      expect(
+        linesSaying(
+          lines,
+          "DynamoDB's answers carry no Date header: the lease is judged on this host's clock alone",
+        ),
+      ).toHaveLength(1);
     });
   });
 

@@ -102,7 +102,7 @@ describe(`run --local and the engine's clock on ${selectedEngineKind()}`, () => 
       /^Warning: this host's clock \(\d{4}-\d\d-\d\dT\S+Z\) is 1m 0\ds ahead of the engine's \(Date header: \w{3}, \d\d \w{3} \d{4} \d\d:\d\d:\d\d GMT\)/,
     );
     expect(warning).toContain(proxy?.dates[0]);
-    expect(warning).toMatch(/passivates users early and writes a lease that lies ahead/);
+    expect(warning).toMatch(/passivates users early; its lease is judged and written on the engine's time/);
   });
 
   it('warns when this host is behind the engine', async () => {
@@ -115,7 +115,7 @@ describe(`run --local and the engine's clock on ${selectedEngineKind()}`, () => 
     expect(found).toHaveLength(1);
     const warning = found[0] ?? '';
     expect(warning).toMatch(/^Warning: this host's clock \(\S+\) is (29|30|31)s behind the engine's/);
-    expect(warning).toMatch(/passivates users late and writes a lease that ends early/);
+    expect(warning).toMatch(/passivates users late; its lease is judged and written on the engine's time/);
   });
 
   it('says nothing of clocks when they agree within 5 s', async () => {

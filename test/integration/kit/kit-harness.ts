@@ -7,6 +7,7 @@
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { workerStatus } from '../../../functions/periodic-worker/admin';
 import { kitEnvNames, periodicWorker, type WorkerHandler } from '../../../functions/periodic-worker/index';
+import { kitFromEnvironment } from '../../../functions/periodic-worker/periodic-worker';
 import { lockTable } from '../../../functions/shared/table-schema';
 import {
   cursorKey,
@@ -51,7 +52,15 @@ const baseSettings = {
 export const shortLease = { [kitEnvNames.leaseSeconds]: '10', [kitEnvNames.safetyMarginMs]: '0' };
 
 /** What a request to the lock table is, for the worker under test. */
-export type KitRequest = 'acquire' | 'release' | 'pause-read' | 'history' | 'item' | 'cursor' | 'other';
+export type KitRequest =
+  | 'acquire'
+  | 'release'
+  | 'pause-read'
+  | 'clock-read'
+  | 'history'
+  | 'item'
+  | 'cursor'
+  | 'other';
 
 export interface KitHarness {
   readonly engine: TestEngine;
@@ -71,6 +80,11 @@ export interface KitHarness {
   env(table: string, overrides?: Record<string, string>): Record<string, string>;
   /** The test worker's handler as a fresh container builds it from `env`. */
   handler(env: Record<string, string>): WorkerHandler<KitTestSummary>;
+  /**
+   * The same handler on a host whose clock is `hostNow` (the engine's `Date` header stays real time): the kit's
+   * production wiring with only the host clock replaced, DynamoDB's answers timed on it too.
+   */
+  handlerOnHostClock(env: Record<string, string>, hostNow: () => Date): WorkerHandler<KitTestSummary>;
   item(table: string, key: string): Promise<Record<string, unknown> | undefined>;
   lockItem(table: string): Promise<Record<string, unknown> | undefined>;
   /** Items 0 … count−1 as the worker left them (undefined where never written). */
@@ -113,6 +127,11 @@ export async function startKitHarness(): Promise<KitHarness> {
       ...overrides,
     }),
     handler: (env) => periodicWorker(kitTestWorker, { env: { ...process.env, ...env } }),
+    handlerOnHostClock: (env, hostNow) =>
+      periodicWorker(kitTestWorker, {
+        env: { ...process.env, ...env },
+        kit: (kitEnv) => kitFromEnvironment(kitTestWorkerName, kitEnv, { now: hostNow }),
+      }),
     item,
     lockItem: (table) => item(table, kitTestWorkerName),
     items: (table, count) =>
@@ -137,7 +156,8 @@ export function kitRequest(call: DynamoCall, table: string): KitRequest {
   const key = keyValue(call, lockTable.partitionKey) ?? '';
   const update = String(call.body.UpdateExpression ?? '');
   if (key === kitTestWorkerName) {
-    if (call.operation === 'GetItem') return 'pause-read';
+    if (call.operation === 'GetItem')
+      return call.body.ProjectionExpression === '#key' ? 'clock-read' : 'pause-read';
     if (call.operation === 'UpdateItem' && update.includes('ADD #fencingToken')) return 'acquire';
     if (call.operation === 'UpdateItem' && update.startsWith('REMOVE #owner')) return 'release';
   }
