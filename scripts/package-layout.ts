@@ -33,6 +33,20 @@ export const prebuiltFunctions: readonly PrebuiltFunction[] = [
   { name: 'activity-report', entry: 'functions/activity-report/handler.ts', optional: true },
 ];
 
+/** A command-line tool: dist/<name>.mjs, ESM, run by `node` from a consumer's `node_modules/.bin`. */
+export interface PackageCommand {
+  /** The command name in package.json `bin` (undefined for a module the command starts, not a command itself). */
+  readonly bin: string | undefined;
+  readonly name: string;
+  readonly source: string;
+}
+
+/** The dev runner and the process it starts per worker. */
+export const packageCommands: readonly PackageCommand[] = [
+  { bin: 'periodic-worker-dev', name: 'dev-runner', source: 'local/dev/main.ts' },
+  { bin: undefined, name: 'dev-runner-child', source: 'local/dev/invoke-child.ts' },
+];
+
 /** Node.js version the library code (constructs, login helper, worker kit) is compiled for: package.json engines. */
 export const libraryNodeTarget = 'node20';
 
