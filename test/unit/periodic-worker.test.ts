@@ -18,7 +18,7 @@ import {
   type KitDeps,
   powertoolsLog,
 } from '../../functions/periodic-worker/periodic-worker';
-import { InMemoryRunHistory, InMemoryWorkerLease } from '../support/in-memory-kit';
+import { InMemoryRunHistory, InMemoryWorkerLease } from '../../functions/periodic-worker/testing/index';
 import { captureLogLines } from '../support/log-lines';
 
 const worker = 'test-worker';

@@ -1,15 +1,9 @@
 /**
- * In-memory fakes of the periodic-worker kit's ports (functions/periodic-worker/ports.ts), with the same conditions
- * as the DynamoDB adapters (lease.ts, run-history.ts), so unit tests can drive the kit's handler without an engine.
+ * In-memory fakes of the periodic-worker kit's ports (../ports.ts), with the same conditions as the DynamoDB
+ * adapters (lease.ts, run-history.ts), so unit tests drive the kit's handler without an engine. This repository's
+ * tests use them, and the package exports them (`passive-user-checker/testing`) for users' own workers.
  */
-import type {
-  AcquireOutcome,
-  Lease,
-  RunHistory,
-  RunRecord,
-  WorkerLease,
-  WorkerPause,
-} from '../../functions/periodic-worker/ports';
+import type { AcquireOutcome, Lease, RunHistory, RunRecord, WorkerLease, WorkerPause } from '../ports';
 
 /** The worker's lock item as the fake keeps it. */
 export interface FakeLockItem {
@@ -22,7 +16,7 @@ export interface FakeLockItem {
 }
 
 /**
- * One lock item: free (unless we released it ourselves), expired or ours is taken, adding 1 to the fencing token;
+ * The worker's lock item in memory. One lock item: free (unless we released it ourselves), expired or ours is taken, adding 1 to the fencing token;
  * a pause refuses every run.
  */
 export class InMemoryWorkerLease implements WorkerLease {
@@ -105,7 +99,7 @@ export interface FakeRecordedRun {
   readonly finishedAt: Date;
 }
 
-/** The run history ring: slot = fencing token mod size, never overwritten by an older token. */
+/** The worker's run history in memory. The run history ring: slot = fencing token mod size, never overwritten by an older token. */
 export class InMemoryRunHistory implements RunHistory {
   readonly slots = new Map<number, FakeRecordedRun>();
   /** Every record the kit handed in, kept or not. */
