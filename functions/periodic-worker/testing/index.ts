@@ -12,3 +12,4 @@ export {
   lambdaContext,
   scheduledEvent,
 } from './invoke';
+export type { AcquireOutcome, Lease, ReplacedHolder, RunHistory, WorkerLease } from '../ports';
