@@ -19,7 +19,7 @@ export interface FakeLockItem {
  * The worker's lock item in memory. One lock item: free (unless we released it ourselves), expired or ours is taken, adding 1 to the fencing token;
  * a pause refuses every run.
  */
-export class InMemoryWorkerLease implements WorkerLease {
+export class InMemoryWorkerLease {
   readonly item: FakeLockItem = {
     owner: undefined,
     writer: undefined,
@@ -100,7 +100,7 @@ export interface FakeRecordedRun {
 }
 
 /** The worker's run history in memory. The run history ring: slot = fencing token mod size, never overwritten by an older token. */
-export class InMemoryRunHistory implements RunHistory {
+export class InMemoryRunHistory {
   readonly slots = new Map<number, FakeRecordedRun>();
   /** Every record the kit handed in, kept or not. */
   readonly offered: RunRecord[] = [];
@@ -124,3 +124,8 @@ export class InMemoryRunHistory implements RunHistory {
       .map((kept) => kept.record);
   }
 }
+
+// The fakes fit the ports the kit wires (checked here rather than with `implements`, which the API reference
+// would render as links into an undocumented internal interface).
+const fitsPorts: [WorkerLease, RunHistory] = [new InMemoryWorkerLease(), new InMemoryRunHistory()];
+void fitsPorts;

@@ -1,3 +1,4 @@
+export type { AcquireOutcome, Lease, ReplacedHolder } from '../ports';
 export {
   type FakeLockItem,
   type FakeRecordedRun,
@@ -12,4 +13,3 @@ export {
   lambdaContext,
   scheduledEvent,
 } from './invoke';
-export type { AcquireOutcome, Lease, ReplacedHolder, RunHistory, WorkerLease } from '../ports';
