@@ -109,7 +109,10 @@ export function lockTableDefinition(tableName: string): CreateTableCommandInput 
   };
 }
 
-async function createIfMissing(client: DynamoDBClient, definition: CreateTableCommandInput): Promise<void> {
+export async function createIfMissing(
+  client: DynamoDBClient,
+  definition: CreateTableCommandInput,
+): Promise<void> {
   try {
     await client.send(new CreateTableCommand(definition));
   } catch (error) {
@@ -118,7 +121,11 @@ async function createIfMissing(client: DynamoDBClient, definition: CreateTableCo
   }
 }
 
-async function waitUntilActive(client: DynamoDBClient, tableName: string, timeoutMs: number): Promise<void> {
+export async function waitUntilActive(
+  client: DynamoDBClient,
+  tableName: string,
+  timeoutMs: number,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));

@@ -25,8 +25,10 @@ import { handlerBundling } from '../infra/constructs/handler-bundle';
 import {
   distDir,
   libraryNodeTarget,
+  type PackageCommand,
   type PackageEntry,
   type PrebuiltFunction,
+  packageCommands,
   packageEntries,
   prebuiltFunctions,
 } from './package-layout';
@@ -67,6 +69,22 @@ export function libraryBuildOptions(entry: PackageEntry, format: 'esm' | 'cjs'):
           inject: [path.join(projectRoot, 'scripts/cjs-import-meta-url.mjs')],
         }
       : {}),
+  };
+}
+
+/** esbuild options for one command: ESM, packages external, a shebang on the ones `bin` names. */
+export function commandBuildOptions(command: PackageCommand): BuildOptions {
+  return {
+    absWorkingDir: projectRoot,
+    entryPoints: [path.join(projectRoot, command.source)],
+    outfile: path.join(projectRoot, distDir, `${command.name}.mjs`),
+    bundle: true,
+    packages: 'external',
+    platform: 'node',
+    target: libraryNodeTarget,
+    format: 'esm',
+    logLevel: 'warning',
+    ...(command.bin ? { banner: { js: '#!/usr/bin/env node' } } : {}),
   };
 }
 
@@ -178,9 +196,14 @@ export async function buildPackage(): Promise<void> {
     ...functions.map((fn) =>
       build(functionBuildOptions(fn, path.join(projectRoot, distDir, 'lambda', fn.name))),
     ),
+    ...packageCommands.map((command) => build(commandBuildOptions(command))),
   ]);
 
-  const names = [...entries.map((e) => e.subpath), ...functions.map((fn) => `lambda/${fn.name}`)];
+  const names = [
+    ...entries.map((e) => e.subpath),
+    ...functions.map((fn) => `lambda/${fn.name}`),
+    ...packageCommands.map((command) => `${command.name}.mjs`),
+  ];
   console.log(`Built ${distDir}/ in ${Date.now() - started} ms: ${names.join(', ')}`);
 }
 

@@ -248,6 +248,7 @@ async function main(): Promise<number> {
     ['.', 'PassiveUserChecker'],
     ['./login', 'recordLogin'],
     ['./worker', 'periodicWorker'],
+    ['./testing', 'invokeWorker'],
   ]);
   const specifiers = present.map((entry) => ({
     specifier: entry.subpath === '.' ? manifest.name : `${manifest.name}/${entry.subpath.slice(2)}`,
@@ -376,6 +377,39 @@ async function main(): Promise<number> {
           runOwnWorkerOnce(workerBundle),
         );
       }
+      await step(
+        'the dev runner as docs/install.md shows: synth, tables, the own worker once on dynalite',
+        () => {
+          const before = sizeOf(path.join(appDir, 'node_modules'));
+          const [install = '', runner = ''] = codeBlockAfter(installDoc, 'Run it locally', 'sh')
+            .trim()
+            .split('\n');
+          const [npm, ...installArgs] = install.split(/\s+/);
+          run(npm ?? 'npm', installArgs, { cwd: appDir });
+          const grew = sizeOf(path.join(appDir, 'node_modules')) - before;
+          writeFileSync(path.join(appDir, 'seed.json'), codeBlockAfter(installDoc, 'Run it locally', 'json'));
+          const [npx, ...runnerArgs] = runner.split(/\s+/);
+          const out = run(npx ?? 'npx', runnerArgs, { cwd: appDir });
+          const line = out.split('\n').find((l) => l.startsWith('purge-expired-sessions: '));
+          if (
+            !/^purge-expired-sessions: completed in \d+ ms: deleted 3$/.test(line ?? '') ||
+            !/Seeded 1 item into Sessions/.test(out)
+          ) {
+            throw new StepFailure(
+              `expected the worker's summary line and the seeded Sessions table:\n${out}`,
+            );
+          }
+          return `${line}; dynalite adds ${mb(grew)} to node_modules`;
+        },
+      );
+      await step("the docs' vitest example with passive-user-checker/testing passes in the app", () => {
+        run('npm', ['install', '--save-dev', 'vitest'], { cwd: appDir });
+        const file = path.join('test', 'purge-expired-sessions.test.ts');
+        writeFileSync(path.join(appDir, file), codeBlockAfter(installDoc, 'Test it', 'ts'));
+        const out = run('npx', ['vitest', 'run', file], { cwd: appDir });
+        if (!/1 passed/.test(out)) throw new StepFailure(out);
+        return `${file}: 1 passed`;
+      });
     }
   }
 

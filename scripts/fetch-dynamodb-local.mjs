@@ -80,7 +80,12 @@ async function run(command, args, cwd) {
   }
 }
 
-if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+// Bundled into the dev runner, import.meta.url is the runner's own file: only a run of this script fetches.
+if (
+  process.argv[1] !== undefined &&
+  resolve(process.argv[1]) === fileURLToPath(import.meta.url) &&
+  /fetch-dynamodb-local\.mjs$/.test(process.argv[1])
+) {
   const started = performance.now();
   fetchDynamoDbLocal().then(
     ({ dir, fetched }) => {

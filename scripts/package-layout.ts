@@ -25,12 +25,27 @@ export const packageEntries: readonly PackageEntry[] = [
   { subpath: '.', name: 'index', source: 'package/index.ts', optional: false },
   { subpath: './login', name: 'login', source: 'package/login.ts', optional: false },
   { subpath: './worker', name: 'worker', source: 'package/worker.ts', optional: true },
+  { subpath: './testing', name: 'testing', source: 'package/testing.ts', optional: false },
 ];
 
 /** Lambda handlers bundled at build time into dist/lambda/<name>/index.mjs (with index.mjs.map). */
 export const prebuiltFunctions: readonly PrebuiltFunction[] = [
   { name: 'passive-user-checker', entry: 'functions/passive-user-checker/handler.ts', optional: false },
   { name: 'activity-report', entry: 'functions/activity-report/handler.ts', optional: true },
+];
+
+/** A command-line tool: dist/<name>.mjs, ESM, run by `node` from a consumer's `node_modules/.bin`. */
+export interface PackageCommand {
+  /** The command name in package.json `bin` (undefined for a module the command starts, not a command itself). */
+  readonly bin: string | undefined;
+  readonly name: string;
+  readonly source: string;
+}
+
+/** The dev runner and the process it starts per worker. */
+export const packageCommands: readonly PackageCommand[] = [
+  { bin: 'periodic-worker-dev', name: 'dev-runner', source: 'local/dev/main.ts' },
+  { bin: undefined, name: 'dev-runner-child', source: 'local/dev/invoke-child.ts' },
 ];
 
 /** Node.js version the library code (constructs, login helper, worker kit) is compiled for: package.json engines. */

@@ -1,4 +1,4 @@
-import { Duration, Token, Validations } from 'aws-cdk-lib';
+import { type CfnResource, Duration, Token, Validations } from 'aws-cdk-lib';
 import type { Dashboard, IAlarmAction } from 'aws-cdk-lib/aws-cloudwatch';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { Rule, type Schedule } from 'aws-cdk-lib/aws-events';
@@ -26,6 +26,7 @@ import {
   missedRunsProblem,
 } from './job-monitoring';
 import { ScheduleExpressionError, type ScheduleIntervals, scheduleIntervals } from './schedule-intervals';
+import { type WorkerMetadata, workerMetadataKey } from './worker-metadata';
 
 export type PowertoolsLogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
 
@@ -511,6 +512,15 @@ export class PeriodicWorker extends Construct {
             code: props.code,
             handler: props.handler ?? 'index.handler',
           });
+    // The dev runner finds the workers of any synthesized app by this entry (no need to load the app itself).
+    const metadata: WorkerMetadata = {
+      workerName: settings.workerName,
+      lockName: settings.lockName,
+      schedule: props.schedule.expressionString,
+      periodSeconds: intervals.shortestSeconds,
+      lockTable: props.lockTable.tableName,
+    };
+    (this.function.node.defaultChild as CfnResource).addMetadata(workerMetadataKey, metadata);
     Validations.of(this.function).acknowledge({
       id: 'Serverless-LambdaDLQ',
       reason:

@@ -121,6 +121,23 @@ describe('PeriodicWorker: function and role', () => {
     });
   });
 
+  it('names itself, its lock, its schedule and its lock table in the function metadata the dev runner reads', () => {
+    const { template } = workerStack({ lockName: 'purge-eu' });
+
+    const functions = template().findResources('AWS::Lambda::Function');
+    expect(Object.values(functions).map((fn) => (fn as { Metadata?: unknown }).Metadata)).toEqual([
+      expect.objectContaining({
+        PeriodicWorker: {
+          workerName: 'purge-expired-sessions',
+          lockName: 'purge-eu',
+          schedule: businessHours,
+          periodSeconds: 300,
+          lockTable: { Ref: expect.stringMatching(/^Locks/) },
+        },
+      }),
+    ]);
+  });
+
   it('may touch only its own lock item and its own history slots in the lock table', () => {
     const { template } = workerStack();
     const statements = identityStatements(template());

@@ -74,7 +74,8 @@ describe('the published package', () => {
   });
 
   it('declares every package its JavaScript imports as a dependency or peer dependency, and nothing more', async () => {
-    const imported = new Set<string>();
+    // The dev runner (bin periodic-worker-dev) loads dynalite by name at run time (local/dynalite.ts): an optional peer.
+    const imported = new Set<string>(['dynalite']);
     for (const entry of presentEntries()) {
       for (const name of (await importedPackages(entry)).packages) imported.add(name);
     }

@@ -11,8 +11,8 @@ import type {
   UserStore,
 } from '../../functions/passive-user-checker/ports';
 import type { RunHistory, RunRecord } from '../../functions/periodic-worker/ports';
+import { InMemoryRunHistory, InMemoryWorkerLease } from '../../functions/periodic-worker/testing/in-memory';
 import { emptyBreakerState } from '../../functions/shared/breaker-state';
-import { InMemoryRunHistory, InMemoryWorkerLease } from './in-memory-kit';
 
 export interface FakeUser {
   userId: string;

@@ -19,7 +19,7 @@ import {
   powertoolsLog,
 } from '../../functions/periodic-worker/periodic-worker';
 import type { HostAhead, ServiceClock } from '../../functions/periodic-worker/ports';
-import { InMemoryRunHistory, InMemoryWorkerLease } from '../support/in-memory-kit';
+import { InMemoryRunHistory, InMemoryWorkerLease } from '../../functions/periodic-worker/testing/index';
 import { captureLogLines } from '../support/log-lines';
 
 const worker = 'test-worker';

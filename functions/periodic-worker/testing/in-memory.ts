@@ -1,15 +1,9 @@
 /**
- * In-memory fakes of the periodic-worker kit's ports (functions/periodic-worker/ports.ts), with the same conditions
- * as the DynamoDB adapters (lease.ts, run-history.ts), so unit tests can drive the kit's handler without an engine.
+ * In-memory fakes of the periodic-worker kit's ports (../ports.ts), with the same conditions as the DynamoDB
+ * adapters (lease.ts, run-history.ts), so unit tests drive the kit's handler without an engine. This repository's
+ * tests use them, and the package exports them (`passive-user-checker/testing`) for users' own workers.
  */
-import type {
-  AcquireOutcome,
-  Lease,
-  RunHistory,
-  RunRecord,
-  WorkerLease,
-  WorkerPause,
-} from '../../functions/periodic-worker/ports';
+import type { AcquireOutcome, Lease, RunHistory, RunRecord, WorkerLease, WorkerPause } from '../ports';
 
 /** The worker's lock item as the fake keeps it. */
 export interface FakeLockItem {
@@ -22,10 +16,10 @@ export interface FakeLockItem {
 }
 
 /**
- * One lock item: free (unless we released it ourselves), expired or ours is taken, adding 1 to the fencing token;
+ * The worker's lock item in memory. One lock item: free (unless we released it ourselves), expired or ours is taken, adding 1 to the fencing token;
  * a pause refuses every run.
  */
-export class InMemoryWorkerLease implements WorkerLease {
+export class InMemoryWorkerLease {
   readonly item: FakeLockItem = {
     owner: undefined,
     writer: undefined,
@@ -105,8 +99,8 @@ export interface FakeRecordedRun {
   readonly finishedAt: Date;
 }
 
-/** The run history ring: slot = fencing token mod size, never overwritten by an older token. */
-export class InMemoryRunHistory implements RunHistory {
+/** The worker's run history in memory. The run history ring: slot = fencing token mod size, never overwritten by an older token. */
+export class InMemoryRunHistory {
   readonly slots = new Map<number, FakeRecordedRun>();
   /** Every record the kit handed in, kept or not. */
   readonly offered: RunRecord[] = [];
@@ -130,3 +124,8 @@ export class InMemoryRunHistory implements RunHistory {
       .map((kept) => kept.record);
   }
 }
+
+// The fakes fit the ports the kit wires (checked here rather than with `implements`, which the API reference
+// would render as links into an undocumented internal interface).
+const fitsPorts: [WorkerLease, RunHistory] = [new InMemoryWorkerLease(), new InMemoryRunHistory()];
+void fitsPorts;
