@@ -33,6 +33,12 @@ export const prebuiltFunctions: readonly PrebuiltFunction[] = [
   { name: 'activity-report', entry: 'functions/activity-report/handler.ts', optional: true },
 ];
 
+/**
+ * The operator's CLI, package.json `bin` `periodic-worker`: `source` bundled into dist/<file> as CommonJS with a
+ * shebang (a bin runs under any consumer's module setting, and npm links it as is: no tsx at run time).
+ */
+export const cliBin = { name: 'periodic-worker', source: 'cli/main.ts', file: 'cli.cjs' } as const;
+
 /** Node.js version the library code (constructs, login helper, worker kit) is compiled for: package.json engines. */
 export const libraryNodeTarget = 'node20';
 
