@@ -25,6 +25,7 @@ export const packageEntries: readonly PackageEntry[] = [
   { subpath: '.', name: 'index', source: 'package/index.ts', optional: false },
   { subpath: './login', name: 'login', source: 'package/login.ts', optional: false },
   { subpath: './worker', name: 'worker', source: 'package/worker.ts', optional: true },
+  { subpath: './admin', name: 'admin', source: 'package/admin.ts', optional: false },
 ];
 
 /** Lambda handlers bundled at build time into dist/lambda/<name>/index.mjs (with index.mjs.map). */
