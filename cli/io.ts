@@ -15,6 +15,7 @@ import {
 } from '../functions/shared/config';
 import { parseCanonicalInteger } from '../functions/shared/integers';
 import { oneLineProblem } from '../functions/shared/one-line';
+import type { Deployment } from './deployment';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -27,7 +28,12 @@ export interface CliIo {
   now(): Date;
   /** Aborted on Ctrl-C: long commands stop starting work and report where they got to. */
   readonly signal?: AbortSignal;
+  /** Stacks, functions and log tails (`--stack`, `run <worker>`, `logs`); the AWS SDK and CLI when absent. */
+  readonly deployment?: Deployment;
 }
+
+/** How the kit's commands name the CLI in the hints they print: the package's bin. */
+export const cliProgram = 'npx periodic-worker';
 
 export const exitCodes = { ok: 0, failed: 1, usage: 2, interrupted: 130 } as const;
 

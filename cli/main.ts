@@ -1,37 +1,52 @@
 /**
- * `npm run cli -- <command>`: the operator's tool. `status` reads every worker's lock, pause and run history,
- * `pause`/`resume` flip a worker's runtime pause, `run` invokes the checker once (deployed, or in process with
- * --local), `backfill` brings an existing users table into the data contract. Bad arguments exit 2 with the usage,
- * before anything is read or written.
+ * `periodic-worker <command>` (`npx periodic-worker` wherever the package is installed; `npm run cli --` in this
+ * repository runs the same file through tsx): the operator's tool. For any worker on any lock table: `list`,
+ * `status [<worker>]` with its history, `pause`/`resume`, `run <worker>` (invoke the deployed function), `logs
+ * <worker>`. Beside them the passive-user checker's own: `run` (deployed, or in process with --local), `backfill`,
+ * `breaker`. Bad arguments exit 2 with one line that says what to do, before anything is read or written; the
+ * usage only with --help.
  */
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../functions/shared/config';
+import { UnknownWorkerError } from '../functions/periodic-worker/admin';
 import { backfillUsage, runBackfillCommand } from './backfill-command';
 import { breakerUsage, runBreakerCommand } from './breaker';
+import { DeploymentError } from './deployment';
 import { endpointOf, failureHint } from './failure';
 import { type CliIo, exitCodes, UsageError } from './io';
+import { listUsage, runListCommand } from './list';
+import { logsUsage, runLogsCommand } from './logs';
 import { pauseUsage, resumeUsage, runPauseCommand, runResumeCommand } from './pause';
 import { runRunCommand, runUsage } from './run';
+import { runWorkerCommand } from './run-worker';
 import { runStatusCommand, statusUsage } from './status';
+import { NotInStackError } from './targets';
 
-export const mainUsage = `Usage: npm run cli -- <command> [options]
+export const mainUsage = `Usage: periodic-worker <command> [options]
 
-Commands:
-  status      every worker: its lock (holder, lease left, or free), pause and last run; the checker's breaker
-  status <worker>
-              one worker: its lock, pause and run history, newest first
+Commands for any periodic worker (its lock table from --lock-table, $LOCK_TABLE_NAME or --stack):
+  list        every worker: its lock (holder, lease left, or free), pause and last run, one line each
+  status [<worker>]
+              without <worker>: every worker, the passive-user checker first in full; with it: its lock, pause
+              and run history, newest first
   pause <worker> --reason "<why>"
               pause a worker at run time: its runs record "paused" and do nothing (no redeploy)
   resume <worker>
               remove a worker's pause
+  run <worker>
+              invoke the worker's deployed function once (--dry-run, --payload '{…}') and print its record
+  logs <worker>
+              tail the worker's log group (aws logs tail --follow)
+
+The passive-user checker's:
   run         run the checker once: the deployed function, or --local in this process
   backfill    bring an existing users table into the data contract (a dry run unless --apply)
   breaker     withdraw the mass-passivation breaker's approval (breaker withdraw), or clear its window
               (breaker reset)
 
-npm run cli -- <command> --help shows a command's options.
-Tables and endpoint come from flags or USERS_TABLE_NAME, LOCK_TABLE_NAME, AWS_ENDPOINT_URL_DYNAMODB.
+periodic-worker <command> --help shows a command's options. In this repository: npm run cli -- <command>.
+A worker name the lock table does not know is refused with the names it does know (pause --create excepted).
 Locally: npm run local:engine starts an engine with seeded tables and prints the lines to export.`;
 
 interface Command {
@@ -40,10 +55,16 @@ interface Command {
 }
 
 const commands: Record<string, Command> = {
+  list: { run: runListCommand, usage: listUsage },
   status: { run: runStatusCommand, usage: statusUsage },
   pause: { run: runPauseCommand, usage: pauseUsage },
   resume: { run: runResumeCommand, usage: resumeUsage },
-  run: { run: runRunCommand, usage: runUsage },
+  // `run <worker>` invokes any worker; `run` with options only is the checker's.
+  run: {
+    run: (args, io) => (isWorkerGiven(args) ? runWorkerCommand(args, io) : runRunCommand(args, io)),
+    usage: runUsage,
+  },
+  logs: { run: runLogsCommand, usage: logsUsage },
   backfill: { run: (args, io) => runBackfillCommand(args, io), usage: backfillUsage },
   breaker: { run: runBreakerCommand, usage: breakerUsage },
 };
@@ -51,30 +72,42 @@ const commands: Record<string, Command> = {
 /** Runs one command line and resolves to the exit code; never calls `process.exit`. */
 export async function main(argv: readonly string[], io: CliIo): Promise<number> {
   const [command, ...args] = argv;
-  if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
-    (command === undefined ? io.err : io.out)(mainUsage);
-    return command === undefined ? exitCodes.usage : exitCodes.ok;
+  if (command === 'help' || command === '--help' || command === '-h') {
+    io.out(mainUsage);
+    return exitCodes.ok;
+  }
+  if (command === undefined) {
+    io.err('No command given: periodic-worker --help lists the commands');
+    return exitCodes.usage;
   }
   const selected = Object.hasOwn(commands, command) ? commands[command] : undefined;
   if (!selected) {
-    io.err(`Unknown command "${command}"\n\n${mainUsage}`);
+    io.err(
+      `Unknown command "${command}": the commands are ${Object.keys(commands).join(', ')} ` +
+        '(periodic-worker --help)',
+    );
     return exitCodes.usage;
   }
   try {
     return await selected.run(args, io);
   } catch (error) {
-    if (error instanceof UsageError) {
-      io.err(`${error.message}\n\n${error.usage}`);
+    // One line, the error first: the usage would scroll it away (--help shows it).
+    if (error instanceof UsageError || isParseArgsError(error)) {
+      io.err(`${oneLine(error.message)} (periodic-worker ${command} --help)`);
       return exitCodes.usage;
     }
     if (error instanceof ConfigError) {
       // A variable the CLI reads itself (REQUEST_TIMEOUT_MS): refused before anything is sent.
-      io.err(`${command}: ${error.message}`);
+      io.err(`${command}: ${oneLine(error.message)}`);
       return exitCodes.usage;
     }
-    if (isParseArgsError(error)) {
-      io.err(`${error.message}\n\n${selected.usage}`);
+    if (error instanceof UnknownWorkerError || error instanceof NotInStackError) {
+      io.err(error.message);
       return exitCodes.usage;
+    }
+    if (error instanceof DeploymentError) {
+      io.err(`${command} failed: ${error.message}`);
+      return exitCodes.failed;
     }
     const hint = failureHint(error, endpointOf(args, io.env));
     io.err(
@@ -82,6 +115,16 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     );
     return exitCodes.failed;
   }
+}
+
+/** `run nightly …`: a worker named before or among the options (a flag's value is not a worker). */
+function isWorkerGiven(args: readonly string[]): boolean {
+  const first = args[0];
+  return first !== undefined && !first.startsWith('-');
+}
+
+function oneLine(message: string): string {
+  return message.replace(/\s*\n\s*/g, ' ');
 }
 
 /** node:util parseArgs reports unknown flags and missing values as TypeErrors with an ERR_PARSE_ARGS_ code. */

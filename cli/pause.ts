@@ -4,56 +4,61 @@
  * next batch. `cdk deploy -c enabled=false` stays the hard switch.
  */
 import { parseArgs } from 'node:util';
-import { pauseWorker, resumeWorker, workerStatus } from '../functions/periodic-worker/admin';
+import {
+  listWorkers,
+  pauseWorker,
+  resumeWorker,
+  UnknownWorkerError,
+  workerStatus,
+} from '../functions/periodic-worker/admin';
 import { DynamoDbServiceClock } from '../functions/periodic-worker/service-clock';
-import { envNames } from '../functions/shared/config';
 import { maxOperatorNameLength } from '../functions/shared/one-line';
 import {
   type CliIo,
+  cliProgram,
   documentClientFor,
-  dynamoDbEndpoint,
   exitCodes,
   oneLineFlag,
-  tableName,
   UsageError,
   workerName,
 } from './io';
 import { operatorName } from './run';
+import { lockTarget, targetHelp, targetOptions } from './targets';
 
-export const pauseUsage = `Usage: npm run cli -- pause <worker> --reason "<why>" [options]
+export const pauseUsage = `Usage: periodic-worker pause <worker> --reason "<why>" [options]
 
 Pauses a worker at run time: sets a pause on its lock item. Its runs then take no lease, record the outcome
 "paused" and still emit the heartbeat (a paused worker pages nobody); a run in progress sees the pause within
-seconds and stops at its next batch, recording what it did. Pausing again replaces the reason.
+seconds and stops at its next batch, recording what it did. Pausing again replaces the reason. A worker the
+lock table does not know (no lock item, no run history: a misspelt name) is refused with the names it does know.
 
 Options:
   --reason <text>       why, for whoever finds it paused (required; one line, up to 500 characters)
   --by <name>           who pauses (default: your user@host)
-  --lock-table <name>   the lock table (default: $${envNames.lockTableName})
-  --endpoint <url>      a local engine (default: $AWS_ENDPOINT_URL_DYNAMODB, else AWS)
+  --create              pause a worker the table does not know yet (one not yet deployed or run)
+${targetHelp}
   -h, --help            show this help
 
-npm run cli -- status lists the workers. Exit codes: 0 paused, 1 the table could not be written, 2 bad arguments.`;
+periodic-worker list shows the workers. Exit codes: 0 paused, 1 the table could not be written, 2 bad arguments
+or a worker the table does not know.`;
 
-export const resumeUsage = `Usage: npm run cli -- resume <worker> [options]
+export const resumeUsage = `Usage: periodic-worker resume <worker> [options]
 
 Removes a worker's pause: its next scheduled run takes the lease and works as before.
 
 Options:
   --by <name>           who resumes (default: your user@host; kept on the lock item as "resumed")
-  --lock-table <name>   the lock table (default: $${envNames.lockTableName})
-  --endpoint <url>      a local engine (default: $AWS_ENDPOINT_URL_DYNAMODB, else AWS)
+${targetHelp}
   -h, --help            show this help
 
-Exit codes: 0 resumed (also: it was not paused), 1 no such worker in the table (or it could not be read),
-2 bad arguments.`;
+Exit codes: 0 resumed (also: it was not paused), 1 the table could not be read or written, 2 bad arguments or
+a worker the table does not know.`;
 
 const maxReasonLength = 500;
 
 const commonOptions = {
   by: { type: 'string' },
-  'lock-table': { type: 'string' },
-  endpoint: { type: 'string' },
+  ...targetOptions,
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
@@ -69,7 +74,7 @@ export async function runPauseCommand(args: readonly string[], io: CliIo): Promi
     args: [...args],
     strict: true,
     allowPositionals: true,
-    options: { ...commonOptions, reason: { type: 'string' } },
+    options: { ...commonOptions, reason: { type: 'string' }, create: { type: 'boolean', default: false } },
   });
   if (values.help) {
     io.out(pauseUsage);
@@ -81,15 +86,28 @@ export async function runPauseCommand(args: readonly string[], io: CliIo): Promi
   }
   const reason = oneLineFlag('reason', values.reason, maxReasonLength, pauseUsage);
   const by = oneLineFlag('by', values.by ?? operatorName(), maxOperatorNameLength, pauseUsage);
-  const table = tableName('lock-table', values['lock-table'], envNames.lockTableName, io.env, pauseUsage);
-  const endpoint = dynamoDbEndpoint(values.endpoint, io.env, pauseUsage);
-  const client = documentClientFor(endpoint, io.env);
+  const target = await lockTarget(values, io, pauseUsage, worker);
+  const [table = ''] = target.tables;
+  const client = documentClientFor(target.endpoint, io.env, target.region);
   try {
-    // The holder is judged as its next run would, on DynamoDB's clock (the pause write's answer gives it).
-    const serviceClock = new DynamoDbServiceClock(client);
-    const result = await pauseWorker(client, table, worker, { by, reason, now: io.now(), serviceClock });
+    let result: Awaited<ReturnType<typeof pauseWorker>>;
+    try {
+      // The holder is judged as its next run would, on DynamoDB's clock (the pause write's answer gives it).
+      const serviceClock = new DynamoDbServiceClock(client);
+      result = await pauseWorker(client, table, worker, {
+        by,
+        reason,
+        now: io.now(),
+        serviceClock,
+        create: values.create,
+      });
+    } catch (error) {
+      if (!(error instanceof UnknownWorkerError)) throw error;
+      io.err(`${error.message}; to pause a worker before its first run, add --create`);
+      return exitCodes.usage;
+    }
     io.out(`Paused ${worker} (by ${by} at ${result.pause.at}): ${reason}`);
-    io.out(`Its runs record "paused" and do nothing until: npm run cli -- resume ${worker}`);
+    io.out(`Its runs record "paused" and do nothing until: ${cliProgram} resume ${worker}`);
     if (result.replaced) {
       io.out(
         `It was paused already, by ${result.replaced.by} at ${result.replaced.at}: ${result.replaced.reason} (replaced)`,
@@ -101,10 +119,7 @@ export async function runPauseCommand(args: readonly string[], io: CliIo): Promi
       );
     }
     if (!result.lockItemExisted) {
-      io.err(
-        `Note: ${worker} had no lock item in ${table}, so no worker of that name has taken a lease here yet; ` +
-          'check the name (npm run cli -- status lists the workers).',
-      );
+      io.err(`Note: ${worker} had no lock item in ${table}: created it, paused, for its first run to find.`);
     }
     return exitCodes.ok;
   } finally {
@@ -125,9 +140,9 @@ export async function runResumeCommand(args: readonly string[], io: CliIo): Prom
   }
   const worker = onlyWorker(positionals, resumeUsage);
   const by = oneLineFlag('by', values.by ?? operatorName(), maxOperatorNameLength, resumeUsage);
-  const table = tableName('lock-table', values['lock-table'], envNames.lockTableName, io.env, resumeUsage);
-  const endpoint = dynamoDbEndpoint(values.endpoint, io.env, resumeUsage);
-  const client = documentClientFor(endpoint, io.env);
+  const target = await lockTarget(values, io, resumeUsage, worker);
+  const [table = ''] = target.tables;
+  const client = documentClientFor(target.endpoint, io.env, target.region);
   try {
     const now = io.now();
     const result = await resumeWorker(client, table, worker, { by, now });
@@ -139,8 +154,9 @@ export async function runResumeCommand(args: readonly string[], io: CliIo): Prom
     }
     const known = await workerStatus(client, table, worker, 1, { now });
     if (known.lock.state === 'none' && known.history.length === 0) {
-      io.err(`No worker ${worker} in ${table}: no lock item (npm run cli -- status lists the workers)`);
-      return exitCodes.failed;
+      const names = (await listWorkers(client, table, { now })).workers.map((w) => w.worker);
+      io.err(new UnknownWorkerError(worker, table, names).message);
+      return exitCodes.usage;
     }
     io.out(`${worker} was not paused; nothing changed.`);
     return exitCodes.ok;

@@ -4,6 +4,7 @@ import type { BreakerState, RunSummary } from '../functions/passive-user-checker
 import {
   listWorkers,
   type RecordedRun,
+  UnknownWorkerError,
   type WorkerLockState,
   type WorkerOverview,
   type WorkerStatus,
@@ -17,19 +18,19 @@ import { envNames } from '../functions/shared/config';
 import { breakerKey, lockTable } from '../functions/shared/table-schema';
 import {
   type CliIo,
+  cliProgram,
   documentClientFor,
-  dynamoDbEndpoint,
   exitCodes,
   formatDuration,
   integerFlag,
   lockName,
-  tableName,
   UsageError,
   workerName,
 } from './io';
 import { describeApproval, describeRunLine, describeSummary, mainFigures } from './summary';
+import { lockTarget, targetHelp, targetOptions } from './targets';
 
-export const statusUsage = `Usage: npm run cli -- status [<worker>] [options]
+export const statusUsage = `Usage: periodic-worker status [<worker>] [options]
 
 Without <worker>: every worker in the lock table (each with a lock item or run history), one block each: its
 lock (holder and lease left, or free), its pause, its last run. The passive-user checker comes first, with the
@@ -37,16 +38,15 @@ breaker's approval and backlog and its last run in full.
 With <worker>: that worker's lock, pause and run history, newest first, one line per run.
 
 Options:
-  --lock-table <name>   the lock table (default: $${envNames.lockTableName})
+${targetHelp}
   --lock-name <name>    the passive-user checker's lock (default: $${envNames.lockName} or passive-user-checker)
   --history <n>         with <worker>: the worker's HISTORY_SIZE, the slots to read (default: $${kitEnvNames.historySize}
                         or ${kitDefaults.historySize}; ${kitLimits.historySize.min}-${kitLimits.historySize.max})
-  --endpoint <url>      a local engine (default: $AWS_ENDPOINT_URL_DYNAMODB, else AWS)
   --json                print the status as JSON
   -h, --help            show this help
 
-Exit codes: 0 shown, 1 <worker> has neither a lock item nor run history (or the table could not be read),
-2 bad arguments.`;
+Exit codes: 0 shown, 1 the table could not be read, 2 bad arguments or a <worker> with neither a lock item nor
+run history (the error names the workers there).`;
 
 /** `status` as JSON: the checker's own status at the top level (as before the kit), and every worker. */
 export interface JobStatus {
@@ -225,7 +225,7 @@ function describeLock(lock: WorkerLockState): string {
 function describePause(worker: string, pause: WorkerPause): string {
   return (
     `Paused by ${pause.by} at ${pause.at}: ${pause.reason} (runs record "paused" and do nothing; ` +
-    `npm run cli -- resume ${worker})`
+    `${cliProgram} resume ${worker})`
   );
 }
 
@@ -243,10 +243,9 @@ export async function runStatusCommand(args: readonly string[], io: CliIo): Prom
     strict: true,
     allowPositionals: true,
     options: {
-      'lock-table': { type: 'string' },
+      ...targetOptions,
       'lock-name': { type: 'string' },
       history: { type: 'string' },
-      endpoint: { type: 'string' },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -268,7 +267,6 @@ export async function runStatusCommand(args: readonly string[], io: CliIo): Prom
   if (worker === undefined && values.history !== undefined) {
     throw new UsageError('--history goes with status <worker>', statusUsage);
   }
-  const table = tableName('lock-table', values['lock-table'], envNames.lockTableName, io.env, statusUsage);
   const checker = lockName(values['lock-name'], io.env, statusUsage);
   const selected = worker === undefined ? undefined : workerName(worker, statusUsage);
   const historySize = integerFlag(
@@ -278,14 +276,18 @@ export async function runStatusCommand(args: readonly string[], io: CliIo): Prom
     kitLimits.historySize,
     statusUsage,
   );
-  const endpoint = dynamoDbEndpoint(values.endpoint, io.env, statusUsage);
-  const client = documentClientFor(endpoint, io.env);
+  const target = await lockTarget(values, io, statusUsage, selected);
+  const [table = ''] = target.tables;
+  const client = documentClientFor(target.endpoint, io.env, target.region);
   try {
     const now = io.now();
     if (selected === undefined) {
-      const status = await readStatus(client, table, checker, now);
-      if (values.json) io.out(JSON.stringify(status, null, 2));
-      else for (const line of describeStatus(status, now)) io.out(line);
+      for (const [index, each] of target.tables.entries()) {
+        const status = await readStatus(client, each, checker, now);
+        if (target.tables.length > 1 && !values.json) io.out(`${index > 0 ? '\n' : ''}Lock table ${each}:`);
+        if (values.json) io.out(JSON.stringify(status, null, 2));
+        else for (const line of describeStatus(status, now)) io.out(line);
+      }
       return exitCodes.ok;
     }
     const serviceClock = new DynamoDbServiceClock(client);
@@ -295,11 +297,8 @@ export async function runStatusCommand(args: readonly string[], io: CliIo): Prom
     ]);
     if (one.lock.state === 'none' && one.history.length === 0 && one.skipped === 0) {
       const known = (await listWorkers(client, table, { now })).workers.map((w) => w.worker);
-      io.err(
-        `No worker ${selected} in ${table}: no lock item and no run history` +
-          (known.length > 0 ? ` (workers here: ${known.join(', ')})` : ' (no worker has run here yet)'),
-      );
-      return exitCodes.failed;
+      io.err(new UnknownWorkerError(selected, table, known).message);
+      return exitCodes.usage;
     }
     const status: OneWorkerStatus = {
       ...one,

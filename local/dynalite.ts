@@ -51,13 +51,13 @@ export interface RunningDynalite {
   stop(): Promise<void>;
 }
 
-export async function startDynalite(): Promise<RunningDynalite> {
+export async function startDynalite(options: { readonly port?: number } = {}): Promise<RunningDynalite> {
   shimReturnValuesOnConditionCheckFailure();
   const dynalite = require('dynalite') as DynaliteFactory;
   const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
+    server.listen(options.port ?? 0, '127.0.0.1', () => {
       server.off('error', reject);
       resolve();
     });

@@ -29,6 +29,8 @@ export function isDynamoDbLocalAvailable(): boolean {
 export interface DynamoDbLocalOptions {
   /** How long to wait for the emulator to answer ListTables. @default 30_000 */
   readonly readyTimeoutMs?: number;
+  /** The port to listen on; a free one when absent. */
+  readonly port?: number;
 }
 
 export interface RunningDynamoDbLocal {
@@ -47,10 +49,10 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Pr
   // The free port is only free until someone else takes it, so a lost race is retried on a new port.
   for (let attempt = 1; ; attempt++) {
     try {
-      return await launch(dir, await findFreePort(), options.readyTimeoutMs ?? 30_000);
+      return await launch(dir, options.port ?? (await findFreePort()), options.readyTimeoutMs ?? 30_000);
     } catch (error) {
       const portTaken = error instanceof DynamoDbLocalStartError && /could not bind/.test(error.message);
-      if (!portTaken || attempt >= bindAttempts) throw error;
+      if (!portTaken || attempt >= bindAttempts || options.port !== undefined) throw error;
     }
   }
 }

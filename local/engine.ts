@@ -43,10 +43,13 @@ export function selectedEngineKind(
 }
 
 /**
- * Starts an in-memory engine on 127.0.0.1 and a free port, and resolves once it answers requests.
+ * Starts an in-memory engine on 127.0.0.1 and a free port (or `options.port`), and resolves once it answers.
  * @param kind which engine; defaults to the one `DYNAMODB_ENGINE` selects (`dynalite` when unset)
  */
-export async function startEngine(kind: EngineKind = selectedEngineKind()): Promise<Engine> {
-  const running = kind === 'dynalite' ? await startDynalite() : await startDynamoDbLocal();
+export async function startEngine(
+  kind: EngineKind = selectedEngineKind(),
+  options: { readonly port?: number } = {},
+): Promise<Engine> {
+  const running = kind === 'dynalite' ? await startDynalite(options) : await startDynamoDbLocal(options);
   return { kind, endpoint: running.endpoint, stop: () => running.stop() };
 }

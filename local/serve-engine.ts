@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { configDefaults, envNames } from '../functions/shared/config';
+import { parseCanonicalInteger } from '../functions/shared/integers';
 import { engineClientConfig, engineKinds, selectedEngineKind, startEngine } from './engine';
 import { demoUsers, isTableEmpty, putUsers } from './seed';
 import { createTables } from './tables';
@@ -19,6 +20,7 @@ another shell for npm run cli -- status | run --local | backfill. Ctrl-C stops i
 
 Options:
   --engine <name>   ${engineKinds.join(' | ')} (default: $DYNAMODB_ENGINE or dynalite)
+  --port <n>        listen on this port of 127.0.0.1 (default: a free one)
   --no-seed         leave the users table empty
   -h, --help        show this help
 
@@ -47,6 +49,7 @@ async function main(): Promise<number> {
     strict: true,
     options: {
       engine: { type: 'string' },
+      port: { type: 'string' },
       'no-seed': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -61,7 +64,12 @@ async function main(): Promise<number> {
     return 2;
   }
 
-  const engine = await startEngine(kind as (typeof engineKinds)[number]);
+  const port = values.port === undefined ? undefined : parseCanonicalInteger(values.port);
+  if (values.port !== undefined && (port === undefined || port < 1 || port > 65_535)) {
+    console.error(`--port must be an integer from 1 to 65535, got ${JSON.stringify(values.port)} (--help)`);
+    return 2;
+  }
+  const engine = await startEngine(kind as (typeof engineKinds)[number], port === undefined ? {} : { port });
   const names = {
     usersTableName: process.env[envNames.usersTableName] || 'Users',
     lockTableName: process.env[envNames.lockTableName] || 'Locks',

@@ -15,7 +15,7 @@
  * Run with tsx (it imports the bundling options from TypeScript source): `tsx scripts/build.ts`.
  */
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { type BuildOptions, build } from 'esbuild';
@@ -23,6 +23,7 @@ import { rollup } from 'rollup';
 import { dts } from 'rollup-plugin-dts';
 import { handlerBundling } from '../infra/constructs/handler-bundle';
 import {
+  cliBin,
   distDir,
   libraryNodeTarget,
   type PackageCommand,
@@ -87,6 +88,27 @@ export function commandBuildOptions(command: PackageCommand): BuildOptions {
     ...(command.bin ? { banner: { js: '#!/usr/bin/env node' } } : {}),
   };
 }
+
+/** esbuild options for the `periodic-worker` bin: CommonJS with a shebang, every package external, as the entries. */
+export function cliBuildOptions(outfile: string): BuildOptions {
+  return {
+    ...libraryBuildOptions({ subpath: '', name: cliBin.name, source: cliBin.source, optional: false }, 'cjs'),
+    outfile,
+    banner: { js: '#!/usr/bin/env node' },
+    plugins: [executable],
+  };
+}
+
+/** npm links a bin as it is packed: its file must be executable. */
+const executable = {
+  name: 'executable',
+  setup(build: { onEnd(callback: () => void): void; initialOptions: BuildOptions }) {
+    build.onEnd(() => {
+      const file = build.initialOptions.outfile;
+      if (file && existsSync(file)) chmodSync(file, 0o755);
+    });
+  },
+};
 
 /**
  * esbuild options for one Lambda handler: the NodejsFunction's settings from handler-bundle.ts, mapped the way
@@ -197,12 +219,14 @@ export async function buildPackage(): Promise<void> {
       build(functionBuildOptions(fn, path.join(projectRoot, distDir, 'lambda', fn.name))),
     ),
     ...packageCommands.map((command) => build(commandBuildOptions(command))),
+    build(cliBuildOptions(path.join(projectRoot, distDir, cliBin.file))),
   ]);
 
   const names = [
     ...entries.map((e) => e.subpath),
     ...functions.map((fn) => `lambda/${fn.name}`),
     ...packageCommands.map((command) => `${command.name}.mjs`),
+    `${cliBin.file} (bin ${cliBin.name})`,
   ];
   console.log(`Built ${distDir}/ in ${Date.now() - started} ms: ${names.join(', ')}`);
 }

@@ -249,6 +249,7 @@ async function main(): Promise<number> {
     ['./login', 'recordLogin'],
     ['./worker', 'periodicWorker'],
     ['./testing', 'invokeWorker'],
+    ['./admin', 'pauseWorker'],
   ]);
   const specifiers = present.map((entry) => ({
     specifier: entry.subpath === '.' ? manifest.name : `${manifest.name}/${entry.subpath.slice(2)}`,
@@ -410,6 +411,7 @@ async function main(): Promise<number> {
         if (!/1 passed/.test(out)) throw new StepFailure(out);
         return `${file}: 1 passed`;
       });
+      await operateWithTheBin(workerBundle);
     }
   }
 
@@ -510,6 +512,87 @@ async function runOwnWorkerOnce(bundle: string): Promise<string> {
       throw new StepFailure(`run record ${line || out}; lock item ${JSON.stringify(Item)}`);
     }
     return `outcome ${record.outcome}, deleted ${record.deleted}, lock item purge-expired-sessions written`;
+  } finally {
+    await engine.stop();
+  }
+}
+
+/** Runs a command without blocking the event loop; resolves to its exit code and output, whatever the code. */
+function runForExit(
+  command: string,
+  args: string[],
+  options: { cwd: string; env: NodeJS.ProcessEnv },
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(command, args, { ...options, encoding: 'utf8', timeout: 60_000 }, (error, stdout, stderr) => {
+      const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/**
+ * The operator's CLI as the consumer meets it: `npx periodic-worker --help`, then on an embedded engine, after one
+ * run of the app's own worker, `status` lists it, `status <worker>` shows its history, `pause` refuses a misspelt
+ * name and pauses the real one, `resume` resumes it.
+ */
+async function operateWithTheBin(workerBundle: string): Promise<void> {
+  await step('npx periodic-worker --help: the bin runs with plain node in the app', async () => {
+    const help = await runForExit('npx', ['periodic-worker', '--help'], { cwd: appDir, env: childEnv });
+    if (help.code !== 0 || !help.stdout.startsWith('Usage: periodic-worker <command>')) {
+      throw new StepFailure(`exit ${help.code}\n${help.stdout}${help.stderr}`);
+    }
+    return help.stdout.split('\n')[0];
+  });
+  if (!existsSync(workerBundle)) return;
+  const engine = await startEngine('dynalite');
+  try {
+    const client = new DynamoDBClient(engineClientConfig(engine.endpoint));
+    const tables = { usersTableName: 'Users', lockTableName: 'Locks' };
+    await createTables(client, tables);
+    client.destroy();
+    const env = {
+      ...childEnv,
+      AWS_ENDPOINT_URL_DYNAMODB: engine.endpoint,
+      AWS_REGION: 'local',
+      AWS_ACCESS_KEY_ID: 'local',
+      AWS_SECRET_ACCESS_KEY: 'local',
+      LOCK_TABLE_NAME: tables.lockTableName,
+      POWERTOOLS_METRICS_DISABLED: 'true',
+      POWERTOOLS_LOG_LEVEL: 'WARN',
+    };
+    const worker = 'purge-expired-sessions';
+    const cli = (...args: string[]) => runForExit('npx', ['periodic-worker', ...args], { cwd: appDir, env });
+    await step('npx periodic-worker status / pause / resume on the own worker after one run', async () => {
+      const invoke = `require(${JSON.stringify(workerBundle)}).handler({}, { awsRequestId: 'consumer-cli', getRemainingTimeInMillis: () => 60000 })`;
+      await runAsync(process.execPath, ['--input-type=commonjs', '-e', invoke], { cwd: appDir, env });
+      const list = await cli('status');
+      const one = await cli('status', worker);
+      const typo = await cli('pause', 'purge-expired-sesions', '--reason', 'consumer test');
+      const paused = await cli('pause', worker, '--reason', 'consumer test');
+      const listed = await cli('list');
+      const resumed = await cli('resume', worker);
+      const problems = [
+        list.code === 0 && list.stdout.includes(`Lock ${worker}:`)
+          ? ''
+          : `status: ${list.code} ${list.stdout}${list.stderr}`,
+        one.code === 0 &&
+        /History \(newest first, 1 runs\):\n {2}#1 .* completed .* deleted=3/.test(one.stdout)
+          ? ''
+          : `status ${worker}: ${one.code} ${one.stdout}${one.stderr}`,
+        typo.code === 2 && typo.stderr.includes(`workers here: ${worker}`)
+          ? ''
+          : `typo: ${typo.code} ${typo.stderr}`,
+        paused.code === 0 && listed.stdout.includes('paused by')
+          ? ''
+          : `pause: ${paused.code} ${paused.stderr} ${listed.stdout}`,
+        resumed.code === 0 && resumed.stdout.startsWith(`Resumed ${worker}`)
+          ? ''
+          : `resume: ${resumed.code} ${resumed.stdout}${resumed.stderr}`,
+      ].filter((problem) => problem !== '');
+      if (problems.length > 0) throw new StepFailure(problems.join('\n'));
+      return `status lists ${worker} with its run, a misspelt pause refused (exit 2), pause and resume worked`;
+    });
   } finally {
     await engine.stop();
   }

@@ -26,6 +26,7 @@ export const packageEntries: readonly PackageEntry[] = [
   { subpath: './login', name: 'login', source: 'package/login.ts', optional: false },
   { subpath: './worker', name: 'worker', source: 'package/worker.ts', optional: true },
   { subpath: './testing', name: 'testing', source: 'package/testing.ts', optional: false },
+  { subpath: './admin', name: 'admin', source: 'package/admin.ts', optional: false },
 ];
 
 /** Lambda handlers bundled at build time into dist/lambda/<name>/index.mjs (with index.mjs.map). */
@@ -47,6 +48,11 @@ export const packageCommands: readonly PackageCommand[] = [
   { bin: 'periodic-worker-dev', name: 'dev-runner', source: 'local/dev/main.ts' },
   { bin: undefined, name: 'dev-runner-child', source: 'local/dev/invoke-child.ts' },
 ];
+/**
+ * The operator's CLI, package.json `bin` `periodic-worker`: `source` bundled into dist/<file> as CommonJS with a
+ * shebang (a bin runs under any consumer's module setting, and npm links it as is: no tsx at run time).
+ */
+export const cliBin = { name: 'periodic-worker', source: 'cli/main.ts', file: 'cli.cjs' } as const;
 
 /** Node.js version the library code (constructs, login helper, worker kit) is compiled for: package.json engines. */
 export const libraryNodeTarget = 'node20';

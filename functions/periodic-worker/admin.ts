@@ -85,7 +85,7 @@ export interface PauseResult {
    * check and stops at its next batch.
    */
   readonly holder: { readonly owner: string; readonly leaseUntil: string } | undefined;
-  /** False when the worker had no lock item yet: the pause created it (a misspelt name pauses nothing real). */
+  /** False when the worker had no lock item yet: the pause created it (`create: true`, or history only). */
   readonly lockItemExisted: boolean;
 }
 
@@ -107,11 +107,31 @@ export class WorkerNameError extends Error {
   }
 }
 
+/** A worker with neither a lock item nor run history in the table: most often a misspelt name. */
+export class UnknownWorkerError extends Error {
+  constructor(
+    readonly worker: string,
+    readonly table: string,
+    /** The workers the table does have (a lock item or run history), sorted. */
+    readonly known: readonly string[],
+  ) {
+    super(
+      `No worker ${worker} in ${table}: no lock item and no run history` +
+        (known.length > 0 ? ` (workers here: ${known.join(', ')})` : ' (no worker has run here yet)'),
+    );
+    this.name = 'UnknownWorkerError';
+  }
+}
+
 /**
- * Pauses `worker`: sets `paused = {by, reason, at}` on its lock item, with no condition (a pause always lands; a
- * second one replaces the first). Runs see it when they try to take the lease (outcome `paused`, heartbeat still
- * emitted); a run in progress sees it at its next pause check and stops cleanly. Creates the lock item if there is
- * none, so a worker can be paused before its first run.
+ * Pauses `worker`: sets `paused = {by, reason, at}` on its lock item (a second pause replaces the first). Runs see
+ * it when they try to take the lease (outcome `paused`, heartbeat still emitted); a run in progress sees it at its
+ * next pause check and stops cleanly.
+ *
+ * A worker the table does not know (no lock item, no run history) is refused with {@link UnknownWorkerError},
+ * which names the workers it does know, and nothing is written: a misspelt name would otherwise create a lock item
+ * that pauses nothing real. `create: true` pauses it anyway, creating its lock item, so a worker can be paused
+ * before its first run.
  */
 export async function pauseWorker(
   client: DynamoDBDocumentClient,
@@ -123,22 +143,40 @@ export async function pauseWorker(
     readonly now: Date;
     /** DynamoDB's clock, to judge the holder's lease as a run would. @default `now` stands for it */
     readonly serviceClock?: ServiceClock;
+    /** Pause a worker the table does not know yet (before its first run). @default false */
+    readonly create?: boolean;
   },
 ): Promise<PauseResult> {
   checkWorkerName(worker);
   const pause: WorkerPause = { by: options.by, reason: options.reason, at: options.now.toISOString() };
-  const answer = await client.send(
-    new UpdateCommand({
-      TableName: table,
-      Key: { [a.lockName]: worker },
-      // expiresAt: a lock item written before the kit carries a TTL; a paused item must outlive it (the kit's own
-      // acquire removes it too).
-      UpdateExpression: 'SET #paused = :paused REMOVE #expiresAt',
-      ExpressionAttributeNames: { '#paused': a.paused, '#expiresAt': a.expiresAt },
-      ExpressionAttributeValues: { ':paused': pause },
-      ReturnValues: 'ALL_OLD',
-    }),
-  );
+  const update = (mustExist: boolean) =>
+    client.send(
+      new UpdateCommand({
+        TableName: table,
+        Key: { [a.lockName]: worker },
+        // expiresAt: a lock item written before the kit carries a TTL; a paused item must outlive it (the kit's
+        // own acquire removes it too).
+        UpdateExpression: 'SET #paused = :paused REMOVE #expiresAt',
+        ...(mustExist ? { ConditionExpression: 'attribute_exists(#lockName)' } : {}),
+        ExpressionAttributeNames: {
+          '#paused': a.paused,
+          '#expiresAt': a.expiresAt,
+          ...(mustExist ? { '#lockName': a.lockName } : {}),
+        },
+        ExpressionAttributeValues: { ':paused': pause },
+        ReturnValues: 'ALL_OLD',
+      }),
+    );
+  let answer: Awaited<ReturnType<typeof update>>;
+  try {
+    answer = await update(options.create !== true);
+  } catch (error) {
+    if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    // No lock item. A worker known from its history alone is still a worker; anything else is refused.
+    const known = (await listWorkers(client, table, { now: options.now })).workers.map((w) => w.worker);
+    if (!known.includes(worker)) throw new UnknownWorkerError(worker, table, known);
+    answer = await update(false);
+  }
   const old = answer.Attributes;
   const owner = old?.[a.owner];
   const leaseUntil = old?.[a.leaseUntil];

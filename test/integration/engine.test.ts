@@ -24,6 +24,22 @@ describe(`local DynamoDB engine (${kind})`, () => {
     await local?.stop();
   }, engineHookTimeoutMs);
 
+  it(
+    'listens on the port it is given',
+    async () => {
+      const port = await freePort();
+      const engine = await startEngine(kind, { port });
+      try {
+        expect(engine.endpoint).toBe(`http://127.0.0.1:${port}`);
+        const answer = await fetch(engine.endpoint, { method: 'POST' });
+        expect(answer.status).toBeGreaterThanOrEqual(400);
+      } finally {
+        await engine.stop();
+      }
+    },
+    engineHookTimeoutMs,
+  );
+
   it('listens on 127.0.0.1', () => {
     expect(local.engine.kind).toBe(kind);
     expect(local.engine.endpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
@@ -174,5 +190,18 @@ function listenOnce(port: number): Promise<void> {
     const server = createServer();
     server.once('error', reject);
     server.listen(port, '127.0.0.1', () => server.close(() => resolve()));
+  });
+}
+
+/** A port free on 127.0.0.1 right now: bound to port 0 and released. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
   });
 }

@@ -4,6 +4,7 @@ import {
   listWorkers,
   pauseWorker,
   resumeWorker,
+  UnknownWorkerError,
   WorkerNameError,
   workerStatus,
 } from '../../functions/periodic-worker/admin';
@@ -77,6 +78,7 @@ describe(`worker admin: pause, resume, list, status (${selectedEngineKind()})`, 
       by: 'ops@laptop',
       reason: 'bad deploy',
       now: t0,
+      create: true,
     });
     const refused = await lease.acquireLease('run-1', at(1_000), leaseMs);
     const resumed = await resumeWorker(local.documents, table, 'nightly', { by: 'lead', now: at(2_000) });
@@ -269,6 +271,29 @@ describe(`worker admin: pause, resume, list, status (${selectedEngineKind()})`, 
       paused: { by: 'ops', reason: 'check' },
       fencingToken: 5,
       skipped: 0,
+    });
+  });
+
+  it('refuses to pause a worker the table does not know, naming those it does, unless told to create it', async () => {
+    const table = await freshTable();
+    await recordRun(table, 'nightly', 0);
+    await recordRun(table, 'weekly', 0);
+    const pause = { by: 'ops', reason: 'x', now: t0 };
+
+    const typo = pauseWorker(local.documents, table, 'nighly', pause);
+
+    await expect(typo).rejects.toThrow(UnknownWorkerError);
+    await expect(typo).rejects.toMatchObject({ worker: 'nighly', known: ['nightly', 'weekly'] });
+    await expect(typo).rejects.toThrow(
+      /^No worker nighly in \S+: no lock item and no run history \(workers here: nightly, weekly\)$/,
+    );
+    expect(await lockItem(table, 'nighly')).toBeUndefined();
+    const created = await pauseWorker(local.documents, table, 'nighly', { ...pause, create: true });
+    expect(created.lockItemExisted).toBe(false);
+    expect((await lockItem(table, 'nighly'))?.[a.paused]).toEqual({
+      by: 'ops',
+      reason: 'x',
+      at: t0.toISOString(),
     });
   });
 

@@ -53,88 +53,73 @@ describe(`bad command lines on ${selectedEngineKind()}`, () => {
       JSON.stringify({ v: 1, table: names.usersTableName, shards: 16, apply: true, s: [0] }),
     ).toString('base64url');
 
-  const cases: { argv: () => string[]; env?: Record<string, string>; message: RegExp; usage: RegExp }[] = [
-    { argv: () => ['frobnicate'], message: /Unknown command "frobnicate"/, usage: /Commands:/ },
-    { argv: () => [], message: /Usage: npm run cli -- <command>/, usage: /Commands:/ },
+  const cases: { argv: () => string[]; env?: Record<string, string>; message: RegExp }[] = [
+    { argv: () => ['frobnicate'], message: /Unknown command "frobnicate": the commands are .*status.*pause/ },
+    { argv: () => [], message: /No command given: .*--help lists the commands/ },
     {
       argv: () => backfill('--segments', '0'),
       message: /--segments must be an integer from 1 to 128, got "0"/,
-      usage: /cli -- backfill/,
     },
     {
       argv: () => backfill('--max-writes-per-second', 'fast'),
       message: /--max-writes-per-second must be a number from 0.1 to 40000, got "fast"/,
-      usage: /cli -- backfill/,
     },
     {
       argv: () => backfill('--segments', ' 16'),
       message: /--segments must be an integer from 1 to 128, got " 16"/,
-      usage: /cli -- backfill/,
     },
     {
       argv: () => backfill('--page-size', '016'),
       message: /--page-size must be an integer from 1 to 10000, got "016"/,
-      usage: /cli -- backfill/,
     },
     {
       argv: () => backfill(),
       env: { ACTIVE_SHARDS: '16\n' },
       message: /--shards \(from ACTIVE_SHARDS\) must be an integer from 1 to 1000, got "16\\n"/,
-      usage: /cli -- backfill/,
     },
     {
       argv: () => backfill('--max-writes-per-second', '01.5'),
       message: /--max-writes-per-second must be a number from 0.1 to 40000, got "01.5"/,
-      usage: /cli -- backfill/,
     },
     {
       argv: () => backfill('--dry-run'),
       message: /--apply and --dry-run exclude each other/,
-      usage: /cli -- backfill/,
     },
     {
       argv: () => backfill('--resume', 'garbage!'),
       message: /--resume: it is not a checkpoint token/,
-      usage: /cli -- backfill/,
     },
     {
       argv: () => backfill('--resume', versionOneCheckpoint()),
       message:
         /--resume: this checkpoint was made by an older version of the CLI and does not say which table it was taken on .*start over without --resume/,
-      usage: /cli -- backfill/,
     },
     {
       argv: () => backfill('--resume', dryRunCheckpoint()),
       message: /--resume: the checkpoint was taken by a dry run/,
-      usage: /cli -- backfill/,
     },
     {
       argv: () => ['backfill', ...endpoint(), '--apply'],
       message: /--users-table is required \(or set USERS_TABLE_NAME\)/,
-      usage: /cli -- backfill/,
     },
     {
       argv: () => backfill(),
       env: { ACTIVE_SHARDS: 'sixteen' },
       message: /--shards \(from ACTIVE_SHARDS\) must be an integer from 1 to 1000, got "sixteen"/,
-      usage: /cli -- backfill/,
     },
-    { argv: () => backfill('--bogus'), message: /Unknown option '--bogus'/, usage: /cli -- backfill/ },
-    { argv: () => backfill('now'), message: /Unexpected argument 'now'/, usage: /cli -- backfill/ },
+    { argv: () => backfill('--bogus'), message: /Unknown option '--bogus'/ },
+    { argv: () => backfill('now'), message: /Unexpected argument 'now'/ },
     {
       argv: () => backfill('--endpoint', 'localhost:8000'),
       message: /--endpoint must be an http\(s\) URL, got "localhost:8000"/,
-      usage: /cli -- backfill/,
     },
     {
       argv: () => ['status', ...lock(), '--endpoint'],
       message: /Option '--endpoint <value>' argument missing/,
-      usage: /cli -- status/,
     },
     {
       argv: () => ['status', '--lock-table', 'xy', ...endpoint()],
       message: /--lock-table must be a DynamoDB table name/,
-      usage: /cli -- status/,
     },
     {
       argv: () => [
@@ -146,131 +131,136 @@ describe(`bad command lines on ${selectedEngineKind()}`, () => {
         ...endpoint(),
       ],
       message: /Give the worker as <worker> or --lock-name, not both/,
-      usage: /cli -- status \[<worker>\]/,
     },
     {
       argv: () => ['status', '--history', '5', ...lock(), ...endpoint()],
       message: /--history goes with status <worker>/,
-      usage: /cli -- status/,
     },
     {
       argv: () => ['status', 'activity-report', '--history', '101', ...lock(), ...endpoint()],
       message: /--history must be an integer from 1 to 100, got "101"/,
-      usage: /cli -- status/,
     },
     {
       argv: () => ['status', 'a', 'b', ...lock(), ...endpoint()],
       message: /Expected at most one worker, got "a b"/,
-      usage: /cli -- status/,
     },
     {
       argv: () => ['status', 'bad#name', ...lock(), ...endpoint()],
       message: /<worker> must be 1-100 of A-Z a-z 0-9 \. _ -, got "bad#name"/,
-      usage: /cli -- status/,
     },
     {
       argv: () => ['pause', '--reason', 'deploy', ...lock(), ...endpoint()],
       message: /<worker> is required/,
-      usage: /cli -- pause <worker>/,
     },
     {
       argv: () => ['pause', 'activity-report', ...lock(), ...endpoint()],
       message: /--reason is required/,
-      usage: /cli -- pause/,
     },
     {
       argv: () => ['pause', 'activity-report', '--reason', '  ', ...lock(), ...endpoint()],
       message: /--reason must not be empty/,
-      usage: /cli -- pause/,
     },
     {
       argv: () => ['pause', 'activity-report', '--reason', 'two\nlines', ...lock(), ...endpoint()],
       message: /--reason must be one line/,
-      usage: /cli -- pause/,
     },
     {
       argv: () => ['pause', 'activity-report', '--reason', 'x'.repeat(501), ...lock(), ...endpoint()],
       message: /--reason must be at most 500 characters, got 501/,
-      usage: /cli -- pause/,
     },
     {
       argv: () => ['pause', 'activity-report', '--reason', 'x', '--lock-name', 'y', ...lock(), ...endpoint()],
       message: /Unknown option '--lock-name'/,
-      usage: /cli -- pause/,
     },
     {
       argv: () => ['pause', 'activity-report', '--reason', 'x', '--by', '', ...lock(), ...endpoint()],
       message: /--by must not be empty/,
-      usage: /cli -- pause/,
     },
     {
       argv: () => ['pause', 'activity-report', '--reason', 'x', ...endpoint()],
       message: /--lock-table is required \(or set LOCK_TABLE_NAME\)/,
-      usage: /cli -- pause/,
     },
     {
       argv: () => ['resume', 'a', 'b', ...lock(), ...endpoint()],
       message: /Expected one worker, got "a b"/,
-      usage: /cli -- resume <worker>/,
     },
     {
       argv: () => ['resume', 'activity-report', '--reason', 'x', ...lock(), ...endpoint()],
       message: /Unknown option '--reason'/,
-      usage: /cli -- resume/,
     },
     {
       argv: () => ['run', '--override-breaker'],
       message: /--function-name is required \(or set FUNCTION_NAME/,
-      usage: /cli -- run/,
     },
     {
       argv: () => runLocal('--dry-run', '--override-breaker'),
       message: /--dry-run and --override-breaker exclude each other/,
-      usage: /cli -- run/,
     },
     {
       argv: () => runLocal('--function-name', 'PassiveUsersStack-Checker'),
       message: /--function-name and --local exclude each other/,
-      usage: /cli -- run/,
     },
     {
       argv: () => ['run', '--function-name', 'f', ...endpoint()],
       message: /--endpoint applies only with --local/,
-      usage: /cli -- run/,
     },
     {
       argv: () => runLocal('--timeout', '60 '),
       message: /--timeout must be a number from 1 to 900, got "60 "/,
-      usage: /cli -- run/,
     },
     {
       argv: () => ['run', '--function-name', 'f', '--publish-events'],
       env: { EVENT_BUS_NAME: 'app-events' },
       message: /--publish-events applies only with --local/,
-      usage: /cli -- run/,
     },
     {
       argv: () => runLocal('--publish-events'),
       message: /--publish-events needs EVENT_BUS_NAME, the bus to publish to/,
-      usage: /cli -- run/,
+    },
+    {
+      argv: () => ['run', 'nightly', '--function-name', 'f', '--payload', '{not json'],
+      message: /--payload must be a JSON object of the job's payload fields, got "\{not json"/,
+    },
+    {
+      argv: () => ['run', 'nightly', '--function-name', 'f', '--payload', '[1]'],
+      message: /--payload must be a JSON object/,
+    },
+    {
+      argv: () => ['run', 'nightly', '--function-name', 'f', '--dry-run', '--payload', '{"dryRun":false}'],
+      message: /--dry-run and a dryRun in --payload contradict each other/,
+    },
+    {
+      argv: () => ['status', '--stack', 'WorkersStack', ...lock(), ...endpoint()],
+      message: /--stack and --lock-table exclude each other/,
+    },
+    {
+      argv: () => ['list', '--region', 'moon base', ...lock()],
+      message: /--region must be an AWS region such as eu-west-1, got "moon base"/,
+    },
+    { argv: () => ['logs'], message: /<worker> is required/ },
+    {
+      argv: () => ['logs', 'nightly', '--function-name', 'f', '--log-group', 'g'],
+      message: /--function-name and --log-group exclude each other/,
     },
     {
       argv: () => runLocal('--timeout', '0'),
       message: /--timeout must be a number from 1 to 900/,
-      usage: /cli -- run/,
     },
   ];
 
   it.each(cases)(
-    'exits 2 for $message, shows the usage and writes nothing',
-    async ({ argv, env, message, usage }) => {
+    'exits 2 for $message on one line that says what to do, without the usage, and writes nothing',
+    async ({ argv, env, message }) => {
       const usersBefore = await allItems(local.client, names.usersTableName);
 
       const result = await runCli(argv(), { env: env ?? {} });
 
       expect(result.code).toBe(2);
+      expect(result.stderrLines).toHaveLength(1);
       expect(result.err).toMatch(message);
-      expect(result.err).toMatch(usage);
+      expect(result.err).toMatch(/--help/);
+      expect(result.err).not.toMatch(/Usage:|Options:|Commands:/);
+      expect(result.err).not.toMatch(/\n/);
       expect(result.out).toBe('');
       expect(await allItems(local.client, names.usersTableName)).toEqual(usersBefore);
       expect(await allItems(local.client, names.lockTableName)).toEqual([]);
@@ -285,6 +275,18 @@ describe(`bad command lines on ${selectedEngineKind()}`, () => {
 
     expect(result.status).toBe(2);
     expect(result.stderr).toMatch(/--segments must be an integer from 1 to 128, got "many"/);
-    expect(result.stderr).toMatch(/Usage: npm run cli -- backfill/);
+    expect(result.stderr).not.toMatch(/Usage:/);
+  });
+
+  it('prints the usage only when asked with --help, on stdout, exiting 0', async () => {
+    const overall = await runCli(['--help']);
+    const pause = await runCli(['pause', '--help']);
+
+    expect(overall.code).toBe(0);
+    expect(overall.out).toMatch(/^Usage: periodic-worker <command>/);
+    expect(overall.out).toMatch(/Commands for any periodic worker/);
+    expect(pause.code).toBe(0);
+    expect(pause.out).toMatch(/^Usage: periodic-worker pause <worker>/);
+    expect(pause.err).toBe('');
   });
 });

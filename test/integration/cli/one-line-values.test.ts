@@ -28,7 +28,8 @@ describe(`who approves is one line, on ${selectedEngineKind()}`, () => {
     ]);
 
     expect(result.code).toBe(2);
-    expect(result.err).toMatch(/^--approved-by must be one line \(no newlines or control characters\)\n/);
+    expect(result.err).toMatch(/^--approved-by must be one line \(no newlines or control characters\)/);
+    expect(result.err.trim().split('\n')).toHaveLength(1);
     expect(await allItems(local.client, tables.lockTableName)).toEqual([]);
   });
 
@@ -43,7 +44,8 @@ describe(`who approves is one line, on ${selectedEngineKind()}`, () => {
     ]);
 
     expect(result.code).toBe(2);
-    expect(result.err).toMatch(/^--approved-by must be one line \(no newlines or control characters\)\n/);
+    expect(result.err).toMatch(/^--approved-by must be one line \(no newlines or control characters\)/);
+    expect(result.err.trim().split('\n')).toHaveLength(1);
   });
 
   it('prints a stored approvedBy with a newline escaped, on the line it belongs to', async () => {

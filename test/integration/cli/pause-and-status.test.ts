@@ -99,12 +99,12 @@ describe(`pause, resume and status of every worker on ${selectedEngineKind()}`, 
     expect(paused.code).toBe(0);
     expect(paused.stdoutLines).toEqual([
       `Paused ${report} (by ops@laptop at ${at(60_000).toISOString()}): report numbers look off`,
-      `Its runs record "paused" and do nothing until: npm run cli -- resume ${report}`,
+      `Its runs record "paused" and do nothing until: npx periodic-worker resume ${report}`,
     ]);
     expect(paused.err).toBe('');
     expect(whilePaused.out).toContain(
       `Paused by ops@laptop at ${at(60_000).toISOString()}: report numbers look off (runs record "paused" and do nothing; ` +
-        `npm run cli -- resume ${report})`,
+        `npx periodic-worker resume ${report})`,
     );
     expect(taken.acquired).toBe(false);
     expect(resumed.code).toBe(0);
@@ -115,14 +115,13 @@ describe(`pause, resume and status of every worker on ${selectedEngineKind()}`, 
     expect(after.out).not.toMatch(/Paused by/);
   });
 
-  it('names the run a pause will stop, and warns when the worker has no lock item yet', async () => {
+  it('names the run a pause will stop', async () => {
     const table = await freshTable();
     await new DynamoDbWorkerLease(kitDocuments(), table, checker).acquireLease('run-busy', t0, 300_000);
 
     const busy = await runCli(['pause', checker, '--reason', 'incident 42', ...tableArgs(table)], {
       now: at(1_000),
     });
-    const typo = await runCli(['pause', 'pasive-user-checker', '--reason', 'x', ...tableArgs(table)]);
 
     expect(busy.out).toMatch(
       new RegExp(
@@ -130,8 +129,72 @@ describe(`pause, resume and status of every worker on ${selectedEngineKind()}`, 
       ),
     );
     expect(busy.out).toMatch(/^Paused passive-user-checker \(by \S+@\S+ at /);
-    expect(typo.code).toBe(0);
-    expect(typo.err).toMatch(/Note: pasive-user-checker had no lock item in \S+, .*check the name/);
+  });
+
+  it('refuses to pause a misspelt worker, naming the workers the table has, and creates no item', async () => {
+    const table = await freshTable();
+    await recordRun(table, checker, 0, checkerFields(1));
+    await recordRun(table, report, 0, {});
+    const before = await allItems(local.client, table);
+
+    const typo = await runCli(['pause', 'pasive-user-checker', '--reason', 'x', ...tableArgs(table)]);
+    const list = await runCli(['status', ...tableArgs(table)]);
+
+    expect(typo.code).toBe(2);
+    expect(typo.stderrLines).toEqual([
+      `No worker pasive-user-checker in ${table}: no lock item and no run history (workers here: ` +
+        'activity-report, passive-user-checker); to pause a worker before its first run, add --create',
+    ]);
+    expect(typo.out).toBe('');
+    expect(await allItems(local.client, table)).toEqual(before);
+    expect(list.out).not.toMatch(/pasive-user-checker/);
+  });
+
+  it('pauses a worker before its first run with --create, and its first run finds it paused', async () => {
+    const table = await freshTable();
+
+    const created = await runCli([
+      'pause',
+      'nightly-purge',
+      '--reason',
+      'not yet',
+      '--create',
+      ...tableArgs(table),
+    ]);
+    const taken = await new DynamoDbWorkerLease(kitDocuments(), table, 'nightly-purge').acquireLease(
+      'first-run',
+      at(1_000),
+      300_000,
+    );
+    const status = await runCli(['status', 'nightly-purge', ...tableArgs(table)]);
+
+    expect(created.code).toBe(0);
+    expect(created.out).toMatch(/^Paused nightly-purge \(by \S+ at \S+\): not yet$/m);
+    expect(created.err).toMatch(/nightly-purge had no lock item in \S+: created it, paused/);
+    expect(taken.acquired).toBe(false);
+    expect(status.code).toBe(0);
+    expect(status.out).toMatch(/Paused by \S+ at \S+: not yet/);
+  });
+
+  it('lists every worker of a lock table with its state under list', async () => {
+    const table = await freshTable();
+    await recordRun(table, checker, 0, checkerFields(2));
+    await recordRun(table, report, 0, { activeUsers: 40 });
+    await runCli(['pause', report, '--reason', 'audit', '--by', 'ops', ...tableArgs(table)], {
+      now: at(5_000),
+    });
+
+    const list = await runCli(['list', ...tableArgs(table)], { now: at(10_000) });
+
+    expect(list.code).toBe(0);
+    expect(list.stdoutLines).toEqual([
+      expect.stringMatching(
+        /^activity-report {2}free {2}paused by ops: audit {2}last run completed \S+ \(\S+ ago\), complete; activeUsers=40$/,
+      ),
+      expect.stringMatching(
+        /^passive-user-checker {2}free {2}last run completed \S+ \(\S+ ago\), complete; .*passivated=2/,
+      ),
+    ]);
   });
 
   it('resumes a worker that is not paused without writing, and refuses one that does not exist', async () => {
@@ -144,8 +207,10 @@ describe(`pause, resume and status of every worker on ${selectedEngineKind()}`, 
 
     expect(notPaused.code).toBe(0);
     expect(notPaused.out).toBe(`${report} was not paused; nothing changed.`);
-    expect(unknown.code).toBe(1);
-    expect(unknown.err).toMatch(/^No worker no-such-worker in \S+: no lock item/);
+    expect(unknown.code).toBe(2);
+    expect(unknown.err).toMatch(
+      /^No worker no-such-worker in \S+: no lock item and no run history \(workers here: activity-report\)$/,
+    );
     expect(await allItems(local.client, table)).toEqual(before);
   });
 
@@ -232,7 +297,7 @@ describe(`pause, resume and status of every worker on ${selectedEngineKind()}`, 
     expect(status.stdoutLines).toEqual([
       expect.stringMatching(/^Lock passive-user-checker: free \(released \S+\)$/),
       `Paused by ops at ${at(1_300_000).toISOString()}: looking into it (runs record "paused" and do nothing; ` +
-        'npm run cli -- resume passive-user-checker)',
+        'npx periodic-worker resume passive-user-checker)',
       'Leases taken: 3 (the fencing token)',
       'History (newest first, 3 runs):',
       `  #3  ${at(1_200_000).toISOString()}  incomplete  2.4s  stopped: paused  ` +
@@ -289,7 +354,7 @@ describe(`pause, resume and status of every worker on ${selectedEngineKind()}`, 
     expect(one.stdoutLines.at(-1)).toBe(
       'Skipped 1 item of the lock table that did not read as the worker kit writes them',
     );
-    expect(unknown.code).toBe(1);
+    expect(unknown.code).toBe(2);
     expect(unknown.err).toMatch(
       /^No worker activity-reprot in \S+: no lock item and no run history \(workers here: activity-report\)$/,
     );

@@ -22,7 +22,7 @@ describe(`resume when its answer is lost, on ${selectedEngineKind()}`, () => {
   it('says resumed when the SDK’s retry meets its own write, not that it was not paused', async () => {
     const tables = await local.freshTables('cli-resume');
     const lockArgs = ['--lock-table', tables.lockTableName];
-    await runCli(['pause', worker, '--reason', 'maintenance', '--by', 'ana@ops', ...lockArgs], {
+    await runCli(['pause', worker, '--reason', 'maintenance', '--by', 'ana@ops', '--create', ...lockArgs], {
       env: { AWS_ENDPOINT_URL_DYNAMODB: local.engine.endpoint },
     });
     let lost = 0;

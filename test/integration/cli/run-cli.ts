@@ -1,5 +1,6 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import type { Deployment } from '../../../cli/deployment';
 import type { CliIo, Env } from '../../../cli/io';
 import { main } from '../../../cli/main';
 
@@ -17,6 +18,8 @@ export interface CliOptions {
   readonly signal?: AbortSignal;
   /** Sees each stderr line as it is written, e.g. to interrupt the command at a given point. */
   readonly onErr?: (line: string) => void;
+  /** Stands in for CloudFormation, Lambda's configuration and the AWS CLI's log tail. */
+  readonly deployment?: Deployment;
 }
 
 /** Runs `npm run cli -- <argv>` in process, with its own environment, and captures what it prints. */
@@ -40,6 +43,7 @@ export async function runCli(argv: readonly string[], options: CliOptions = {}):
     },
     now: () => options.now ?? new Date(),
     ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.deployment ? { deployment: options.deployment } : {}),
   };
   const code = await main(argv, io);
   return { code, out: stdoutLines.join('\n'), err: stderrLines.join('\n'), stdoutLines, stderrLines };

@@ -1,0 +1,161 @@
+/**
+ * `run <worker>`: invokes any worker's deployed function once (Lambda Invoke, RequestResponse) with its job's
+ * payload, and prints the run record it returns. The passive-user checker's own `run` (with --local and the
+ * breaker's approval) is `run` without a worker.
+ */
+import { parseArgs } from 'node:util';
+import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import type { RunRecord } from '../functions/periodic-worker/ports';
+import { type CliIo, exitCodes, formatDuration, UsageError, workerName } from './io';
+import { mainFigures } from './summary';
+import { deploymentOf, NotInStackError, regionFlag } from './targets';
+
+export const runWorkerUsage = `Usage: periodic-worker run <worker> [options]
+
+Invokes the worker's deployed function once (Lambda Invoke, RequestResponse), waits for the run and prints its
+record: outcome, duration, whether it finished its work, the job's figures. A run that finds the lease held
+reports lock-held and does nothing, so invoking beside a scheduled run is harmless.
+
+Options:
+  --function-name <name>   the worker's function
+  --stack <name>           or: the deployed stack, which names the worker's function (CloudFormation)
+  --region <region>        the AWS region (default: $AWS_REGION or your profile's)
+  --dry-run                payload {"dryRun": true}: the job decides and reports, writes nothing
+  --payload <json>         the job's payload fields as a JSON object, e.g. '{"olderThanDays": 7}'
+                           (the job refuses fields it does not know)
+  --json                   print the run record as JSON
+  -h, --help               show this help
+
+Without <worker>, run is the passive-user checker's (periodic-worker run --help without a worker).
+Exit codes: 0 the run finished (also: lock held, paused), 1 the run failed, 2 bad arguments.`;
+
+type Payload = Record<string, unknown>;
+
+function payloadFlag(raw: string | undefined, dryRun: boolean): Payload {
+  let payload: Payload = {};
+  if (raw !== undefined) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(raw);
+    } catch {
+      parsed = undefined;
+    }
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+      throw new UsageError(
+        `--payload must be a JSON object of the job's payload fields, got ${JSON.stringify(raw)}`,
+        runWorkerUsage,
+      );
+    }
+    payload = parsed as Payload;
+  }
+  if (dryRun) {
+    if ('dryRun' in payload && payload.dryRun !== true) {
+      throw new UsageError(
+        '--dry-run and a dryRun in --payload contradict each other: keep one',
+        runWorkerUsage,
+      );
+    }
+    payload = { ...payload, dryRun: true };
+  }
+  return payload;
+}
+
+export async function runWorkerCommand(args: readonly string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: [...args],
+    strict: true,
+    allowPositionals: true,
+    options: {
+      'function-name': { type: 'string' },
+      stack: { type: 'string' },
+      region: { type: 'string' },
+      'dry-run': { type: 'boolean', default: false },
+      payload: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) {
+    io.out(runWorkerUsage);
+    return exitCodes.ok;
+  }
+  if (positionals.length > 1) {
+    throw new UsageError(`Expected one worker, got ${JSON.stringify(positionals.join(' '))}`, runWorkerUsage);
+  }
+  const worker = workerName(positionals[0], runWorkerUsage);
+  const payload = payloadFlag(values.payload, values['dry-run']);
+  const region = regionFlag(values.region, runWorkerUsage);
+  if (values['function-name'] !== undefined && values.stack !== undefined) {
+    throw new UsageError('--function-name and --stack exclude each other', runWorkerUsage);
+  }
+  let functionName = values['function-name'];
+  if (functionName === undefined) {
+    if (values.stack === undefined) {
+      throw new UsageError(
+        "--function-name or --stack is required: the worker's deployed function, or the stack that deploys it",
+        runWorkerUsage,
+      );
+    }
+    const deployed = await deploymentOf(io).deployedWorkers(values.stack, region);
+    const own = deployed.find((d) => d.worker === worker);
+    if (!own) throw new NotInStackError(worker, values.stack, deployed);
+    functionName = own.functionName;
+  }
+
+  const endpoint = io.env.AWS_ENDPOINT_URL_LAMBDA || undefined;
+  const lambda = new LambdaClient({
+    ...(endpoint ? { endpoint } : {}),
+    ...((region ?? io.env.AWS_REGION) ? { region: region ?? io.env.AWS_REGION } : {}),
+  });
+  io.err(
+    `Invoking ${functionName} (${worker}) with ${JSON.stringify(payload)} (waits for the run to finish)`,
+  );
+  try {
+    const response = await lambda.send(
+      new InvokeCommand({
+        FunctionName: functionName,
+        InvocationType: 'RequestResponse',
+        LogType: 'Tail',
+        Payload: new TextEncoder().encode(JSON.stringify(payload)),
+      }),
+    );
+    const body = response.Payload ? new TextDecoder().decode(response.Payload) : '';
+    if (response.FunctionError) {
+      const failure = failureOf(body);
+      io.err(`The run failed (${response.FunctionError}): ${failure}`);
+      if (response.LogResult) {
+        io.err('Last lines of its log:');
+        io.err(Buffer.from(response.LogResult, 'base64').toString('utf8').trimEnd());
+      }
+      return exitCodes.failed;
+    }
+    const record = JSON.parse(body) as RunRecord;
+    if (values.json) io.out(JSON.stringify(record, null, 2));
+    else io.out(describeRecord(worker, record));
+    return exitCodes.ok;
+  } finally {
+    lambda.destroy();
+  }
+}
+
+/** `nightly: completed, took 2.4s, complete; deleted=3` and what a lock-held or paused run met. */
+export function describeRecord(worker: string, record: RunRecord): string {
+  const r = record as unknown as Readonly<Record<string, unknown>> & RunRecord;
+  const ending = r.complete ? 'complete' : r.stopReason ? `stopped: ${r.stopReason}` : 'not complete';
+  const figures = mainFigures(r, false);
+  let line = `${worker}: ${r.outcome}, took ${formatDuration(r.durationMs)}, ${ending}`;
+  if (figures.length > 0) line += `; ${figures.join(' ')}`;
+  if (r.lockHolder) line += ` (lease held by ${r.lockHolder.owner} until ${r.lockHolder.leaseUntil})`;
+  const pausedBy = r.pausedBy as { by?: unknown; reason?: unknown } | undefined;
+  if (pausedBy) line += ` (paused by ${String(pausedBy.by)}: ${String(pausedBy.reason)})`;
+  return line;
+}
+
+function failureOf(body: string): string {
+  try {
+    const parsed = JSON.parse(body) as { errorType?: unknown; errorMessage?: unknown };
+    return `${String(parsed.errorType ?? 'Error')}: ${String(parsed.errorMessage ?? body)}`;
+  } catch {
+    return body;
+  }
+}
