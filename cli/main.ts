@@ -11,6 +11,7 @@ import { breakerUsage, runBreakerCommand } from './breaker';
 import { endpointOf, failureHint } from './failure';
 import { type CliIo, exitCodes, UsageError } from './io';
 import { pauseUsage, resumeUsage, runPauseCommand, runResumeCommand } from './pause';
+import { rejectedUsage, runRejectedCommand } from './rejected';
 import { runRunCommand, runUsage } from './run';
 import { runStatusCommand, statusUsage } from './status';
 
@@ -26,6 +27,7 @@ Commands:
               remove a worker's pause
   run         run the checker once: the deployed function, or --local in this process
   backfill    bring an existing users table into the data contract (a dry run unless --apply)
+  rejected    the users the checker took out of its index for a lastLoginAt that is no instant
   breaker     withdraw the mass-passivation breaker's approval (breaker withdraw)
 
 npm run cli -- <command> --help shows a command's options.
@@ -44,6 +46,7 @@ const commands: Record<string, Command> = {
   run: { run: runRunCommand, usage: runUsage },
   backfill: { run: (args, io) => runBackfillCommand(args, io), usage: backfillUsage },
   breaker: { run: runBreakerCommand, usage: breakerUsage },
+  rejected: { run: runRejectedCommand, usage: rejectedUsage },
 };
 
 /** Runs one command line and resolves to the exit code; never calls `process.exit`. */
