@@ -179,7 +179,9 @@ interface Refusal {
  * second request that keeps the later `lastLoginAt` and `inactivityWarnedAt` (the inactivity period has not
  * changed, so its warning still counts) and removes `passivatedAt`. Such a user keeps the stale `lastLoginAt` it
  * was passivated for, so the next run passivates it again unless a login later than that arrives. A stored
- * `lastLoginAt` that is not of `toISOString()`'s shape is replaced by any valid login.
+ * `lastLoginAt` not in `toISOString()`'s form is never kept: another spelling of a later instant (`…+0530`,
+ * `…Z`) is rewritten to its canonical form (`older`), anything else is replaced by the login (`recorded`), by a
+ * second request conditioned on the exact value read. The worker's `lastLoginAtRejected` mark is removed.
  *
  * @returns `recorded`, `older` or `recent` (see {@link LoginRecordOutcome})
  * @throws LoginRecordError on invalid input (empty or oversized `userId`, invalid `at`, bad `activeShards`,
