@@ -853,6 +853,25 @@ describe('checkPassiveUsers', () => {
       expect(events.warnings.map((event) => event.userId)).toEqual(['soon']);
     });
 
+    it('rewrites an instant in another spelling in the warning range, and warns it from its canonical entry next run', async () => {
+      const soon = new Date(now.getTime() - 27 * 86_400_000);
+      const { events, store, clock, run } = setup(
+        [user('python', 0, { lastLoginAt: soon.toISOString().replace(/\.\d{3}Z$/, 'Z') })],
+        { warningDays: 5, eventBusName: 'bus' },
+      );
+
+      const first = await run();
+      clock.advance(600_000);
+      const second = await run();
+
+      expect(first).toMatchObject({ canonicalized: 1, warningsSent: 0, malformed: 0 });
+      expect(store.users.get('python')?.lastLoginAt).toBe(
+        new Date(Math.floor(soon.getTime() / 1000) * 1000).toISOString(),
+      );
+      expect(second).toMatchObject({ warningsSent: 1 });
+      expect(events.warnings.map((event) => event.userId)).toEqual(['python']);
+    });
+
     it('sends no warning once the time budget has run out', async () => {
       const { events, store, run } = setup([user('soon', 27)], { warningDays: 5, eventBusName: 'bus' });
 
