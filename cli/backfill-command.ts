@@ -35,8 +35,9 @@ export const backfillDefaults = {
 
 export const backfillUsage = `Usage: npm run cli -- backfill [options]
 
-Brings an existing users table into the data contract: sets activeShard on active users that lack it, and
-reports (never changes) items it cannot fix without guessing. A dry run unless --apply is given.
+Brings an existing users table into the data contract: sets activeShard on active users that lack it, rewrites a
+lastLoginAt in another spelling of an instant (…Z, an offset) to toISOString() form, and reports (never changes)
+items it cannot fix without guessing (a lastLoginAt with no zone, say). A dry run unless --apply is given.
 
 Options:
   --users-table <name>             the users table (default: $${envNames.usersTableName})
@@ -312,10 +313,11 @@ export function describeReport(report: BackfillReport): string[] {
         : ''),
     `  in contract        ${formatCount(report.inContract)}`,
     `  needs activeShard  ${formatCount(report.needsShard)}${report.apply ? '' : ' (would be set)'}`,
+    `  other spelling     ${formatCount(report.needsCanonicalLastLoginAt)} lastLoginAt an instant not in toISOString() form${report.apply ? '' : ' (would be rewritten)'}`,
   ];
   if (report.apply) {
     lines.push(
-      `  updated            ${formatCount(report.updated)}`,
+      `  updated            ${formatCount(report.updated)} (${formatCount(report.canonicalized)} with lastLoginAt rewritten)`,
       `  changed since read ${formatCount(report.changed)}${report.changed > 0 ? ' (left alone; re-run to recheck them)' : ''}`,
       `  failed             ${formatCount(report.failed)}${report.failed > 0 ? ` e.g. ${report.failedSampleUserIds.join(', ')}` : ''}`,
     );

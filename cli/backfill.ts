@@ -1,7 +1,8 @@
 /**
  * Brings an existing users table into the data contract: every active user with a well-formed `lastLoginAt`
- * gets the `activeShard` that puts it in the worker's index. Anything the tool cannot fix without guessing
- * (no status, a malformed or missing `lastLoginAt`, a shard outside 0..N-1) is reported and left as it is.
+ * gets the `activeShard` that puts it in the worker's index, and a `lastLoginAt` that is another spelling of an
+ * instant (`…Z`, an offset) is rewritten to `toISOString()` form. Anything the tool cannot fix without guessing
+ * (no status, a `lastLoginAt` that is missing or no instant, a shard outside 0..N-1) is reported and left as it is.
  *
  * A parallel Scan, one worker per segment, each handling a page completely before asking for the next, so the
  * checkpoint (per segment: the key after the last finished page) never skips an unhandled item. Writes are
@@ -11,7 +12,7 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { activeShardFor } from '../functions/login-helper';
 import { errorMessage, errorName, isTransientAwsError } from '../functions/shared/aws-errors';
-import { isCanonicalUtcInstant } from '../functions/shared/instant';
+import { readInstant } from '../functions/shared/instant';
 import { userStatus, usersTable } from '../functions/shared/table-schema';
 import { type Checkpoint, encodeCheckpoint, type ScanKey, type SegmentState } from './checkpoint';
 import type { TableIdentity } from './table-identity';
@@ -32,7 +33,8 @@ export type Problem = (typeof problems)[number];
 export const problemDescriptions: Record<Problem, string> = {
   'missing-status': 'no status attribute: not touched, the tool does not guess whether the user is active',
   'missing-lastLoginAt': 'active, but no lastLoginAt: cannot enter the index',
-  'malformed-lastLoginAt': 'active, but lastLoginAt is not toISOString() form: the worker would skip it',
+  'malformed-lastLoginAt':
+    'active, but lastLoginAt is no instant (no zone, no time, impossible): never guessed; `rejected` lists those the worker took out of the index',
   'shard-out-of-range': 'active, but activeShard is not one of "0".."N-1": no worker query reaches it',
   'inactive-in-index': 'not active, yet has activeShard: the worker reads and skips it on every run',
 };
@@ -40,6 +42,8 @@ export const problemDescriptions: Record<Problem, string> = {
 export interface Classification {
   /** Active, well formed, no shard yet: the backfill sets it. */
   readonly needsShard: boolean;
+  /** Active, with `lastLoginAt` in another spelling of an instant: the backfill writes this in its place. */
+  readonly canonicalLastLoginAt?: string;
   readonly problems: readonly Problem[];
 }
 
@@ -54,10 +58,15 @@ export function classifyUser(item: Readonly<Record<string, unknown>>, activeShar
     if (shard !== undefined) found.push('inactive-in-index');
     return { needsShard: false, problems: found };
   }
-  if (lastLoginAt === undefined) found.push('missing-lastLoginAt');
-  else if (!isCanonicalUtcInstant(lastLoginAt)) found.push('malformed-lastLoginAt');
+  const reading = lastLoginAt === undefined ? undefined : readInstant(lastLoginAt);
+  if (reading === undefined) found.push('missing-lastLoginAt');
+  else if (reading.kind === 'rejected') found.push('malformed-lastLoginAt');
   if (shard !== undefined && !isShardInRange(shard, activeShards)) found.push('shard-out-of-range');
-  return { needsShard: shard === undefined && found.length === 0, problems: found };
+  return {
+    needsShard: shard === undefined && found.length === 0,
+    ...(reading?.kind === 'instant' ? { canonicalLastLoginAt: reading.iso } : {}),
+    problems: found,
+  };
 }
 
 function isShardInRange(shard: unknown, activeShards: number): boolean {
@@ -95,6 +104,7 @@ export interface BackfillDeps {
 export interface BackfillProgress {
   readonly scanned: number;
   readonly needsShard: number;
+  readonly needsCanonicalLastLoginAt: number;
   readonly updated: number;
   readonly reported: number;
   readonly changed: number;
@@ -128,7 +138,12 @@ export interface BackfillReport {
   readonly inContract: number;
   /** Items that needed a shard; with `--apply` each is updated, changed or failed. */
   readonly needsShard: number;
+  /** Items whose `lastLoginAt` is another spelling of an instant; with `--apply` rewritten in the same write. */
+  readonly needsCanonicalLastLoginAt: number;
+  /** Items written (a shard set, `lastLoginAt` rewritten, or both). */
   readonly updated: number;
+  /** Of `updated`, the items whose `lastLoginAt` was rewritten to `toISOString()` form. */
+  readonly canonicalized: number;
   /** The condition failed: the item changed after it was read (a login wrote it, say); re-run to recheck. */
   readonly changed: number;
   readonly failed: number;
@@ -167,7 +182,9 @@ class BackfillRun {
   private scanned = 0;
   private inContract = 0;
   private needsShard = 0;
+  private needsCanonical = 0;
   private updated = 0;
+  private canonicalized = 0;
   private changed = 0;
   private failed = 0;
   private reported = 0;
@@ -257,51 +274,75 @@ class BackfillRun {
     for (const item of items) {
       if (this.stopped) return { complete: false, failures };
       const userId = String(item[a.userId]);
-      const { needsShard, problems: found } = classifyUser(item, this.options.activeShards);
-      if (needsShard && this.options.apply && !(await this.bucket.take(this.deps.signal))) {
+      const {
+        needsShard,
+        canonicalLastLoginAt,
+        problems: found,
+      } = classifyUser(item, this.options.activeShards);
+      const needsWrite = needsShard || canonicalLastLoginAt !== undefined;
+      if (needsWrite && this.options.apply && !(await this.bucket.take(this.deps.signal))) {
         // Interrupted while waiting for a token: the item is left for the resume, uncounted.
         return { complete: false, failures };
       }
       this.scanned += 1;
       this.segmentScanned[segment] = (this.segmentScanned[segment] ?? 0) + 1;
       if (found.length > 0) this.recordProblems(found, userId);
-      else if (!needsShard) this.inContract += 1;
-      if (!needsShard) continue;
-      this.needsShard += 1;
+      else if (!needsWrite) this.inContract += 1;
+      if (!needsWrite) continue;
+      if (needsShard) this.needsShard += 1;
+      if (canonicalLastLoginAt !== undefined) this.needsCanonical += 1;
       if (!this.options.apply) continue;
-      const result = await this.setShard(userId, item[a.lastLoginAt] as string);
+      const result = await this.setShard(
+        userId,
+        item[a.lastLoginAt] as string,
+        needsShard,
+        canonicalLastLoginAt,
+      );
       if (result === 'failed') failures += 1;
       if (result === 'fatal') return { complete: false, failures };
     }
     return { complete: true, failures };
   }
 
+  /** Sets the shard, rewrites `lastLoginAt` to `canonical`, or both, in one conditional write. */
   private async setShard(
     userId: string,
     lastLoginAt: string,
+    needsShard: boolean,
+    canonical: string | undefined,
   ): Promise<'updated' | 'changed' | 'failed' | 'fatal'> {
+    const sets = [
+      ...(needsShard ? ['#shard = :shard'] : []),
+      ...(canonical !== undefined ? ['#lastLoginAt = :canonical'] : []),
+    ];
     try {
       await this.deps.client.send(
         new UpdateCommand({
           TableName: this.options.tableName,
           Key: { [a.userId]: userId },
-          UpdateExpression: 'SET #shard = :shard',
-          // Only the item as it was read and checked: still active, still without a shard, same last login.
+          // A mark the worker left when the value was no instant goes with it (the value was fixed since).
+          UpdateExpression: `SET ${sets.join(', ')} REMOVE #rejected`,
+          // Only the item as it was read and checked: still active, same last login, still without a shard when
+          // it sets one.
           ConditionExpression:
-            'attribute_not_exists(#shard) AND #status = :active AND #lastLoginAt = :lastLoginAt',
+            `${needsShard ? 'attribute_not_exists(#shard) AND ' : ''}` +
+            '#status = :active AND #lastLoginAt = :lastLoginAt',
           ExpressionAttributeNames: {
-            '#shard': a.activeShard,
+            ...(needsShard ? { '#shard': a.activeShard } : {}),
             '#status': a.status,
             '#lastLoginAt': a.lastLoginAt,
+            '#rejected': a.lastLoginAtRejected,
           },
           ExpressionAttributeValues: {
-            ':shard': activeShardFor(userId, this.options.activeShards),
+            ...(needsShard ? { ':shard': activeShardFor(userId, this.options.activeShards) } : {}),
+            ...(canonical !== undefined ? { ':canonical': canonical } : {}),
             ':active': userStatus.active,
             ':lastLoginAt': lastLoginAt,
           },
         }),
       );
       this.updated += 1;
+      if (canonical !== undefined) this.canonicalized += 1;
       return 'updated';
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) {
@@ -348,6 +389,7 @@ class BackfillRun {
     return {
       scanned: this.scanned,
       needsShard: this.needsShard,
+      needsCanonicalLastLoginAt: this.needsCanonical,
       updated: this.updated,
       reported: this.reported,
       changed: this.changed,
@@ -380,7 +422,9 @@ class BackfillRun {
       scanned: this.scanned,
       inContract: this.inContract,
       needsShard: this.needsShard,
+      needsCanonicalLastLoginAt: this.needsCanonical,
       updated: this.updated,
+      canonicalized: this.canonicalized,
       changed: this.changed,
       failed: this.failed,
       reported: this.reported,

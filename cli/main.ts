@@ -8,8 +8,8 @@
  */
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { ConfigError } from '../functions/shared/config';
 import { UnknownWorkerError } from '../functions/periodic-worker/admin';
+import { ConfigError } from '../functions/shared/config';
 import { backfillUsage, runBackfillCommand } from './backfill-command';
 import { breakerUsage, runBreakerCommand } from './breaker';
 import { DeploymentError } from './deployment';
@@ -18,6 +18,7 @@ import { type CliIo, exitCodes, UsageError } from './io';
 import { listUsage, runListCommand } from './list';
 import { logsUsage, runLogsCommand } from './logs';
 import { pauseUsage, resumeUsage, runPauseCommand, runResumeCommand } from './pause';
+import { rejectedUsage, runRejectedCommand } from './rejected';
 import { runRunCommand, runUsage } from './run';
 import { runWorkerCommand } from './run-worker';
 import { runStatusCommand, statusUsage } from './status';
@@ -42,6 +43,7 @@ Commands for any periodic worker (its lock table from --lock-table, $LOCK_TABLE_
 The passive-user checker's:
   run         run the checker once: the deployed function, or --local in this process
   backfill    bring an existing users table into the data contract (a dry run unless --apply)
+  rejected    the users the checker took out of its index for a lastLoginAt that is no instant
   breaker     withdraw the mass-passivation breaker's approval (breaker withdraw), or clear its window
               (breaker reset)
 
@@ -67,6 +69,7 @@ const commands: Record<string, Command> = {
   logs: { run: runLogsCommand, usage: logsUsage },
   backfill: { run: (args, io) => runBackfillCommand(args, io), usage: backfillUsage },
   breaker: { run: runBreakerCommand, usage: breakerUsage },
+  rejected: { run: runRejectedCommand, usage: rejectedUsage },
 };
 
 /** Runs one command line and resolves to the exit code; never calls `process.exit`. */

@@ -51,7 +51,9 @@ export function describeSummary(s: RunSummary & PausedBy): string[] {
   }
   lines.push(
     `  exempt          ${s.exempt} (neverPassivate)`,
-    `  malformed       ${s.malformed} (lastLoginAt not in toISOString() form; skipped)`,
+    `  malformed       ${s.malformed} (lastLoginAt no instant: no zone, no time, impossible; never passivated)`,
+    `  rejected        ${s.rejected ?? 0} (of those, taken out of the index; npm run cli -- rejected lists them)`,
+    `  canonicalized   ${s.canonicalized ?? 0} (lastLoginAt in another spelling of an instant, rewritten)`,
     `  not active      ${s.notActive ?? 0} (in the index, but status is not "active"; see backfill)`,
     `  failed          ${s.failed}`,
   );
@@ -100,7 +102,7 @@ const kitNumberFields = new Set(['fencingToken', 'durationMs']);
 /** The checker's figures an operator acts on, in the order `run` prints them. */
 const checkerFigures = ['passivated', 'raceSkipped', 'notActive', 'exempt', 'malformed', 'failed'] as const;
 const checkerDryRunFigures = ['wouldPassivate', 'exempt', 'malformed', 'failed'] as const;
-const checkerFiguresIfAny = ['warningsSent', 'eventsFailed'] as const;
+const checkerFiguresIfAny = ['warningsSent', 'eventsFailed', 'rejected', 'canonicalized'] as const;
 
 /**
  * A run's main figures as `name=value`: for the passive-user checker the counts `run` prints, for any other job

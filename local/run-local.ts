@@ -21,7 +21,7 @@ import type { CheckerSummary } from '../functions/passive-user-checker/ports';
 import { periodicWorker } from '../functions/periodic-worker/periodic-worker';
 import type { JobSummary, RunRecord } from '../functions/periodic-worker/ports';
 import { configDefaults, envNames } from '../functions/shared/config';
-import { dayMs, isCanonicalUtcInstant } from '../functions/shared/instant';
+import { canonicalInstant, dayMs, isCanonicalUtcInstant } from '../functions/shared/instant';
 import { userStatus, usersTable } from '../functions/shared/table-schema';
 import type { PeriodicWorker } from '../infra/constructs/periodic-worker';
 import { PassiveUsersStack } from '../infra/passive-users-stack';
@@ -223,7 +223,9 @@ export function userVerdict(
     readonly now: Date;
   },
 ): { readonly verdict: string; readonly why: string } {
-  const lastLogin = before[a.lastLoginAt];
+  const stored = before[a.lastLoginAt];
+  // Another spelling of an instant is judged as that instant, as the job does.
+  const lastLogin = canonicalInstant(stored);
   if (before[a.status] !== userStatus.active) {
     const since = before[a.passivatedAt];
     return {
@@ -237,10 +239,10 @@ export function userVerdict(
       why: `last login ${daysAgo(String(lastLogin), run.now)}, past the ${run.inactiveDays}-day cutoff`,
     };
   }
-  if (!isCanonicalUtcInstant(lastLogin)) {
+  if (lastLogin === undefined) {
     return {
       verdict: 'malformed',
-      why: `lastLoginAt ${JSON.stringify(lastLogin)} is not an ISO-8601 UTC instant: skipped (npm run cli -- backfill repairs it)`,
+      why: `lastLoginAt ${JSON.stringify(stored)} is not an ISO-8601 instant with a zone: never guessed, out of the index until the next login (npm run cli -- rejected lists it)`,
     };
   }
   if (lastLogin >= run.cutoff) {

@@ -16,7 +16,7 @@ import { type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamod
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { isConditionalCheckFailed } from '../shared/aws-errors';
 import { configDefaults, configLimits, tableNamePattern } from '../shared/config';
-import { dayMs, isCanonicalUtcInstant } from '../shared/instant';
+import { canonicalInstant, dayMs, isCanonicalUtcInstant } from '../shared/instant';
 import { userStatus, usersTable } from '../shared/table-schema';
 
 export interface RecordLoginOptions {
@@ -119,23 +119,29 @@ export function activeShardFor(userId: string, activeShards: number = configDefa
 const a = usersTable.attributes;
 
 /**
- * Only a stored `lastLoginAt` of `toISOString()`'s shape (24 characters, from the first instant to the last) holds
- * a login back. DynamoDB compares strings byte by byte, and on its own that would let a value that is no instant
- * block every login for good: letters sort after digits (`never`, `Tue Nov 24 2026`), `23/11/2026` after every
- * year before 2300, and Python's `2026-11-23T12:00:00Z` after the canonical instants of its own second. Such a
- * value is malformed in the data contract (the worker skips it), so any valid login replaces it.
+ * DynamoDB compares strings byte by byte, which orders instants only in `toISOString()`'s form. A condition can
+ * tell that form from every other spelling the data contract reads as an instant (see `shared/instant.ts`): 24
+ * characters holding `T`, `.` and `Z` leave exactly `YYYY-MM-DDThh:mm:ss.sssZ`. Only such a stored value is
+ * compared in the write's condition; any other is refused by it, read back (ALL_OLD) and decided here: another
+ * spelling of a later instant is kept in canonical form, anything else (an earlier instant, no instant at all)
+ * is replaced by the login, each by a second write conditioned on the exact value read.
  */
 const latestInstant = '9999-12-31T23:59:59.999Z';
 const instantLength = latestInstant.length;
+const canonicalShape =
+  '(size(#lastLoginAt) = :instantLength AND contains(#lastLoginAt, :t) AND contains(#lastLoginAt, :dot) AND ' +
+  'contains(#lastLoginAt, :z))';
+const canonicalShapeValues = { ':instantLength': instantLength, ':t': 'T', ':dot': '.', ':z': 'Z' } as const;
 
 /** The statuses the helper owns; any other (say `suspended`) refuses every write. */
 const ownedStatus = '(attribute_not_exists(#status) OR #status IN (:active, :passive))';
-/** The stored `lastLoginAt` is an instant no earlier than this login. */
-const laterLoginStored =
-  '(size(#lastLoginAt) = :instantLength AND #lastLoginAt BETWEEN :at AND :latestInstant)';
+/** No `lastLoginAt`, or a canonical one earlier than this login: the only values written over unread. */
+const earlierLoginOrNone = `(attribute_not_exists(#lastLoginAt) OR (${canonicalShape} AND #lastLoginAt < :at))`;
+/** The stored `lastLoginAt` is a canonical instant no earlier than this login. */
+const laterLoginStored = `(${canonicalShape} AND #lastLoginAt BETWEEN :at AND :latestInstant)`;
 /** Under `refreshAfterMs`: the user is in the index, with an instant less than the interval before this login. */
 const recentLoginStored =
-  '(#status = :active AND #shard = :shard AND size(#lastLoginAt) = :instantLength AND ' +
+  `(#status = :active AND #shard = :shard AND ${canonicalShape} AND ` +
   '#lastLoginAt > :freshSince AND #lastLoginAt <= :latestInstant)';
 
 /**
@@ -173,7 +179,9 @@ interface Refusal {
  * second request that keeps the later `lastLoginAt` and `inactivityWarnedAt` (the inactivity period has not
  * changed, so its warning still counts) and removes `passivatedAt`. Such a user keeps the stale `lastLoginAt` it
  * was passivated for, so the next run passivates it again unless a login later than that arrives. A stored
- * `lastLoginAt` that is not of `toISOString()`'s shape is replaced by any valid login.
+ * `lastLoginAt` not in `toISOString()`'s form is never kept: another spelling of a later instant (`…+0530`,
+ * `…Z`) is rewritten to its canonical form (`older`), anything else is replaced by the login (`recorded`), by a
+ * second request conditioned on the exact value read. The worker's `lastLoginAtRejected` mark is removed.
  *
  * @returns `recorded`, `older` or `recent` (see {@link LoginRecordOutcome})
  * @throws LoginRecordError on invalid input (empty or oversized `userId`, invalid `at`, bad `activeShards`,
@@ -229,6 +237,17 @@ export async function recordLogin(
     const status = old[a.status];
     if (!isOwnedStatus(status)) throw new UnexpectedUserStatusError(userId, status);
     const stored = old[a.lastLoginAt];
+    if (stored !== undefined && !isCanonicalUtcInstant(stored)) {
+      // Another spelling of an instant, or no instant: never kept as it is.
+      const storedInstant = canonicalInstant(stored);
+      const later = storedInstant !== undefined && storedInstant > login.at ? storedInstant : undefined;
+      const replaceRefused = await replaceStoredLogin(client, login, stored, later);
+      if (replaceRefused === undefined) return later === undefined ? 'recorded' : 'older';
+      const statusNow = replaceRefused.old[a.status];
+      if (!isOwnedStatus(statusNow)) throw new UnexpectedUserStatusError(userId, statusNow);
+      if (round >= maxRounds) throw replaceRefused.error;
+      continue;
+    }
     const kept: LoginRecordOutcome = stored === login.at ? 'recorded' : 'older';
     if (status === userStatus.active && old[a.activeShard] === shard) {
       // In the index already: refused for a later (or the same) login, or under refreshAfterMs for a recent one.
@@ -259,23 +278,25 @@ function writeLogin(client: DynamoDBDocumentClient, login: Login): Promise<Refus
       // A login opens a new inactivity period: the last period's warning mark goes, so the next warning does
       // not depend on the application's clock being ahead of the worker's.
       UpdateExpression:
-        'SET #status = :active, #lastLoginAt = :at, #shard = :shard REMOVE #passivatedAt, #warnedAt',
-      ConditionExpression: `${ownedStatus} AND NOT ${laterLoginStored}${recent}`,
+        'SET #status = :active, #lastLoginAt = :at, #shard = :shard ' +
+        'REMOVE #passivatedAt, #warnedAt, #rejected',
+      ConditionExpression: `${ownedStatus} AND ${earlierLoginOrNone}${recent}`,
       ExpressionAttributeNames: {
         '#status': a.status,
         '#lastLoginAt': a.lastLoginAt,
         '#shard': a.activeShard,
         '#passivatedAt': a.passivatedAt,
         '#warnedAt': a.inactivityWarnedAt,
+        '#rejected': a.lastLoginAtRejected,
       },
       ExpressionAttributeValues: {
         ':active': userStatus.active,
         ':passive': userStatus.passive,
         ':at': login.at,
         ':shard': login.shard,
-        ':instantLength': instantLength,
-        ':latestInstant': latestInstant,
+        ...canonicalShapeValues,
         ...(login.freshSince === undefined ? {} : { ':freshSince': login.freshSince }),
+        ...(login.freshSince === undefined ? {} : { ':latestInstant': latestInstant }),
       },
       ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
     }),
@@ -295,21 +316,63 @@ function reactivateKeepingLaterLogin(
     new UpdateCommand({
       TableName: login.tableName,
       Key: { [a.userId]: login.userId },
-      UpdateExpression: 'SET #status = :active, #shard = :shard REMOVE #passivatedAt',
+      UpdateExpression: 'SET #status = :active, #shard = :shard REMOVE #passivatedAt, #rejected',
       ConditionExpression: `${ownedStatus} AND ${laterLoginStored}`,
       ExpressionAttributeNames: {
         '#status': a.status,
         '#lastLoginAt': a.lastLoginAt,
         '#shard': a.activeShard,
         '#passivatedAt': a.passivatedAt,
+        '#rejected': a.lastLoginAtRejected,
       },
       ExpressionAttributeValues: {
         ':active': userStatus.active,
         ':passive': userStatus.passive,
         ':at': login.at,
         ':shard': login.shard,
-        ':instantLength': instantLength,
+        ...canonicalShapeValues,
         ':latestInstant': latestInstant,
+      },
+      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+    }),
+  );
+}
+
+/**
+ * The stored `lastLoginAt` is not in `toISOString()`'s form: written over while it is exactly the value read, with
+ * `later` (its own canonical form, when it is a later instant than this login; the inactivity period goes on, so
+ * `inactivityWarnedAt` stays) or else with the login. Status, shard and the worker's rejection mark as for any
+ * login.
+ */
+function replaceStoredLogin(
+  client: DynamoDBDocumentClient,
+  login: Login,
+  stored: unknown,
+  later: string | undefined,
+): Promise<Refusal | undefined> {
+  return sendConditionally(
+    client,
+    new UpdateCommand({
+      TableName: login.tableName,
+      Key: { [a.userId]: login.userId },
+      UpdateExpression:
+        'SET #status = :active, #lastLoginAt = :lastLoginAt, #shard = :shard ' +
+        `REMOVE #passivatedAt, #rejected${later === undefined ? ', #warnedAt' : ''}`,
+      ConditionExpression: `${ownedStatus} AND #lastLoginAt = :stored`,
+      ExpressionAttributeNames: {
+        '#status': a.status,
+        '#lastLoginAt': a.lastLoginAt,
+        '#shard': a.activeShard,
+        '#passivatedAt': a.passivatedAt,
+        '#rejected': a.lastLoginAtRejected,
+        ...(later === undefined ? { '#warnedAt': a.inactivityWarnedAt } : {}),
+      },
+      ExpressionAttributeValues: {
+        ':active': userStatus.active,
+        ':passive': userStatus.passive,
+        ':lastLoginAt': later ?? login.at,
+        ':shard': login.shard,
+        ':stored': stored,
       },
       ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
     }),

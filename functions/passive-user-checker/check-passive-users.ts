@@ -4,7 +4,7 @@ import { errorMessage, errorName, isTransientAwsError } from '../shared/aws-erro
 import { ConcurrencyLimiter } from '../shared/concurrency';
 import type { WorkerConfig } from '../shared/config';
 import { EventOutbox } from '../shared/event-outbox';
-import { dayMs, isCanonicalUtcInstant } from '../shared/instant';
+import { dayMs, type InstantReading, type InstantRejection, readInstant } from '../shared/instant';
 import type {
   BreakerApproval,
   BreakerCrossing,
@@ -14,6 +14,7 @@ import type {
   CandidatePage,
   CheckerSummary,
   DomainEvents,
+  LastLoginRewrite,
   StaleCandidate,
   StaleIndexEntry,
   StopReason,
@@ -63,6 +64,8 @@ export class SystemicFailureError extends RunFailedError<CheckerSummary> {
 }
 
 const dryRunSampleSize = 20;
+/** Ids named in the run's one report of values that are no instant: a few, never one line per user. */
+const rejectedSampleSize = 5;
 /** The share rule's denominator (a COUNT of the whole index) is reused this long before it is counted again. */
 const activeCountReuseMs = 6 * 60 * 60 * 1000;
 /** Transient failures with no success at all, from this many on, mean the table is unusable, not unlucky. */
@@ -104,6 +107,8 @@ export function idleSummary(
     notActive: 0,
     exempt: 0,
     malformed: 0,
+    rejected: 0,
+    canonicalized: 0,
     failed: 0,
     wouldPassivate: 0,
     sampleUserIds: [],
@@ -143,6 +148,10 @@ class PassivationRun {
   private acceptedState: BreakerState | undefined;
   private exempt = 0;
   private malformed = 0;
+  /** A few of the malformed entries' ids, with why, for the run's one log line about them. */
+  private readonly malformedSample: { userId: string; reason: InstantRejection }[] = [];
+  private rejected = 0;
+  private canonicalized = 0;
   private failed = 0;
   /** The part of `failed` that were passivations: warnings failing alone do not make a run systemic. */
   private passivationsFailed = 0;
@@ -247,12 +256,19 @@ class PassivationRun {
     });
     // Awaited by each shard before it classifies; a failed read is reported there (or below), not as unhandled.
     stateKnown.catch(() => undefined);
+    // Every entry that needs a write counts as work for its shard: a stale one, and one whose lastLoginAt must
+    // be rewritten (another spelling of an instant) or taken out of the index (no instant at all).
     const perShard = await this.scanStaleRange((entry) => {
+      const lastLogin = readInstant(entry.lastLoginAt);
+      if (lastLogin.kind === 'rejected') {
+        this.noteMalformed(entry.userId, lastLogin.reason);
+        return true;
+      }
       if (entry.neverPassivate) exempt += 1;
-      else if (!this.isWellFormed(entry)) return false;
-      else if (judgedUntil === undefined || entry.lastLoginAt >= judgedUntil) zone += 1;
+      else if (lastLogin.iso >= this.cutoffIso) return lastLogin.kind === 'instant';
+      else if (judgedUntil === undefined || lastLogin.iso >= judgedUntil) zone += 1;
       else below += 1;
-      return !entry.neverPassivate;
+      return !entry.neverPassivate || lastLogin.kind === 'instant';
     }, stateKnown);
     const memory = await memoryRead;
     this.breakerMemory = memory;
@@ -303,8 +319,9 @@ class PassivationRun {
       const belowIds: string[] = [];
       const kept = () => zoneIds.length + belowIds.length;
       await this.scanStaleRange((entry) => {
-        if (entry.neverPassivate || !isCanonicalUtcInstant(entry.lastLoginAt)) return false;
-        if (judgedUntil === undefined || entry.lastLoginAt >= judgedUntil) {
+        const lastLogin = canonicalStale(readInstant(entry.lastLoginAt), this.cutoffIso);
+        if (entry.neverPassivate || lastLogin === undefined) return false;
+        if (judgedUntil === undefined || lastLogin >= judgedUntil) {
           if (kept() >= keepAtMost) belowIds.pop();
           if (kept() < keepAtMost) zoneIds.push(entry.userId);
         } else if (kept() < keepAtMost) belowIds.push(entry.userId);
@@ -355,6 +372,7 @@ class PassivationRun {
     } else if (reason !== undefined) {
       this.job.log.error('Mass-passivation breaker tripped', figures);
     }
+    this.reportMalformed();
     return staleShards;
   }
 
@@ -561,10 +579,18 @@ class PassivationRun {
    */
   private async passivatePage(candidates: readonly StaleCandidate[]): Promise<void> {
     for (const candidate of candidates) {
-      // Counted and logged by the breaker's scan of the same range; skipped here without a second count.
-      if (!isCanonicalUtcInstant(candidate.lastLoginAt) || this.knownNotActive.has(candidate.userId))
-        continue;
+      if (this.knownNotActive.has(candidate.userId)) continue;
+      const lastLogin = readInstant(candidate.lastLoginAt);
+      const stale = !candidate.neverPassivate && canonicalStale(lastLogin, this.cutoffIso) !== undefined;
+      // Exempt entries were counted by the breaker's scan; skipped here without a second count.
+      if (lastLogin.kind === 'canonical' && !stale) continue;
       if (!this.mayStartWork()) break;
+      if (!stale) {
+        // Not to be passivated, but not to be read on every tick either: rewritten (a non-canonical instant,
+        // which then sorts where it belongs) or taken out of the index (no instant). Dry runs write nothing.
+        if (!this.job.dryRun) await this.startWrite(() => this.repairLastLogin(candidate, lastLogin));
+        continue;
+      }
       if (this.job.dryRun) {
         this.wouldPassivate += 1;
         if (this.sampleUserIds.length < dryRunSampleSize) this.sampleUserIds.push(candidate.userId);
@@ -575,15 +601,43 @@ class PassivationRun {
         break;
       }
       this.passivationsStarted += 1;
-      // Waits for a free slot before looking at the next candidate, so a page is never queued whole: across
-      // all shards at most UPDATE_CONCURRENCY writes are alive and one waits per shard.
-      const { done } = await this.limiter.start(async () => {
-        const event = await this.passivate(candidate);
+      await this.startWrite(async () => {
+        const event = await this.passivate(candidate, lastLogin);
         // In the write's slot: a bus slower than the writes holds slots, so events never pile up in memory.
         if (event) await this.outbox?.add(event);
       });
-      this.writesInFlight.add(done);
-      done.finally(() => this.writesInFlight.delete(done)).catch(() => undefined);
+    }
+  }
+
+  /**
+   * Waits for a free slot, so a page is never queued whole: across all shards at most UPDATE_CONCURRENCY writes
+   * are alive and one waits per shard. The write settles in `settlePassivations`.
+   */
+  private async startWrite(write: () => Promise<void>): Promise<void> {
+    const { done } = await this.limiter.start(write);
+    this.writesInFlight.add(done);
+    done.finally(() => this.writesInFlight.delete(done)).catch(() => undefined);
+  }
+
+  /** One stale-range entry that no run passivates as it is: rewritten to canonical form, or taken out. */
+  private async repairLastLogin(candidate: StaleCandidate, lastLogin: InstantReading): Promise<void> {
+    if (!this.mayStartUncappedWork()) return;
+    try {
+      if (lastLogin.kind === 'rejected') {
+        const rejection = { at: this.job.now().toISOString(), reason: lastLogin.reason };
+        if (await this.deps.users.rejectLastLogin(candidate.userId, candidate.lastLoginAt, rejection)) {
+          this.rejected += 1;
+        }
+      } else if (
+        await this.deps.users.canonicalizeLastLogin(candidate.userId, rewriteOf(candidate, lastLogin))
+      ) {
+        this.canonicalized += 1;
+      }
+    } catch (error) {
+      this.failed += 1;
+      if (!isTransientAwsError(error)) this.abort(error);
+      // No userId: a legacy import must not turn a throttled run into a line per user.
+      else if (this.failed === 1) this.job.log.warn('Rewriting lastLoginAt failed; retried next run', {});
     }
   }
 
@@ -593,7 +647,10 @@ class PassivationRun {
     if (this.outbox) this.countUndelivered('UserPassivated', await this.outbox.drain());
   }
 
-  private async passivate(candidate: StaleCandidate): Promise<UserPassivatedEvent | undefined> {
+  private async passivate(
+    candidate: StaleCandidate,
+    lastLogin: InstantReading,
+  ): Promise<UserPassivatedEvent | undefined> {
     // Re-checked here: a write queued behind the limiter may reach the front after the budget has gone.
     if (!this.mayStartUncappedWork()) {
       this.passivationsStarted -= 1;
@@ -601,13 +658,19 @@ class PassivationRun {
     }
     const passivatedAt = this.job.now().toISOString();
     try {
+      const rewrite = lastLogin.kind === 'instant' ? rewriteOf(candidate, lastLogin) : undefined;
       const result = await this.deps.users.passivateIfStillStale(
         candidate.userId,
         this.cutoffIso,
         passivatedAt,
+        rewrite,
       );
       if (result === 'changed') {
-        this.raceSkipped += 1;
+        // Refused on the exact old value: if only status or exemption stood in the way, the value is still
+        // rewritten, so the entry is judged like any other on the next run.
+        if (rewrite && (await this.deps.users.canonicalizeLastLogin(candidate.userId, rewrite))) {
+          this.canonicalized += 1;
+        } else this.raceSkipped += 1;
         return undefined;
       }
       if (result === 'not-active') {
@@ -618,9 +681,10 @@ class PassivationRun {
         return undefined;
       }
       this.passivated += 1;
+      if (rewrite) this.canonicalized += 1;
       return {
         userId: candidate.userId,
-        lastLoginAt: candidate.lastLoginAt,
+        lastLoginAt: rewrite?.canonical ?? candidate.lastLoginAt,
         passivatedAt,
         runId: this.job.runId,
       };
@@ -642,8 +706,18 @@ class PassivationRun {
   private async warnPage(candidates: readonly StaleCandidate[]): Promise<void> {
     const marks: Promise<MarkedWarning | undefined>[] = [];
     for (const candidate of candidates) {
-      if (!this.isWellFormed(candidate)) continue;
+      const lastLogin = readInstant(candidate.lastLoginAt);
+      // No instant: taken out of the index once it reaches the stale range, and reported there.
+      if (lastLogin.kind === 'rejected') continue;
       if (!this.mayStartUncappedWork()) break;
+      if (lastLogin.kind === 'instant') {
+        // Rewritten first, so that it sorts where it belongs; the next run warns it from its canonical entry.
+        marks.push(
+          (await this.limiter.start(() => this.repairLastLogin(candidate, lastLogin).then(() => undefined)))
+            .done,
+        );
+        continue;
+      }
       marks.push((await this.limiter.start(() => this.markWarned(candidate))).done);
     }
     const marked = (await Promise.all(marks)).filter((mark) => mark !== undefined);
@@ -701,14 +775,29 @@ class PassivationRun {
     }
   }
 
-  private isWellFormed(candidate: Pick<StaleCandidate, 'userId' | 'lastLoginAt'>): boolean {
-    if (isCanonicalUtcInstant(candidate.lastLoginAt)) return true;
+  private noteMalformed(userId: string, reason: InstantRejection): void {
     this.malformed += 1;
-    // Only the id: the malformed value itself may hold whatever the application wrote there.
-    this.job.log.warn('Skipped a user whose lastLoginAt is not an ISO-8601 UTC instant', {
-      userId: candidate.userId,
-    });
-    return false;
+    if (this.malformedSample.length < rejectedSampleSize) this.malformedSample.push({ userId, reason });
+  }
+
+  /**
+   * One line per run, never one per user (a legacy import of a million users would otherwise log a million lines
+   * on every tick). Only ids: the values themselves may hold whatever the application wrote there.
+   */
+  private reportMalformed(): void {
+    if (this.malformed === 0) return;
+    const leftInIndex = this.job.dryRun || this.breaker?.tripped;
+    this.job.log.warn(
+      'Index entries whose lastLoginAt is no instant (no zone, no time, impossible): never passivated; ' +
+        (leftInIndex
+          ? 'left in the index by this run'
+          : 'taken out of the index and marked lastLoginAtRejected (npm run cli -- rejected lists them)'),
+      {
+        count: this.malformed,
+        sampleUserIds: this.malformedSample.map((entry) => entry.userId),
+        sampleReasons: this.malformedSample.map((entry) => entry.reason),
+      },
+    );
   }
 
   private countUndelivered(type: string, userIds: readonly string[]): void {
@@ -765,6 +854,8 @@ class PassivationRun {
       notActive: this.notActive + (this.breaker?.notActive ?? 0),
       exempt: this.exempt,
       malformed: this.malformed,
+      rejected: this.rejected,
+      canonicalized: this.canonicalized,
       failed: this.failed,
       wouldPassivate: this.wouldPassivate,
       sampleUserIds: [...this.sampleUserIds],
@@ -786,4 +877,13 @@ function withoutVersion(
 
 function sameState(a: Omit<BreakerState, 'version'>, b: Omit<BreakerState, 'version'>): boolean {
   return JSON.stringify(withoutVersion(a)) === JSON.stringify(withoutVersion(b));
+}
+
+/** The canonical form of a stored `lastLoginAt` when it is an instant before the cutoff, else undefined. */
+function canonicalStale(lastLogin: InstantReading, cutoffIso: string): string | undefined {
+  return lastLogin.kind !== 'rejected' && lastLogin.iso < cutoffIso ? lastLogin.iso : undefined;
+}
+
+function rewriteOf(candidate: StaleCandidate, lastLogin: InstantReading & { iso: string }): LastLoginRewrite {
+  return { stored: candidate.lastLoginAt, canonical: lastLogin.iso };
 }

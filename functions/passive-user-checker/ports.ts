@@ -1,4 +1,5 @@
 import type { JobSummary, RunRecord } from '../periodic-worker/ports';
+import type { InstantRejection } from '../shared/instant';
 
 export type { RunLog } from '../periodic-worker/ports';
 
@@ -11,6 +12,20 @@ export type { RunLog } from '../periodic-worker/ports';
 export interface StaleCandidate {
   readonly userId: string;
   readonly lastLoginAt: string;
+  /** Read by the passivation query (exempt entries may still need their `lastLoginAt` rewritten). */
+  readonly neverPassivate?: boolean;
+}
+
+/** `lastLoginAt` exactly as stored (a non-canonical instant) and its canonical form, to write in its place. */
+export interface LastLoginRewrite {
+  readonly stored: string;
+  readonly canonical: string;
+}
+
+/** Why and when the job took a user out of the index: stored on the item as `lastLoginAtRejected`. */
+export interface LastLoginRejection {
+  readonly at: string;
+  readonly reason: InstantRejection;
 }
 
 export interface CandidatePage {
@@ -69,13 +84,23 @@ export interface UserStore {
   ): Promise<CandidatePage>;
   /**
    * Sets the user passive if it is still active, not exempt and stale. 'changed' when the condition failed:
-   * the user logged in after the query, was passivated elsewhere, was exempted or was deleted.
+   * the user logged in after the query, was passivated elsewhere, was exempted or was deleted. With `rewrite`
+   * (a stale instant stored in another form) the same write also sets `lastLoginAt` to its canonical form, and
+   * "stale" is "`lastLoginAt` is still exactly `rewrite.stored`"; a refusal is then 'changed', unread.
    */
   passivateIfStillStale(
     userId: string,
     cutoffIso: string,
     passivatedAtIso: string,
+    rewrite?: LastLoginRewrite,
   ): Promise<PassivationResult>;
+  /** Sets `lastLoginAt` to its canonical form while it is exactly `rewrite.stored`; false when it was not. */
+  canonicalizeLastLogin(userId: string, rewrite: LastLoginRewrite): Promise<boolean>;
+  /**
+   * Takes the user out of the index (removes `activeShard`) and marks it `lastLoginAtRejected`, while
+   * `lastLoginAt` is exactly `stored`; false when it was not (a login wrote it since).
+   */
+  rejectLastLogin(userId: string, stored: string, rejection: LastLoginRejection): Promise<boolean>;
   /** Candidates for an inactivity warning: `cutoff <= lastLoginAt < warnBefore`, not warned since their login. */
   warningCandidatesPage(
     shard: string,
@@ -204,7 +229,12 @@ export interface CheckerSummary extends JobSummary {
   /** Index entries whose item is not `active` (still carrying `activeShard`): skipped, left for `backfill`. */
   readonly notActive: number;
   readonly exempt: number;
+  /** Stale-range entries whose `lastLoginAt` is no instant (no zone, no time, impossible): never passivated. */
   readonly malformed: number;
+  /** Of `malformed`, those this run took out of the index and marked `lastLoginAtRejected` (none in a dry run). */
+  readonly rejected: number;
+  /** `lastLoginAt` values this run rewrote from another spelling of an instant to `toISOString()` form. */
+  readonly canonicalized: number;
   readonly failed: number;
   /** Dry run only: how many would have been passivated, and a bounded sample of their ids. */
   readonly wouldPassivate: number;

@@ -16,6 +16,8 @@ export function checkerMetrics(
     [metricNames.raceSkipped]: summary.raceSkipped,
     [metricNames.exemptSkipped]: summary.exempt,
     [metricNames.malformedItems]: summary.malformed,
+    [metricNames.lastLoginRejected]: summary.rejected,
+    [metricNames.lastLoginCanonicalized]: summary.canonicalized,
     [metricNames.failedUpdates]: summary.failed,
     [metricNames.breakerTripped]: run.outcome === 'breaker-tripped' ? 1 : 0,
     [metricNames.eventsFailed]: summary.eventsFailed,

@@ -10,6 +10,10 @@ export const metricNames = {
   raceSkipped: 'RaceSkipped',
   exemptSkipped: 'ExemptSkipped',
   malformedItems: 'MalformedItems',
+  /** Of the malformed entries, those a run took out of the index (marked lastLoginAtRejected). */
+  lastLoginRejected: 'LastLoginRejected',
+  /** lastLoginAt values rewritten from another spelling of an instant to toISOString() form. */
+  lastLoginCanonicalized: 'LastLoginCanonicalized',
   failedUpdates: 'FailedUpdates',
   lockContended: 'LockContended',
   runDuration: 'RunDuration',

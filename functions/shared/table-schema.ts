@@ -15,6 +15,11 @@ export const usersTable = {
     passivatedAt: 'passivatedAt',
     neverPassivate: 'neverPassivate',
     inactivityWarnedAt: 'inactivityWarnedAt',
+    /**
+     * Set by the job when it took the user out of the index because `lastLoginAt` is no instant it may act on
+     * (ambiguous: no zone, no time; impossible): a map of `at` (when) and `reason`. `recordLogin` removes it.
+     */
+    lastLoginAtRejected: 'lastLoginAtRejected',
   },
   /**
    * Present only on active users (`activeShard` is removed on passivation), so passive users cost nothing.

@@ -61,11 +61,19 @@ function mixedTable(): UserItem[] {
   ];
 }
 
-const isFixable = (item: Record<string, unknown>) => String(item.userId).startsWith('legacy-');
+const needsShard = (item: Record<string, unknown>) =>
+  String(item.userId).startsWith('legacy-') || item.userId === 'malformed-1';
+/** Python's …Z and an offset: other spellings of an instant, rewritten to toISOString() form. */
+const canonicalForms: Record<string, string> = {
+  'malformed-1': '2026-11-01T08:30:00.000Z',
+  'malformed-3': '2026-11-01T07:30:00.000Z',
+};
 const fixed = (items: Record<string, unknown>[]) =>
-  items.map((item) =>
-    isFixable(item) ? { ...item, activeShard: activeShardFor(String(item.userId), shards) } : item,
-  );
+  items.map((item) => ({
+    ...item,
+    ...(needsShard(item) ? { activeShard: activeShardFor(String(item.userId), shards) } : {}),
+    ...(canonicalForms[String(item.userId)] ? { lastLoginAt: canonicalForms[String(item.userId)] } : {}),
+  }));
 
 const parseReport = (out: string) => JSON.parse(out) as BackfillReport;
 
@@ -107,16 +115,20 @@ describe(`backfill on ${selectedEngineKind()}`, () => {
       complete: true,
       scanned: 102,
       inContract: 30,
-      needsShard: 60,
+      needsShard: 61,
+      needsCanonicalLastLoginAt: 2,
       updated: 0,
-      reported: 12,
+      reported: 10,
     });
     expect(report.checkpoint).toBeUndefined();
     expect(report.problems['missing-status']).toEqual({
       count: 3,
       sampleUserIds: expect.arrayContaining(['nostatus-0', 'nostatus-1', 'nostatus-2']),
     });
-    expect(report.problems['malformed-lastLoginAt'].count).toBe(4);
+    expect(report.problems['malformed-lastLoginAt']).toEqual({
+      count: 2,
+      sampleUserIds: expect.arrayContaining(['malformed-0', 'malformed-2']),
+    });
     expect(report.problems['missing-lastLoginAt'].count).toBe(2);
     expect(report.problems['shard-out-of-range']).toEqual({
       count: 2,
@@ -126,7 +138,7 @@ describe(`backfill on ${selectedEngineKind()}`, () => {
     expect(result.err).toMatch(/dry run, nothing is written/);
   });
 
-  it('with --apply sets the shard on exactly the active, well-formed users that lack one', async () => {
+  it('with --apply sets the shard on exactly the active, well-formed users that lack one, and rewrites other spellings of an instant', async () => {
     const table = await seeded(mixedTable());
     const before = await allItems(local.client, table);
 
@@ -136,19 +148,21 @@ describe(`backfill on ${selectedEngineKind()}`, () => {
     expect(parseReport(result.out)).toMatchObject({
       apply: true,
       complete: true,
-      needsShard: 60,
-      updated: 60,
+      needsShard: 61,
+      needsCanonicalLastLoginAt: 2,
+      updated: 62,
+      canonicalized: 2,
       changed: 0,
       failed: 0,
-      reported: 12,
+      reported: 10,
     });
     expect(await allItems(local.client, table)).toEqual(fixed(before));
     const worker = new DynamoDbUserStore(local.documents, table);
     const indexed = await Promise.all(
       Array.from({ length: shards }, (_, shard) => worker.countActive(String(shard))),
     );
-    // 60 backfilled + 20 already in the contract + malformed-3 and stuck-0, which were in the index before.
-    expect(indexed.reduce((sum, count) => sum + count, 0)).toBe(82);
+    // 61 backfilled + 20 already in the contract + malformed-3 and stuck-0, which were in the index before.
+    expect(indexed.reduce((sum, count) => sum + count, 0)).toBe(83);
   });
 
   it('finds nothing left to do when run again after --apply', async () => {
@@ -158,7 +172,13 @@ describe(`backfill on ${selectedEngineKind()}`, () => {
 
     const again = await runCli(backfillArgs(table, '--apply'));
 
-    expect(parseReport(again.out)).toMatchObject({ needsShard: 0, updated: 0, inContract: 90, reported: 12 });
+    expect(parseReport(again.out)).toMatchObject({
+      needsShard: 0,
+      needsCanonicalLastLoginAt: 0,
+      updated: 0,
+      inContract: 92,
+      reported: 10,
+    });
     expect(await allItems(local.client, table)).toEqual(after);
   });
 

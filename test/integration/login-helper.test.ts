@@ -455,24 +455,125 @@ describe(`recordLogin on ${selectedEngineKind()}`, () => {
       expect((await itemOf(usersTableName, 'u'))?.lastLoginAt).toBe(now.toISOString());
     });
 
-    // String comparison alone would let these refuse the login: Python's isoformat with 'Z' sorts after the
-    // canonical instants of its own second ('Z' > '.'), and letters sort after every digit.
+    // Another spelling of an instant is that instant: a later login replaces it, an earlier one keeps it, and
+    // either way only toISOString()'s form is left stored.
     it.each([
+      {
+        case: "PHP's DATE_ISO8601 (24 characters, sorting after a later login)",
+        stored: '2026-11-23T17:30:00+0530',
+        at: '2026-11-23T13:00:00.000Z',
+        outcome: 'recorded',
+        kept: '2026-11-23T13:00:00.000Z',
+      },
+      {
+        case: "PHP's DATE_ISO8601 of a later instant",
+        stored: '2026-11-23T17:30:00+0530',
+        at: '2026-11-23T11:00:00.000Z',
+        outcome: 'older',
+        kept: '2026-11-23T12:00:00.000Z',
+      },
       {
         case: "Python's second-precision form, later as a string",
         stored: '2026-11-23T12:00:00Z',
         at: '2026-11-23T12:00:00.500Z',
+        outcome: 'recorded',
+        kept: '2026-11-23T12:00:00.500Z',
       },
       {
         case: "Python's form of a later instant",
         stored: '2026-11-23T12:00:00Z',
         at: '2026-11-20T08:00:00.000Z',
+        outcome: 'older',
+        kept: '2026-11-23T12:00:00.000Z',
       },
       {
-        case: 'an offset instead of Z',
-        stored: '2026-11-23T12:00:00.000+00:00',
-        at: '2026-11-20T08:00:00.000Z',
+        case: "Ruby's %FT%T%z west of UTC, earlier as a string than the earlier login",
+        stored: '2026-11-23T08:00:00-0800',
+        at: '2026-11-23T12:00:00.000Z',
+        outcome: 'older',
+        kept: '2026-11-23T16:00:00.000Z',
       },
+    ])(
+      'never keeps a stored instant in another spelling ($case) and records the later of it and the login',
+      async ({ stored, at, outcome, kept }) => {
+        const { usersTableName } = await local.freshTables('login');
+        const shard = activeShardFor('foreign', shards);
+        await put(usersTableName, {
+          userId: 'foreign',
+          status: 'active',
+          lastLoginAt: stored,
+          activeShard: shard,
+        });
+
+        const result = await recordLogin(local.documents, {
+          tableName: usersTableName,
+          userId: 'foreign',
+          activeShards: shards,
+          at: new Date(at),
+        });
+
+        expect(result).toBe(outcome);
+        expect(await itemOf(usersTableName, 'foreign')).toEqual({
+          userId: 'foreign',
+          status: 'active',
+          lastLoginAt: kept,
+          activeShard: shard,
+        });
+      },
+    );
+
+    it('reactivates a passive user stored with an offset form in canonical form, by the later login', async () => {
+      const { usersTableName } = await local.freshTables('login');
+      await put(usersTableName, {
+        userId: 'p',
+        status: 'passive',
+        lastLoginAt: '2026-11-23T17:30:00+0530',
+        passivatedAt: daysAgo(1),
+      });
+
+      const outcome = await recordLogin(local.documents, {
+        tableName: usersTableName,
+        userId: 'p',
+        activeShards: shards,
+        at: new Date('2026-11-23T13:00:00.000Z'),
+      });
+
+      expect(outcome).toBe('recorded');
+      expect(await itemOf(usersTableName, 'p')).toEqual({
+        userId: 'p',
+        status: 'active',
+        lastLoginAt: '2026-11-23T13:00:00.000Z',
+        activeShard: activeShardFor('p', shards),
+      });
+    });
+
+    it('puts a user the worker took out of the index for a value with no zone back in, clearing the mark', async () => {
+      const { usersTableName } = await local.freshTables('login');
+      await put(usersTableName, {
+        userId: 'naive',
+        status: 'active',
+        lastLoginAt: '2024-03-01 10:00:00',
+        lastLoginAtRejected: { at: daysAgo(3), reason: 'no-zone' },
+      });
+
+      const outcome = await recordLogin(local.documents, {
+        tableName: usersTableName,
+        userId: 'naive',
+        activeShards: shards,
+        at: now,
+      });
+
+      expect(outcome).toBe('recorded');
+      expect(await itemOf(usersTableName, 'naive')).toEqual({
+        userId: 'naive',
+        status: 'active',
+        lastLoginAt: now.toISOString(),
+        activeShard: activeShardFor('naive', shards),
+      });
+    });
+
+    it.each([
+      { case: 'no zone', stored: '2026-11-23T12:00:00', at: '2026-11-20T08:00:00.000Z' },
       { case: 'a day-first date', stored: '23/11/2026', at: '2026-11-20T08:00:00.000Z' },
       { case: 'a word', stored: 'never', at: '2026-11-20T08:00:00.000Z' },
       {
@@ -482,7 +583,7 @@ describe(`recordLogin on ${selectedEngineKind()}`, () => {
       },
       { case: 'epoch milliseconds as a string', stored: '1795435200000', at: '2026-11-20T08:00:00.000Z' },
     ])(
-      'overwrites a stored lastLoginAt not in toISOString() form ($case) with any valid login',
+      'overwrites a stored lastLoginAt that is no instant ($case) with any valid login',
       async ({ stored, at }) => {
         const { usersTableName } = await local.freshTables('login');
         const shard = activeShardFor('odd', shards);
@@ -520,7 +621,8 @@ describe(`recordLogin on ${selectedEngineKind()}`, () => {
         );
 
         expect(outcomes).toEqual(['recorded', 'recorded']);
-        expect(observed.commands).toEqual(['UpdateItemCommand', 'UpdateItemCommand']);
+        // Refused by the first request (not toISOString()'s form), written by a second on the exact value read.
+        expect(observed.commands).toEqual(Array(4).fill('UpdateItemCommand'));
         expect(await itemOf(usersTableName, 'odd')).toEqual({
           userId: 'odd',
           status: 'active',

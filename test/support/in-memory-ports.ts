@@ -3,6 +3,8 @@ import type {
   BreakerStore,
   CandidatePage,
   DomainEvents,
+  LastLoginRejection,
+  LastLoginRewrite,
   PassivationResult,
   RunLog,
   StaleIndexPage,
@@ -22,6 +24,7 @@ export interface FakeUser {
   passivatedAt?: string;
   neverPassivate?: boolean;
   inactivityWarnedAt?: string;
+  lastLoginAtRejected?: LastLoginRejection;
 }
 
 /** The users table and its sparse index, with the same conditions as the DynamoDB adapter. */
@@ -79,7 +82,7 @@ export class InMemoryUserStore implements UserStore {
       this.indexEntries(shard).filter((user) => user.lastLoginAt < cutoffIso),
       pageSize,
       start,
-      (user) => user.neverPassivate !== true,
+      () => true,
     );
   }
 
@@ -106,10 +109,17 @@ export class InMemoryUserStore implements UserStore {
     userId: string,
     cutoffIso: string,
     passivatedAtIso: string,
+    rewrite?: LastLoginRewrite,
   ): Promise<PassivationResult> {
     this.beforeWrite(userId);
     this.writes.push(userId);
     const user = this.users.get(userId);
+    if (rewrite) {
+      if (user?.status !== 'active' || user.lastLoginAt !== rewrite.stored || user.neverPassivate === true) {
+        return 'changed';
+      }
+      user.lastLoginAt = rewrite.canonical;
+    }
     if (user?.status !== 'active' || !(user.lastLoginAt < cutoffIso) || user.neverPassivate === true) {
       return user !== undefined && user.status !== 'active' && user.activeShard !== undefined
         ? 'not-active'
@@ -119,6 +129,25 @@ export class InMemoryUserStore implements UserStore {
     user.passivatedAt = passivatedAtIso;
     delete user.activeShard;
     return 'passivated';
+  }
+
+  async canonicalizeLastLogin(userId: string, rewrite: LastLoginRewrite): Promise<boolean> {
+    this.beforeWrite(userId);
+    this.writes.push(userId);
+    const user = this.users.get(userId);
+    if (user?.lastLoginAt !== rewrite.stored && user?.lastLoginAt !== rewrite.canonical) return false;
+    user.lastLoginAt = rewrite.canonical;
+    return true;
+  }
+
+  async rejectLastLogin(userId: string, stored: string, rejection: LastLoginRejection): Promise<boolean> {
+    this.beforeWrite(userId);
+    this.writes.push(userId);
+    const user = this.users.get(userId);
+    if (user?.lastLoginAt !== stored) return false;
+    delete user.activeShard;
+    user.lastLoginAtRejected = rejection;
+    return true;
   }
 
   async markWarnedIfNotYet(userId: string, lastLoginAt: string, warnedAtIso: string): Promise<boolean> {
@@ -153,7 +182,11 @@ export class InMemoryUserStore implements UserStore {
     const next =
       rest.length > pageSize && last ? { lastLoginAt: last.lastLoginAt, userId: last.userId } : undefined;
     return {
-      candidates: slice.filter(keep).map((user) => ({ userId: user.userId, lastLoginAt: user.lastLoginAt })),
+      candidates: slice.filter(keep).map((user) => ({
+        userId: user.userId,
+        lastLoginAt: user.lastLoginAt,
+        ...(user.neverPassivate === true ? { neverPassivate: true } : {}),
+      })),
       next,
     };
   }

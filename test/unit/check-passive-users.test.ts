@@ -131,25 +131,102 @@ describe('checkPassiveUsers', () => {
     expect(summary).toMatchObject({ passivated: 1, raceSkipped: 1, failed: 0 });
   });
 
-  it('skips and counts malformed lastLoginAt values, logging only the userId', async () => {
-    const { store, log, run } = setup([
-      user('bad-format', 0, { lastLoginAt: '2020-01-01 00:00:00' }),
-      user('bad-date', 0, { lastLoginAt: '2020-02-30T00:00:00.000Z' }),
-      user('no-ms', 0, { lastLoginAt: '2020-01-01T00:00:00Z' }),
+  it('judges a lastLoginAt in another spelling as that instant, passivating and rewriting it in one write', async () => {
+    const { store, events, run } = setup([
+      user('python', 0, { lastLoginAt: '2020-01-01T00:00:00Z' }),
+      user('php', 0, { lastLoginAt: '2020-01-01T05:30:00+0530' }),
       user('good', 60),
     ]);
 
     const summary = await run();
 
-    expect(summary).toMatchObject({ malformed: 3, passivated: 1 });
-    expect(statusOf(store, 'bad-format')).toBe('active');
-    expect(statusOf(store, 'bad-date')).toBe('active');
-    expect(statusOf(store, 'no-ms')).toBe('active');
-    expect(store.writes).toEqual(['good']);
-    const warnings = log.lines.filter((line) => line.message.includes('not an ISO-8601'));
-    expect(warnings.map((line) => line.extra)).toEqual(
-      expect.arrayContaining([{ userId: 'bad-format' }, { userId: 'bad-date' }, { userId: 'no-ms' }]),
-    );
+    expect(summary).toMatchObject({ passivated: 3, canonicalized: 2, malformed: 0, rejected: 0 });
+    expect(store.users.get('python')).toMatchObject({
+      status: 'passive',
+      lastLoginAt: '2020-01-01T00:00:00.000Z',
+    });
+    expect(store.users.get('php')).toMatchObject({
+      status: 'passive',
+      lastLoginAt: '2020-01-01T00:00:00.000Z',
+    });
+    expect(store.writes.filter((id) => id !== 'good')).toEqual(['python', 'php']);
+    expect(events.passivated.map((event) => event.lastLoginAt)).toContain('2020-01-01T00:00:00.000Z');
+  });
+
+  it('takes values that are no instant out of the index once, marked, and reports them in one line per run', async () => {
+    const { store, log, run, clock } = setup([
+      user('no-zone', 0, { lastLoginAt: '2020-01-01 00:00:00' }),
+      user('bad-date', 0, { lastLoginAt: '2020-02-30T00:00:00.000Z' }),
+      user('good', 60),
+    ]);
+
+    const summary = await run();
+    clock.advance(600_000);
+    const writesBefore = store.writes.length;
+    const next = await run();
+
+    expect(summary).toMatchObject({ malformed: 2, rejected: 2, passivated: 1 });
+    expect(store.users.get('no-zone')).toMatchObject({
+      status: 'active',
+      lastLoginAt: '2020-01-01 00:00:00',
+      lastLoginAtRejected: { at: now.toISOString(), reason: 'no-zone' },
+    });
+    expect(store.users.get('no-zone')?.activeShard).toBeUndefined();
+    expect(store.users.get('bad-date')).toMatchObject({ lastLoginAtRejected: { reason: 'impossible' } });
+    const reports = log.lines.filter((line) => line.message.includes('lastLoginAt'));
+    expect(reports).toHaveLength(1);
+    expect(reports[0]?.extra).toMatchObject({ count: 2 });
+    expect([...((reports[0]?.extra?.sampleUserIds as string[]) ?? [])].sort()).toEqual([
+      'bad-date',
+      'no-zone',
+    ]);
+    expect(log.lines.filter((line) => line.extra !== undefined && 'userId' in line.extra)).toEqual([]);
+    expect(next).toMatchObject({ malformed: 0, rejected: 0, canonicalized: 0 });
+    expect(store.writes.length).toBe(writesBefore);
+  });
+
+  it('only rewrites an instant in another spelling that is not stale, or whose user is exempt', async () => {
+    // Sorted by its local time (-08:00), this entry is read in the stale range though its instant is not stale.
+    const inside = new Date(now.getTime() - 30 * 86_400_000 + 3_600_000);
+    const local = new Date(inside.getTime() - 8 * 3_600_000).toISOString().slice(0, 19);
+    const { store, run } = setup([
+      user('pacific', 0, { lastLoginAt: `${local}-08:00` }),
+      user('admin', 0, { lastLoginAt: '2020-01-01T00:00:00Z', neverPassivate: true }),
+    ]);
+
+    const summary = await run();
+
+    expect(summary).toMatchObject({ passivated: 0, canonicalized: 2, exempt: 1 });
+    expect(store.users.get('pacific')).toMatchObject({ status: 'active', lastLoginAt: inside.toISOString() });
+    expect(store.users.get('admin')).toMatchObject({
+      status: 'active',
+      lastLoginAt: '2020-01-01T00:00:00.000Z',
+    });
+  });
+
+  it('writes nothing for other spellings or values that are no instant in a dry run', async () => {
+    const { store, run } = setup([
+      user('python', 0, { lastLoginAt: '2020-01-01T00:00:00Z' }),
+      user('no-zone', 0, { lastLoginAt: '2020-01-01 00:00:00' }),
+    ]);
+
+    const summary = await run({ dryRun: true });
+
+    expect(summary).toMatchObject({ wouldPassivate: 1, malformed: 1, rejected: 0, canonicalized: 0 });
+    expect(store.writes).toEqual([]);
+  });
+
+  it('keeps an instant in another spelling whose user logged in meanwhile, rewriting nothing', async () => {
+    const { store, run } = setup([user('python', 0, { lastLoginAt: '2020-01-01T00:00:00Z' })]);
+    store.beforeWrite = (userId) => {
+      const entry = store.users.get(userId);
+      if (entry) entry.lastLoginAt = now.toISOString();
+    };
+
+    const summary = await run();
+
+    expect(summary).toMatchObject({ passivated: 0, raceSkipped: 1, canonicalized: 0 });
+    expect(store.users.get('python')).toMatchObject({ status: 'active', lastLoginAt: now.toISOString() });
   });
 
   it('never passivates a user marked neverPassivate and counts them as exempt', async () => {
@@ -556,8 +633,8 @@ describe('checkPassiveUsers', () => {
       const users = [
         ...Array.from({ length: 20 }, (_, i) => user(`admin${i}`, 400, { neverPassivate: true })),
         ...Array.from({ length: 20 }, (_, i) => ({
-          ...user(`python${i}`, 400),
-          lastLoginAt: `2025-0${1 + (i % 9)}-01T00:00:00Z`,
+          ...user(`nozone${i}`, 400),
+          lastLoginAt: `2025-0${1 + (i % 9)}-01T00:00:00`,
         })),
         ...Array.from({ length: 20 }, (_, i) => user(`suspended${i}`, 400, { status: 'suspended' })),
         user('stale', 40),
@@ -635,7 +712,7 @@ describe('checkPassiveUsers', () => {
     it('reports the skipped figures on a tripped run too', async () => {
       const users = [
         ...Array.from({ length: 3 }, (_, i) => user(`admin${i}`, 400, { neverPassivate: true })),
-        { ...user('python', 400), lastLoginAt: '2025-01-01T00:00:00Z' },
+        { ...user('nozone', 400), lastLoginAt: '2025-01-01T00:00:00' },
         ...Array.from({ length: 12 }, (_, i) => user(`stale${i}`, 40)),
       ];
       const { run } = setup(users, { breakerMaxStale: 10 });
@@ -866,6 +943,25 @@ describe('checkPassiveUsers', () => {
 
       expect(summary).toMatchObject({ stopReason: 'per-run-cap', passivated: 1, warningsSent: 1 });
       expect(events.warnings.map((event) => event.userId)).toEqual(['soon']);
+    });
+
+    it('rewrites an instant in another spelling in the warning range, and warns it from its canonical entry next run', async () => {
+      const soon = new Date(now.getTime() - 27 * 86_400_000);
+      const { events, store, clock, run } = setup(
+        [user('python', 0, { lastLoginAt: soon.toISOString().replace(/\.\d{3}Z$/, 'Z') })],
+        { warningDays: 5, eventBusName: 'bus' },
+      );
+
+      const first = await run();
+      clock.advance(600_000);
+      const second = await run();
+
+      expect(first).toMatchObject({ canonicalized: 1, warningsSent: 0, malformed: 0 });
+      expect(store.users.get('python')?.lastLoginAt).toBe(
+        new Date(Math.floor(soon.getTime() / 1000) * 1000).toISOString(),
+      );
+      expect(second).toMatchObject({ warningsSent: 1 });
+      expect(events.warnings.map((event) => event.userId)).toEqual(['python']);
     });
 
     it('sends no warning once the time budget has run out', async () => {

@@ -40,8 +40,8 @@ describe('classifyUser', () => {
 
   it.each([
     ['missing', undefined, 'missing-lastLoginAt'],
-    ['without milliseconds', '2026-11-01T08:30:00Z', 'malformed-lastLoginAt'],
-    ['with an offset', '2026-11-01T08:30:00.000+01:00', 'malformed-lastLoginAt'],
+    ['without a zone', '2026-11-01T08:30:00', 'malformed-lastLoginAt'],
+    ['a date only', '2026-11-01', 'malformed-lastLoginAt'],
     ['an impossible date', '2026-02-30T08:30:00.000Z', 'malformed-lastLoginAt'],
     ['a number', 1_762_000_000_000, 'malformed-lastLoginAt'],
   ])(
@@ -50,6 +50,21 @@ describe('classifyUser', () => {
       expect(classifyUser({ userId: 'u', status: 'active', lastLoginAt }, 16)).toEqual({
         needsShard: false,
         problems: [problem],
+      });
+    },
+  );
+
+  it.each([
+    ['without milliseconds', '2026-11-01T08:30:00Z', '2026-11-01T08:30:00.000Z'],
+    ['with an offset', '2026-11-01T09:30:00.000+01:00', '2026-11-01T08:30:00.000Z'],
+    ["in PHP's DATE_ISO8601", '2026-11-01T14:00:00+0530', '2026-11-01T08:30:00.000Z'],
+  ])(
+    'rewrites an active user whose lastLoginAt is an instant %s, and gives it a shard',
+    (_, lastLoginAt, canonical) => {
+      expect(classifyUser({ userId: 'u', status: 'active', lastLoginAt }, 16)).toEqual({
+        needsShard: true,
+        canonicalLastLoginAt: canonical,
+        problems: [],
       });
     },
   );

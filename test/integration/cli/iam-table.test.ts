@@ -155,6 +155,14 @@ const cases: readonly CliCase[] = [
     },
   },
   {
+    row: 'rejected',
+    name: 'rejected',
+    argv: (t) => ['rejected', '--users-table', t.usersTableName],
+    arrange: async ({ tables, arrange }) => {
+      await arrange(['run', '--local', ...runArgs(tables)], workerEnv);
+    },
+  },
+  {
     row: 'breaker reset [--by NAME]',
     name: 'breaker reset',
     argv: (t) => ['breaker', 'reset', '--by', 'ana@ops', ...lockArgs(t)],

@@ -40,6 +40,8 @@ const summary: RunSummary = {
   notActive: 0,
   exempt: 1,
   malformed: 0,
+  rejected: 0,
+  canonicalized: 0,
   failed: 0,
   wouldPassivate: 0,
   sampleUserIds: [],

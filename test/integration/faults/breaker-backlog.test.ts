@@ -122,10 +122,9 @@ describe(`the breaker on a first deployment with a dormant backlog (${selectedEn
       ...Array.from({ length: 30 }, (_, i) =>
         user(`fresh-${i}`, new Date(now.getTime() - i * 3_600_000).toISOString()),
       ),
-      // Python's isoformat() and friends: valid instants, not in toISOString() form.
-      ...Array.from({ length: 15 }, (_, i) =>
-        user(`python-${i}`, `${longAgo(i).toISOString().slice(0, 19)}Z`),
-      ),
+      // Python's isoformat() of a naive datetime: no zone, so no instant (another spelling of an instant is
+      // judged as that instant: foreign-instants.test.ts).
+      ...Array.from({ length: 15 }, (_, i) => user(`python-${i}`, longAgo(i).toISOString().slice(0, 19))),
       ...Array.from({ length: 30 }, (_, i) =>
         user(`passive-${i}`, longAgo(i).toISOString(), {
           status: 'passive',
@@ -157,7 +156,8 @@ describe(`the breaker on a first deployment with a dormant backlog (${selectedEn
       exempt: 15,
       notActive: 30,
     });
-    expect(second).toMatchObject({ outcome: 'completed', malformed: 15, exempt: 15 });
+    // The values that are no instant left the index in the first run: reported once, not on every tick.
+    expect(second).toMatchObject({ outcome: 'completed', malformed: 0, exempt: 15 });
     expect(second.breaker).toMatchObject({ tripped: false, crossed: 0 });
   });
 });
