@@ -5,12 +5,12 @@
  * 1. checks the tarball's type resolution with arethetypeswrong (node16 CommonJS and ESM, bundler);
  * 2. in a fresh project from the pinned CLI's own `cdk init app --language typescript --generate-only`, with the
  *    template's dependencies (the CDK libraries at the floor of the package's peer ranges) and the tarball
- *    installed: puts the "Use it in your CDK app" snippet of docs/install.md into the template's stack, with the
- *    "Add a worker of your own" construct snippet after it, writes that section's handler into `lambda/` (with a
- *    stub of the user's own `./sessions`), bundles it with that section's esbuild command, runs the template's
- *    `tsc`, `cdk synth` (no esbuild, no Docker there: the prebuilt Lambda code and the worker's bundle must be the
- *    assets), runs the worker's bundle once against an embedded engine, and loads every entry point with plain
- *    `node`, by `import` and by `require`;
+ *    installed: runs the "Add a worker of your own" section's installs, writes its handler where its stack
+ *    snippet's `entry` says, puts the "Use it in your CDK app" snippet of docs/install.md into the template's
+ *    stack with the worker's stack snippet after it, runs the template's `tsc`, `cdk synth` (no Docker: the
+ *    checker's asset must be the prebuilt Lambda code, the worker's the bundle `entry` made with the app's
+ *    esbuild: minified ESM with a source map), runs that bundle once against an embedded engine over a seeded
+ *    Sessions table, and loads every entry point with plain `node`, by `import` and by `require`;
  * 3. in a project that installs only what docs/install.md says the login helper needs: runs its ESM and its
  *    CommonJS snippet against an embedded DynamoDB engine and checks the item they wrote; measures what that
  *    installs.
@@ -21,8 +21,8 @@ import { execFile, type SpawnSyncOptions, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { BatchWriteCommand, DynamoDBDocumentClient, GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { activeShardFor } from '../functions/login-helper/index';
 import { lockTable } from '../functions/shared/table-schema';
 import { engineClientConfig, startEngine } from '../local/engine';
@@ -132,10 +132,31 @@ async function step(
   }
 }
 
+/**
+ * One import line per module: the names the snippets import from it, each once (two snippets of one stack may each
+ * import `CfnOutput`, as a reader pasting both would merge them).
+ */
+function mergedImports(lines: readonly string[]): string[] {
+  const names = new Map<string, Set<string>>();
+  const others: string[] = [];
+  for (const line of lines) {
+    const named = /^import \{ (.+) \} from '([^']+)';$/.exec(line);
+    if (named === null) {
+      others.push(line);
+      continue;
+    }
+    const [, list = '', from = ''] = named;
+    const set = names.get(from) ?? new Set<string>();
+    for (const name of list.split(',')) set.add(name.trim());
+    names.set(from, set);
+  }
+  return [...others, ...[...names].map(([from, set]) => `import { ${[...set].join(', ')} } from '${from}';`)];
+}
+
 /** The template's stack file with the snippet in place of its body and the snippet's imports at the top. */
 function withSnippet(stackSource: string, snippet: string): string {
   const lines = snippet.trimEnd().split('\n');
-  const imports = lines.filter((line) => line.startsWith('import '));
+  const imports = mergedImports(lines.filter((line) => line.startsWith('import ')));
   const body = lines.filter((line) => !line.startsWith('import ') && line.trim() !== '');
   const superCall = 'super(scope, id, props);\n';
   const at = stackSource.indexOf(superCall);
@@ -154,34 +175,25 @@ function withSnippet(stackSource: string, snippet: string): string {
   );
 }
 
-/** The consumer's own module the worker snippet imports: two pages of session ids, deleted by counting them. */
-const sessionsStub = `export async function* expiredSessionPages(_before: Date): AsyncGenerator<string[]> {
-  yield ['session-1', 'session-2'];
-  yield ['session-3'];
-}
+const ownWorkerSection = 'Add a worker of your own';
 
-export async function deleteSessions(page: string[]): Promise<number> {
-  return page.length;
-}
-`;
-
-/** Writes the worker section's handler (and the stub of its ./sessions) and bundles it with the section's command. */
-function buildOwnWorker(): string {
-  const handler = codeBlockAfter(installDoc, 'Add a worker of your own', 'ts', 0);
-  const command = codeBlockAfter(installDoc, 'Add a worker of your own', 'sh', 0).trim().split(/\s+/);
-  const entry = command[2] ?? '';
-  if (command.slice(0, 2).join(' ') !== 'npx esbuild' || !entry.startsWith('lambda/')) {
-    throw new StepFailure(`unexpected bundle command: ${command.join(' ')}`);
+/**
+ * The worker section's own steps before the synth: its `npm install` lines, and its handler written where its stack
+ * snippet's `entry` points. Returns the handler's path in the app.
+ */
+function addOwnWorker(): string {
+  for (const line of codeBlockAfter(installDoc, ownWorkerSection, 'sh', 0).trim().split('\n')) {
+    const command = line.trim().split(/\s+/);
+    if (command.slice(0, 2).join(' ') !== 'npm install') {
+      throw new StepFailure(`unexpected command in "${ownWorkerSection}": ${line}`);
+    }
+    run('npm', command.slice(1), { cwd: appDir });
   }
-  run('mkdir', ['-p', path.join(appDir, 'lambda')], { cwd: appDir });
-  writeFileSync(path.join(appDir, entry), handler);
-  writeFileSync(path.join(appDir, 'lambda', 'sessions.ts'), sessionsStub);
-  // The template's esbuild (from tsx) is not promised: this repository's pinned one runs the documented command.
-  run(path.join(projectRoot, 'node_modules/.bin/esbuild'), [...command.slice(2), '--log-level=warning'], {
-    cwd: appDir,
-  });
-  const outfile = command.find((arg) => arg.startsWith('--outfile='))?.slice('--outfile='.length) ?? '';
-  return path.join(appDir, outfile);
+  const entry = /entry: '([^']+)'/.exec(codeBlockAfter(installDoc, ownWorkerSection, 'ts', 1))?.[1];
+  if (entry === undefined) throw new StepFailure(`the stack snippet of "${ownWorkerSection}" has no entry`);
+  run('mkdir', ['-p', path.dirname(path.join(appDir, entry))], { cwd: appDir });
+  writeFileSync(path.join(appDir, entry), codeBlockAfter(installDoc, ownWorkerSection, 'ts', 0));
+  return entry;
 }
 
 /** Loads every entry point with plain node, by import (ESM) and by require (CommonJS), in `cwd`. */
@@ -298,10 +310,11 @@ async function main(): Promise<number> {
       return `node_modules ${mb(sizeOf(path.join(appDir, 'node_modules')))}, ${esbuild}`;
     });
     if (installed) {
-      let workerBundle = '';
-      await step('a worker of its own: the handler snippet bundled by the documented esbuild command', () => {
-        workerBundle = buildOwnWorker();
-        return `${path.relative(appDir, workerBundle)}, ${kb(statSync(workerBundle).size)}`;
+      await step("a worker of its own: the section's installs and its handler", () => {
+        const before = sizeOf(path.join(appDir, 'node_modules'));
+        const entry = addOwnWorker();
+        const grown = sizeOf(path.join(appDir, 'node_modules')) - before;
+        return `${entry}; node_modules grew by ${mb(grown)} (esbuild ${esbuildVersion(appDir)})`;
       });
       await step(
         "the stack snippets (checker, then the own worker) in the stack, and the template's tsc",
@@ -309,7 +322,7 @@ async function main(): Promise<number> {
           const stackFile = path.join(appDir, 'lib', `${appName}-stack.ts`);
           const snippet = [
             codeBlockAfter(installDoc, 'Use it in your CDK app', 'ts'),
-            codeBlockAfter(installDoc, 'Add a worker of your own', 'ts', 1),
+            codeBlockAfter(installDoc, ownWorkerSection, 'ts', 1),
           ].join('\n');
           writeFileSync(stackFile, withSnippet(readFileSync(stackFile, 'utf8'), snippet));
           // The template's tsconfig covers lambda/ too: the worker's handler is type-checked against the .d.cts.
@@ -317,65 +330,67 @@ async function main(): Promise<number> {
           return `${path.relative(appDir, stackFile)}, lambda/`;
         },
       );
-      await step('cdk synth without Docker: the asset is the prebuilt Lambda code', () => {
-        run('npx', ['cdk', 'synth', '--quiet', '--no-notices'], {
-          cwd: appDir,
-          env: { ...childEnv, PATH: pathWithoutDocker() },
-        });
-        const out = path.join(appDir, 'cdk.out');
-        const template = JSON.parse(
-          readFileSync(path.join(out, 'ConsumerAppStack.template.json'), 'utf8'),
-        ) as {
-          Resources: Record<
-            string,
-            { Type: string; Properties: Record<string, unknown>; Metadata?: Record<string, string> }
-          >;
-        };
-        const functions = Object.values(template.Resources).filter(
-          (r) => r.Type === 'AWS::Lambda::Function' && r.Properties.Handler === 'index.handler',
-        );
-        const prebuilt = readFileSync(
-          path.join(
-            appDir,
-            'node_modules',
-            manifest.name,
-            'dist/lambda',
-            prebuiltFunctions[0]?.name ?? '',
-            'index.mjs',
-          ),
-        );
-        const assets = readdirSync(out).filter((name) => name.startsWith('asset.'));
-        const same = assets.filter((name) => {
-          const file = path.join(out, name, 'index.mjs');
-          return existsSync(file) && readFileSync(file).equals(prebuilt);
-        });
-        if (functions.length === 0 || same.length === 0) {
-          throw new StepFailure(
-            `expected a function with handler index.handler whose asset is dist/lambda's bundle; found ${functions.length} function(s), ${same.length} matching asset(s)`,
+      let ownWorkerAsset = '';
+      await step(
+        "cdk synth without Docker: the checker's asset is the prebuilt code, the worker's is bundled",
+        () => {
+          run('npx', ['cdk', 'synth', '--quiet', '--no-notices'], {
+            cwd: appDir,
+            env: { ...childEnv, PATH: pathWithoutDocker() },
+          });
+          const out = path.join(appDir, 'cdk.out');
+          const template = JSON.parse(
+            readFileSync(path.join(out, 'ConsumerAppStack.template.json'), 'utf8'),
+          ) as {
+            Resources: Record<
+              string,
+              { Type: string; Properties: Record<string, unknown>; Metadata?: Record<string, string> }
+            >;
+          };
+          const functions = Object.values(template.Resources).filter(
+            (r) => r.Type === 'AWS::Lambda::Function' && r.Properties.Handler === 'index.handler',
           );
-        }
-        const ownWorker = existsSync(workerBundle) ? readFileSync(workerBundle) : undefined;
-        const ownAssets = assets.filter((name) => {
-          const file = path.join(out, name, path.basename(workerBundle));
-          return ownWorker !== undefined && existsSync(file) && readFileSync(file).equals(ownWorker);
-        });
-        const rules = Object.values(template.Resources).filter((r) => r.Type === 'AWS::Events::Rule');
-        if (
-          ownAssets.length !== 1 ||
-          !rules.some((r) => r.Properties.ScheduleExpression === 'rate(1 hour)')
-        ) {
-          throw new StepFailure(
-            `expected the own worker's bundle as an asset and its rate(1 hour) rule; found ${ownAssets.length} asset(s), rules ${rules.map((r) => String(r.Properties.ScheduleExpression)).join(', ')}`,
+          const prebuilt = readFileSync(
+            path.join(
+              appDir,
+              'node_modules',
+              manifest.name,
+              'dist/lambda',
+              prebuiltFunctions[0]?.name ?? '',
+              'index.mjs',
+            ),
           );
-        }
-        return `${functions.length} function(s), runtime ${String(functions[0]?.Properties.Runtime)}, assets = dist/lambda bundle and the own worker's bundle, ${rules.length} schedule rules`;
-      });
+          const assets = readdirSync(out).filter((name) => name.startsWith('asset.'));
+          const same = assets.filter((name) => {
+            const file = path.join(out, name, 'index.mjs');
+            return existsSync(file) && readFileSync(file).equals(prebuilt);
+          });
+          if (functions.length === 0 || same.length === 0) {
+            throw new StepFailure(
+              `expected a function with handler index.handler whose asset is dist/lambda's bundle; found ${functions.length} function(s), ${same.length} matching asset(s)`,
+            );
+          }
+          ownWorkerAsset = ownWorkerAssetOf(template, out);
+          const rules = Object.values(template.Resources).filter((r) => r.Type === 'AWS::Events::Rule');
+          if (!rules.some((r) => r.Properties.ScheduleExpression === 'rate(1 hour)')) {
+            throw new StepFailure(
+              `expected the own worker's rate(1 hour) rule; found rules ${rules.map((r) => String(r.Properties.ScheduleExpression)).join(', ')}`,
+            );
+          }
+          const bundle = path.join(ownWorkerAsset, 'index.mjs');
+          return (
+            `${functions.length} function(s), runtime ${String(functions[0]?.Properties.Runtime)}, the checker's ` +
+            `asset = dist/lambda bundle, the own worker's bundle ${kb(statSync(bundle).size)} minified ESM + ` +
+            `${kb(statSync(`${bundle}.map`).size)} source map, ${rules.length} schedule rules`
+          );
+        },
+      );
       await step('plain node: import and require of every entry point', () =>
         loadEntriesWithNode(appDir, specifiers),
       );
-      if (existsSync(workerBundle)) {
-        await step("the own worker's bundle runs once on an embedded engine: lease, summary, history", () =>
-          runOwnWorkerOnce(workerBundle),
+      if (ownWorkerAsset !== '') {
+        await step("the own worker's bundle runs once on an embedded engine: purge, checkpoint, lease", () =>
+          runOwnWorkerOnce(ownWorkerAsset),
         );
       }
       await step(
@@ -411,7 +426,7 @@ async function main(): Promise<number> {
         if (!/1 passed/.test(out)) throw new StepFailure(out);
         return `${file}: 1 passed`;
       });
-      await operateWithTheBin(workerBundle);
+      await operateWithTheBin(ownWorkerAsset);
     }
   }
 
@@ -478,15 +493,67 @@ async function main(): Promise<number> {
   return report();
 }
 
-/** Invokes the bundled worker in plain node, as Lambda would, against dynalite; checks its run record and lock item. */
-async function runOwnWorkerOnce(bundle: string): Promise<string> {
+interface SynthesizedTemplate {
+  readonly Resources: Record<
+    string,
+    { Type: string; Properties: Record<string, unknown>; Metadata?: Record<string, string> }
+  >;
+}
+
+/** The asset directory of the own worker's function (the one given SESSIONS_TABLE_NAME), with its bundle and map. */
+function ownWorkerAssetOf(template: SynthesizedTemplate, out: string): string {
+  const functions = Object.values(template.Resources).filter(
+    (r) =>
+      r.Type === 'AWS::Lambda::Function' &&
+      (r.Properties.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables
+        ?.SESSIONS_TABLE_NAME !== undefined,
+  );
+  const assetPath = functions[0]?.Metadata?.['aws:asset:path'];
+  const dir = assetPath === undefined ? '' : path.join(out, assetPath);
+  const files = dir === '' || !existsSync(dir) ? [] : readdirSync(dir).sort();
+  if (functions.length !== 1 || files.join(' ') !== 'index.mjs index.mjs.map') {
+    throw new StepFailure(
+      `expected one function with SESSIONS_TABLE_NAME whose asset is index.mjs and its source map; found ${functions.length} function(s), asset ${assetPath ?? 'none'} holding ${files.join(', ') || 'nothing'}`,
+    );
+  }
+  return dir;
+}
+
+/**
+ * Invokes the worker's synthesized bundle in plain node, as Lambda would, against dynalite with the lock table and
+ * a Sessions table of three expired sessions and one live one; checks its summary, the table and its lock item.
+ */
+async function runOwnWorkerOnce(assetDir: string): Promise<string> {
   const engine = await startEngine('dynalite');
   try {
     const client = new DynamoDBClient(engineClientConfig(engine.endpoint));
-    const tables = { usersTableName: 'Users', lockTableName: 'Locks' };
+    const documents = DynamoDBDocumentClient.from(client);
+    const tables = { usersTableName: 'Users', lockTableName: 'Locks', sessionsTableName: 'Sessions' };
     await createTables(client, tables);
-    const invoke = `require(${JSON.stringify(bundle)}).handler({}, { awsRequestId: 'consumer-1', getRemainingTimeInMillis: () => 60000 }).then((record) => console.log('RUN ' + JSON.stringify(record)))`;
-    const out = await runAsync(process.execPath, ['--input-type=commonjs', '-e', invoke], {
+    await client.send(
+      new CreateTableCommand({
+        TableName: tables.sessionsTableName,
+        KeySchema: [{ AttributeName: 'sessionId', KeyType: 'HASH' }],
+        AttributeDefinitions: [{ AttributeName: 'sessionId', AttributeType: 'S' }],
+        BillingMode: 'PAY_PER_REQUEST',
+      }),
+    );
+    const at = (days: number) => new Date(Date.now() + days * 86_400_000).toISOString();
+    await documents.send(
+      new BatchWriteCommand({
+        RequestItems: {
+          [tables.sessionsTableName]: [
+            { sessionId: 'expired-1', expiresAt: at(-3) },
+            { sessionId: 'expired-2', expiresAt: at(-1) },
+            { sessionId: 'expired-3', expiresAt: at(-0.01) },
+            { sessionId: 'live-1', expiresAt: at(1) },
+          ].map((Item) => ({ PutRequest: { Item } })),
+        },
+      }),
+    );
+    const bundle = path.join(assetDir, 'index.mjs');
+    const invoke = `const { handler } = await import(${JSON.stringify(bundle)}); const record = await handler({}, { awsRequestId: 'consumer-1', getRemainingTimeInMillis: () => 60000 }); console.log('RUN ' + JSON.stringify(record));`;
+    const out = await runAsync(process.execPath, ['--input-type=module', '-e', invoke], {
       cwd: appDir,
       env: {
         ...childEnv,
@@ -495,23 +562,33 @@ async function runOwnWorkerOnce(bundle: string): Promise<string> {
         AWS_ACCESS_KEY_ID: 'local',
         AWS_SECRET_ACCESS_KEY: 'local',
         LOCK_TABLE_NAME: tables.lockTableName,
+        SESSIONS_TABLE_NAME: tables.sessionsTableName,
         POWERTOOLS_METRICS_DISABLED: 'true',
         POWERTOOLS_LOG_LEVEL: 'WARN',
       },
     });
     const line = out.split('\n').find((l) => l.startsWith('RUN ')) ?? '';
     const record = JSON.parse(line.slice(4) || '{}') as { outcome?: string; deleted?: number };
-    const { Item } = await DynamoDBDocumentClient.from(client).send(
+    const { Items = [] } = await documents.send(new ScanCommand({ TableName: tables.sessionsTableName }));
+    const left = Items.map((item) => String(item.sessionId)).sort();
+    const { Item: lock } = await documents.send(
       new GetCommand({
         TableName: tables.lockTableName,
         Key: { [lockTable.partitionKey]: 'purge-expired-sessions' },
       }),
     );
     client.destroy();
-    if (record.outcome !== 'completed' || record.deleted !== 3 || Item === undefined) {
-      throw new StepFailure(`run record ${line || out}; lock item ${JSON.stringify(Item)}`);
+    if (
+      record.outcome !== 'completed' ||
+      record.deleted !== 3 ||
+      left.join(' ') !== 'live-1 purge-expired-sessions#checkpoint' ||
+      lock === undefined
+    ) {
+      throw new StepFailure(
+        `run record ${line || out}; sessions left ${left.join(', ')}; lock item ${JSON.stringify(lock)}`,
+      );
     }
-    return `outcome ${record.outcome}, deleted ${record.deleted}, lock item purge-expired-sessions written`;
+    return `outcome ${record.outcome}, deleted ${record.deleted}, left ${left.join(', ')}, lock item purge-expired-sessions written`;
   } finally {
     await engine.stop();
   }
@@ -536,7 +613,7 @@ function runForExit(
  * run of the app's own worker, `status` lists it, `status <worker>` shows its history, `pause` refuses a misspelt
  * name and pauses the real one, `resume` resumes it.
  */
-async function operateWithTheBin(workerBundle: string): Promise<void> {
+async function operateWithTheBin(assetDir: string): Promise<void> {
   await step('npx periodic-worker --help: the bin runs with plain node in the app', async () => {
     const help = await runForExit('npx', ['periodic-worker', '--help'], { cwd: appDir, env: childEnv });
     if (help.code !== 0 || !help.stdout.startsWith('Usage: periodic-worker <command>')) {
@@ -544,7 +621,8 @@ async function operateWithTheBin(workerBundle: string): Promise<void> {
     }
     return help.stdout.split('\n')[0];
   });
-  if (!existsSync(workerBundle)) return;
+  const workerBundle = path.join(assetDir, 'index.mjs');
+  if (assetDir === '' || !existsSync(workerBundle)) return;
   const engine = await startEngine('dynalite');
   try {
     const client = new DynamoDBClient(engineClientConfig(engine.endpoint));
@@ -596,6 +674,14 @@ async function operateWithTheBin(workerBundle: string): Promise<void> {
   } finally {
     await engine.stop();
   }
+}
+
+/** The version of the esbuild the app installed. */
+function esbuildVersion(dir: string): string {
+  const file = path.join(dir, 'node_modules/esbuild/package.json');
+  return existsSync(file)
+    ? (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version
+    : 'absent';
 }
 
 /** PATH without any directory holding a docker binary, so a synth that falls back to Docker bundling fails. */

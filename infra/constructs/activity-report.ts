@@ -78,8 +78,8 @@ export interface ActivityReportProps {
    */
   readonly alarmAction?: IAlarmAction;
   /**
-   * CloudWatch namespace of the report's metrics.
-   * @default 'PeriodicWorkers'
+   * CloudWatch namespace of the report's metrics (see `PeriodicWorkerProps.metricsNamespace`).
+   * @default - 'PeriodicWorkers/<stack name>'
    */
   readonly metricsNamespace?: string;
   /**
@@ -104,7 +104,7 @@ export interface ActivityReportProps {
   readonly lockName?: string;
   /**
    * The dashboard its section goes on.
-   * @default - a dashboard of its own
+   * @default - the stack's one workers' dashboard
    */
   readonly dashboard?: Dashboard;
 }

@@ -1,4 +1,4 @@
-import { Aws, Duration } from 'aws-cdk-lib';
+import { Aws, Duration, Stack } from 'aws-cdk-lib';
 import {
   Alarm,
   AlarmStatusWidget,
@@ -71,8 +71,8 @@ export interface JobMonitoringProps {
    */
   readonly incompleteRunsWindow?: Duration;
   /**
-   * The dashboard the worker's section goes on: give every worker of a stack the same one.
-   * @default - a dashboard of the worker's own
+   * The dashboard the worker's section goes on.
+   * @default - the stack's one workers' dashboard, shared by every worker of the stack given none
    */
   readonly dashboard?: Dashboard;
   /**
@@ -80,6 +80,24 @@ export interface JobMonitoringProps {
    * @default - the kit's generic advice
    */
   readonly alarmAdvice?: AlarmAdvice;
+}
+
+/** The construct id, under the stack, of the dashboard a stack's workers share. */
+const stackDashboardId = 'PeriodicWorkersDashboard';
+
+/**
+ * The stack's one workers' dashboard, made by the first worker that needs it: a second worker adds a section to
+ * the page the first one made, instead of a page of its own.
+ */
+function stackWorkersDashboard(scope: Construct): Dashboard {
+  const stack = Stack.of(scope);
+  const existing = stack.node.tryFindChild(stackDashboardId);
+  if (existing === undefined) return new Dashboard(stack, stackDashboardId);
+  if (existing instanceof Dashboard) return existing;
+  throw new Error(
+    `${stack.node.path}/${stackDashboardId} is not a Dashboard: that id is where the stack's workers keep their ` +
+      'shared dashboard; rename the construct, or pass a dashboard prop to every worker',
+  );
 }
 
 /** CloudWatch evaluates at most 7 days (period × evaluation periods), and 1 day for periods under an hour. */
@@ -385,7 +403,7 @@ export class JobMonitoring extends Construct {
       }),
     );
 
-    this.dashboard = props.dashboard ?? new Dashboard(this, 'Dashboard');
+    this.dashboard = props.dashboard ?? stackWorkersDashboard(this);
     this.dashboard.addWidgets(
       new TextWidget({
         markdown:

@@ -172,7 +172,7 @@ export interface PassiveUserCheckerProps {
   readonly logLevel?: PowertoolsLogLevel;
   /**
    * The dashboard the checker's section goes on (see `PeriodicWorkerProps.dashboard`).
-   * @default - a dashboard of its own
+   * @default - the stack's one workers' dashboard
    */
   readonly dashboard?: Dashboard;
 }

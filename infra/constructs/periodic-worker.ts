@@ -1,4 +1,4 @@
-import { type CfnResource, Duration, Token, Validations } from 'aws-cdk-lib';
+import { type CfnResource, Duration, Stack, Token, Validations } from 'aws-cdk-lib';
 import type { Dashboard, IAlarmAction } from 'aws-cdk-lib/aws-cloudwatch';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { Rule, type Schedule } from 'aws-cdk-lib/aws-events';
@@ -9,7 +9,7 @@ import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
-import { Construct } from 'constructs';
+import { Construct, type IConstruct } from 'constructs';
 import {
   kitDefaults,
   kitEnvNames,
@@ -115,9 +115,10 @@ export interface PeriodicWorkerProps {
    */
   readonly historySize?: number;
   /**
-   * CloudWatch namespace of the worker's metrics. Give each deployment in one account and region its own, or their
-   * heartbeats mask each other's silence.
-   * @default 'PeriodicWorkers'
+   * CloudWatch namespace of the worker's metrics. The alarms tell workers apart by namespace and worker name only,
+   * so two deployments in one account and region must not share a namespace, or one's heartbeat masks the other's
+   * silence: the default is one of the stack's own (a stack name is unique in its account and region).
+   * @default - 'PeriodicWorkers/<stack name>' (of the top-level stack when the worker is in a nested stack)
    */
   readonly metricsNamespace?: string;
   /**
@@ -142,9 +143,8 @@ export interface PeriodicWorkerProps {
    */
   readonly description?: string;
   /**
-   * The dashboard the worker's section goes on. Pass one dashboard to every worker of a stack: one page shows
-   * every worker, and the section's widgets stay the worker's own.
-   * @default - a dashboard of the worker's own
+   * The dashboard the worker's section goes on; the section's widgets stay the worker's own.
+   * @default - the stack's one workers' dashboard, shared by every worker of the stack given none
    */
   readonly dashboard?: Dashboard;
   /**
@@ -190,7 +190,16 @@ const lambdaLimits = {
  */
 export const leaseMarginSeconds = 30;
 
-const defaultMetricsNamespace = 'PeriodicWorkers';
+/**
+ * The metrics namespace of a worker without one given: `PeriodicWorkers/<stack name>`. Every deployment in an
+ * account and region is a stack of its own name, so no two deployments share it and the missed-runs alarm of one
+ * cannot be satisfied by the other's heartbeat (the alarms read namespace and `service` only).
+ */
+export function defaultMetricsNamespaceOf(scope: IConstruct): string {
+  let stack = Stack.of(scope);
+  while (stack.nestedStackParent !== undefined) stack = stack.nestedStackParent;
+  return `PeriodicWorkers/${stack.stackName}`;
+}
 
 /** The environment variables the construct sets itself; a job's `environment` cannot override them. */
 const kitOwnedVariables = [
@@ -230,9 +239,13 @@ export interface PeriodicWorkerSettings {
 
 /**
  * Applies the defaults and checks every prop. Returns the problems instead of throwing, so a job's construct can
- * report the kit's problems and its own in one error.
+ * report the kit's problems and its own in one error. `scope` gives the default metrics namespace (without it,
+ * and without the prop, `PeriodicWorkers`).
  */
-export function resolvePeriodicWorkerSettings(props: PeriodicWorkerProps): {
+export function resolvePeriodicWorkerSettings(
+  props: PeriodicWorkerProps,
+  scope?: IConstruct,
+): {
   readonly settings: PeriodicWorkerSettings;
   readonly problems: readonly string[];
 } {
@@ -357,7 +370,8 @@ export function resolvePeriodicWorkerSettings(props: PeriodicWorkerProps): {
         : integer('reservedConcurrentExecutions', reserved, lambdaLimits.reservedConcurrentExecutions),
     logRetention: props.logRetention ?? RetentionDays.ONE_MONTH,
     logLevel: props.logLevel ?? 'INFO',
-    metricsNamespace: props.metricsNamespace ?? defaultMetricsNamespace,
+    metricsNamespace:
+      props.metricsNamespace ?? (scope === undefined ? 'PeriodicWorkers' : defaultMetricsNamespaceOf(scope)),
     incompleteRunsWindow,
   };
   return { settings, problems };
@@ -413,7 +427,7 @@ export class PeriodicWorker extends Construct {
   constructor(scope: Construct, id: string, props: PeriodicWorkerProps) {
     super(scope, id);
 
-    const { settings, problems } = resolvePeriodicWorkerSettings(props);
+    const { settings, problems } = resolvePeriodicWorkerSettings(props, this);
     if (problems.length > 0 || settings.intervals === undefined) throw new PeriodicWorkerPropsError(problems);
     const intervals = settings.intervals;
     this.intervals = intervals;

@@ -113,7 +113,7 @@ describe('PeriodicWorker: function and role', () => {
           DRY_RUN: 'false',
           SESSIONS_TABLE: 'sessions',
           POWERTOOLS_SERVICE_NAME: 'purge-expired-sessions',
-          POWERTOOLS_METRICS_NAMESPACE: 'PeriodicWorkers',
+          POWERTOOLS_METRICS_NAMESPACE: 'PeriodicWorkers/Workers',
           POWERTOOLS_LOG_LEVEL: 'INFO',
           NODE_OPTIONS: '--enable-source-maps',
         },
@@ -193,7 +193,7 @@ describe('PeriodicWorker: alarms', () => {
 
     expect(alarmsOn(template(), 'RunCompleted')).toEqual([
       expect.objectContaining({
-        Namespace: 'PeriodicWorkers',
+        Namespace: 'PeriodicWorkers/Workers',
         Dimensions: [{ Name: 'service', Value: 'purge-expired-sessions' }],
         Period: 86_400,
         EvaluationPeriods: 5,

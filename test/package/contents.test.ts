@@ -122,18 +122,54 @@ describe('the published package', () => {
     expect([manifest.main, manifest.types]).toEqual(['./dist/index.cjs', './dist/index.d.cts']);
   });
 
-  it('packs dist, the API reference, README and LICENSE, and no source, tests, bench or cache', () => {
-    const packed = JSON.parse(
-      execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], {
-        cwd: projectRoot,
-        encoding: 'utf8',
-      }),
-    ) as [{ files: { path: string }[] }];
-    const files = packed[0].files.map((file) => file.path);
+  it('packs dist, README, LICENSE and the docs they link to, and no source, tests, bench code or cache', () => {
+    const files = packedFiles();
 
     expect(files).toEqual(expect.arrayContaining(['package.json', 'README.md', 'LICENSE', 'API.md']));
     expect(files.filter((file) => !file.startsWith('dist/')).sort()).toEqual(
-      ['API.md', 'LICENSE', 'README.md', 'package.json'].sort(),
+      [
+        'API.md',
+        'BENCHMARKS.md',
+        'LICENSE',
+        'README.md',
+        'bench/memory.svg',
+        'bench/throughput.svg',
+        'docs/install.md',
+        'package.json',
+      ].sort(),
     );
   });
+
+  it('ships every file its Markdown links to, so the links resolve in the installed package', () => {
+    const files = packedFiles();
+
+    const unresolved = files
+      .filter((file) => file.endsWith('.md'))
+      .flatMap((file) =>
+        relativeLinks(readFileSync(path.join(projectRoot, file), 'utf8'))
+          .map((target) => path.posix.normalize(path.posix.join(path.posix.dirname(file), target)))
+          .filter((target) => !files.includes(target))
+          .map((target) => `${file} → ${target}`),
+      );
+
+    expect(unresolved).toEqual([]);
+  });
 });
+
+/** The paths `npm pack` puts in the tarball (without running the build). */
+function packedFiles(): string[] {
+  const packed = JSON.parse(
+    execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], {
+      cwd: projectRoot,
+      encoding: 'utf8',
+    }),
+  ) as [{ files: { path: string }[] }];
+  return packed[0].files.map((file) => file.path);
+}
+
+/** The targets of a Markdown file's links and images that point at files (no scheme, no bare anchor), unanchored. */
+function relativeLinks(markdown: string): string[] {
+  return [...markdown.matchAll(/\]\(([^)\s]+)\)/g)]
+    .map((match) => (match[1] ?? '').replace(/#.*$/, ''))
+    .filter((target) => target !== '' && !/^[a-z][a-z0-9+.-]*:/i.test(target));
+}
