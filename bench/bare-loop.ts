@@ -5,9 +5,9 @@
  * index pages, no orchestration. What is left is the engine's rate and the SDK's own cost.
  */
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DynamoDbUserStore } from '../functions/passive-user-checker/user-store';
 import { clientSettingsFor, createDynamoDbClient } from '../functions/shared/clients';
 import type { WorkerConfig } from '../functions/shared/config';
-import { DynamoDbUserStore } from '../functions/shared/user-store';
 
 export { benchUserId } from './seeding';
 

@@ -6,7 +6,7 @@
  */
 import { DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { dayMs } from '../functions/shared/instant';
-import { userStatus, usersTable } from '../functions/shared/table-schema';
+import { userStatus, usersTable } from '../functions/shared/users-table-schema';
 import { reportInvocation } from './child-report';
 import { benchUserId } from './seeding';
 

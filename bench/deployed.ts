@@ -12,7 +12,7 @@ import { once } from 'node:events';
 import { loadavg } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { envNames } from '../functions/shared/config';
-import { usersTable } from '../functions/shared/table-schema';
+import { usersTable } from '../functions/shared/users-table-schema';
 import { type BuildDir, lambdaHeapFlags } from './bundling';
 import type { ChildReport } from './child-report';
 import { type DeployedFunction, resolveEnvironment } from './deployed-asset';

@@ -4,14 +4,14 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DynamoDbBreakerStore } from '../functions/passive-user-checker/breaker-state';
 import { checkerHandler } from '../functions/passive-user-checker/handler';
+import { serviceName } from '../functions/passive-user-checker/observability-names';
 import type { RunSummary } from '../functions/passive-user-checker/ports';
+import { DynamoDbUserStore } from '../functions/passive-user-checker/user-store';
 import { kitFromEnvironment } from '../functions/periodic-worker/periodic-worker';
-import { DynamoDbBreakerStore } from '../functions/shared/breaker-state';
 import { clientSettingsFor, createDynamoDbClient } from '../functions/shared/clients';
 import { envNames, loadConfig } from '../functions/shared/config';
-import { serviceName } from '../functions/shared/observability-names';
-import { DynamoDbUserStore } from '../functions/shared/user-store';
 import type { TableNames } from '../local/tables';
 
 export {

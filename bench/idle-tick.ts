@@ -5,7 +5,7 @@
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { configDefaults } from '../functions/shared/config';
 import { dayMs } from '../functions/shared/instant';
-import { userStatus, usersTable } from '../functions/shared/table-schema';
+import { userStatus, usersTable } from '../functions/shared/users-table-schema';
 import { itemSize, readPageUnits, writeUnits } from './billing';
 import {
   benchUsers,

@@ -13,7 +13,7 @@ import { type DynamoDBDocumentClient, ScanCommand, UpdateCommand } from '@aws-sd
 import { activeShardFor } from '../functions/login-helper';
 import { errorMessage, errorName, isTransientAwsError } from '../functions/shared/aws-errors';
 import { readInstant } from '../functions/shared/instant';
-import { userStatus, usersTable } from '../functions/shared/table-schema';
+import { userStatus, usersTable } from '../functions/shared/users-table-schema';
 import { type Checkpoint, encodeCheckpoint, type ScanKey, type SegmentState } from './checkpoint';
 import type { TableIdentity } from './table-identity';
 import { type Clock, TokenBucket } from './token-bucket';

@@ -4,7 +4,7 @@ import {
   NoApprovalError,
   resetBreakerWindow,
   withdrawApproval,
-} from '../functions/shared/breaker-state';
+} from '../functions/passive-user-checker/breaker-state';
 import { envNames } from '../functions/shared/config';
 import { maxOperatorNameLength } from '../functions/shared/one-line';
 import {

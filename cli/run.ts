@@ -3,14 +3,14 @@ import { hostname, userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
 import { Logger, LogLevel } from '@aws-lambda-powertools/logger';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { DynamoDbBreakerStore } from '../functions/passive-user-checker/breaker-state';
 import { checkerHandler } from '../functions/passive-user-checker/handler';
+import { serviceName } from '../functions/passive-user-checker/observability-names';
 import type { RunSummary } from '../functions/passive-user-checker/ports';
+import { DynamoDbUserStore } from '../functions/passive-user-checker/user-store';
 import { kitFromEnvironment } from '../functions/periodic-worker/periodic-worker';
-import { DynamoDbBreakerStore } from '../functions/shared/breaker-state';
 import { envNames } from '../functions/shared/config';
-import { serviceName } from '../functions/shared/observability-names';
 import { maxOperatorNameLength } from '../functions/shared/one-line';
-import { DynamoDbUserStore } from '../functions/shared/user-store';
 import { watchEngineClock } from './engine-clock';
 import { failureHint } from './failure';
 import {

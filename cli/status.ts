@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { type DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { breakerKey, breakerStateOf } from '../functions/passive-user-checker/breaker-state';
 import type { BreakerState, RunSummary } from '../functions/passive-user-checker/ports';
 import {
   listWorkers,
@@ -11,11 +12,10 @@ import {
   workerStatus,
 } from '../functions/periodic-worker/admin';
 import { kitDefaults, kitEnvNames, kitLimits } from '../functions/periodic-worker/config';
+import { lockTable } from '../functions/periodic-worker/lock-table-schema';
 import type { WorkerPause } from '../functions/periodic-worker/ports';
 import { DynamoDbServiceClock } from '../functions/periodic-worker/service-clock';
-import { breakerStateOf } from '../functions/shared/breaker-state';
 import { envNames } from '../functions/shared/config';
-import { breakerKey, lockTable } from '../functions/shared/table-schema';
 import {
   type CliIo,
   cliProgram,

@@ -1,6 +1,6 @@
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
-import { defaultMetricsNamespace } from '../functions/shared/observability-names';
+import { defaultMetricsNamespace } from '../functions/passive-user-checker/observability-names';
 import { ActivityReport, type ActivityReportProps } from './constructs/activity-report';
 import { LeaseLockTable } from './constructs/lease-lock-table';
 import { PassiveUserChecker, type PassiveUserCheckerProps } from './constructs/passive-user-checker';

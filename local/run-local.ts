@@ -22,7 +22,7 @@ import { periodicWorker } from '../functions/periodic-worker/periodic-worker';
 import type { JobSummary, RunRecord } from '../functions/periodic-worker/ports';
 import { configDefaults, envNames } from '../functions/shared/config';
 import { canonicalInstant, dayMs, isCanonicalUtcInstant } from '../functions/shared/instant';
-import { userStatus, usersTable } from '../functions/shared/table-schema';
+import { userStatus, usersTable } from '../functions/shared/users-table-schema';
 import type { PeriodicWorker } from '../infra/constructs/periodic-worker';
 import { PassiveUsersStack } from '../infra/passive-users-stack';
 import { type Engine, engineClientConfig, engineKinds, startEngine } from './engine';

@@ -5,7 +5,7 @@
 import { BatchWriteCommand, type DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { activeShardFor } from '../functions/login-helper';
 import { dayMs } from '../functions/shared/instant';
-import { userStatus, usersTable } from '../functions/shared/table-schema';
+import { userStatus, usersTable } from '../functions/shared/users-table-schema';
 
 const a = usersTable.attributes;
 const batchSize = 25;

@@ -12,7 +12,8 @@ import {
   type DynamoDBClient,
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
-import { lockTable, usersTable } from '../functions/shared/table-schema';
+import { lockTable } from '../functions/periodic-worker/lock-table-schema';
+import { usersTable } from '../functions/shared/users-table-schema';
 
 export interface TableNames {
   readonly usersTableName: string;

@@ -24,7 +24,7 @@ import path from 'node:path';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { BatchWriteCommand, DynamoDBDocumentClient, GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { activeShardFor } from '../functions/login-helper/index';
-import { lockTable } from '../functions/shared/table-schema';
+import { lockTable } from '../functions/periodic-worker/lock-table-schema';
 import { engineClientConfig, startEngine } from '../local/engine';
 import { createTables } from '../local/tables';
 import { projectRoot } from './build';

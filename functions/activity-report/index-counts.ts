@@ -1,5 +1,5 @@
 import { type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { usersTable } from '../shared/table-schema';
+import { usersTable } from '../shared/users-table-schema';
 import type { IndexCounter, IndexCountPage, PageStart, SortKeyRange } from './report';
 
 const index = usersTable.staleIndex;

@@ -17,7 +17,7 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { isConditionalCheckFailed } from '../shared/aws-errors';
 import { configDefaults, configLimits, tableNamePattern } from '../shared/config';
 import { canonicalInstant, dayMs, isCanonicalUtcInstant } from '../shared/instant';
-import { userStatus, usersTable } from '../shared/table-schema';
+import { userStatus, usersTable } from '../shared/users-table-schema';
 
 export interface RecordLoginOptions {
   /** The users table (the stack output `UsersTableName`). */

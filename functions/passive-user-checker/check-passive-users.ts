@@ -3,8 +3,8 @@ import { stopReasonOf } from '../periodic-worker/run-budget';
 import { errorMessage, errorName, isTransientAwsError } from '../shared/aws-errors';
 import { ConcurrencyLimiter } from '../shared/concurrency';
 import type { WorkerConfig } from '../shared/config';
-import { EventOutbox } from '../shared/event-outbox';
 import { dayMs, type InstantReading, type InstantRejection, readInstant } from '../shared/instant';
+import { EventOutbox } from './event-outbox';
 import type {
   BreakerApproval,
   BreakerCrossing,

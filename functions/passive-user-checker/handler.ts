@@ -4,21 +4,21 @@ import {
   type PeriodicWorkerDefinition,
   periodicWorker,
 } from '../periodic-worker/periodic-worker';
-import { DynamoDbBreakerStore } from '../shared/breaker-state';
 import { clientSettingsFor, createDynamoDbClient } from '../shared/clients';
 import { loadConfig, type WorkerConfig } from '../shared/config';
-import { createEventBridgeClient, EventBridgeDomainEvents } from '../shared/event-publisher';
-import { serviceName } from '../shared/observability-names';
-import { DynamoDbUserStore } from '../shared/user-store';
+import { DynamoDbBreakerStore } from './breaker-state';
 import {
   type CheckerPayload,
   type CheckPassiveUsersDeps,
   checkPassiveUsers,
   idleSummary,
 } from './check-passive-users';
+import { createEventBridgeClient, EventBridgeDomainEvents } from './event-publisher';
 import { checkerPayload } from './invocation';
+import { serviceName } from './observability-names';
 import type { CheckerSummary } from './ports';
 import { checkerMetrics } from './run-metrics';
+import { DynamoDbUserStore } from './user-store';
 
 /** The checker's own side of the wiring; the lease, budget, history, logs and metrics are the kit's. */
 export interface CheckerDeps extends CheckPassiveUsersDeps {

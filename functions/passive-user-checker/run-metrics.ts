@@ -1,6 +1,6 @@
 import type { JobMetric } from '../periodic-worker/periodic-worker';
 import type { RunRecordFields } from '../periodic-worker/ports';
-import { metricNames } from '../shared/observability-names';
+import { metricNames } from './observability-names';
 import type { CheckerSummary } from './ports';
 
 /**

@@ -12,9 +12,9 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { lockTable, runKey } from '../shared/table-schema';
 import { kitDefaults, kitLimits, workerNamePattern } from './config';
 import { leaseEndState, pauseOf } from './lease';
+import { lockTable, runKey } from './lock-table-schema';
 import type { RunRecord, ServiceClock, WorkerPause } from './ports';
 import { leaseTimeAt } from './service-clock';
 

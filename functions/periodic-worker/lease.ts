@@ -1,8 +1,8 @@
 import { type AttributeValue, ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { lockTable } from '../shared/table-schema';
 import { kitLimits } from './config';
+import { lockTable } from './lock-table-schema';
 import type { AcquireOutcome, Lease, LockHolder, ReplacedHolder, WorkerLease, WorkerPause } from './ports';
 
 const a = lockTable.attributes;

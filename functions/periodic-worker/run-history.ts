@@ -1,6 +1,6 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { lockTable, runKey } from '../shared/table-schema';
+import { lockTable, runKey } from './lock-table-schema';
 import type { RunHistory, RunRecord } from './ports';
 
 const a = lockTable.attributes;

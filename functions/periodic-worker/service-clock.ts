@@ -9,7 +9,7 @@
  */
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import { lockTable } from '../shared/table-schema';
+import { lockTable } from './lock-table-schema';
 import type { HostAhead, ServiceClock } from './ports';
 
 /**

@@ -11,7 +11,7 @@ import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { reportDefaults, reportEnvNames, reportLimits } from '../../functions/activity-report/config';
-import { usersTable as usersSchema } from '../../functions/shared/table-schema';
+import { usersTable as usersSchema } from '../../functions/shared/users-table-schema';
 import { activityReportEntry, workerSource } from './handler-bundle';
 import {
   PeriodicWorker,

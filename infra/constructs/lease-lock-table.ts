@@ -1,7 +1,7 @@
 import { RemovalPolicy, Validations } from 'aws-cdk-lib';
 import { AttributeType, BillingMode, type ITable, Table } from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
-import { lockTable } from '../../functions/shared/table-schema';
+import { lockTable } from '../../functions/periodic-worker/lock-table-schema';
 
 /**
  * The lease-lock table, shared by every periodic worker: per worker its lock item, its run history

@@ -12,6 +12,13 @@ import { EventBus, type IEventBus, Schedule } from 'aws-cdk-lib/aws-events';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
+import { breakerKey } from '../../functions/passive-user-checker/breaker-state';
+import { eventDetailTypes, eventSource } from '../../functions/passive-user-checker/event-publisher';
+import {
+  defaultMetricsNamespace,
+  metricNames,
+  serviceName,
+} from '../../functions/passive-user-checker/observability-names';
 import {
   ConfigError,
   configDefaults,
@@ -19,13 +26,7 @@ import {
   envNames,
   loadConfig,
 } from '../../functions/shared/config';
-import { eventDetailTypes, eventSource } from '../../functions/shared/event-publisher';
-import {
-  defaultMetricsNamespace,
-  metricNames,
-  serviceName,
-} from '../../functions/shared/observability-names';
-import { breakerKey, usersTable as usersSchema } from '../../functions/shared/table-schema';
+import { usersTable as usersSchema } from '../../functions/shared/users-table-schema';
 import { handlerEntry, workerSource } from './handler-bundle';
 import {
   PeriodicWorker,

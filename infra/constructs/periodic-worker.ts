@@ -17,7 +17,7 @@ import {
   minWorkWindowMs,
   workerNamePattern,
 } from '../../functions/periodic-worker/config';
-import { lockTable as lockSchema } from '../../functions/shared/table-schema';
+import { lockTable as lockSchema } from '../../functions/periodic-worker/lock-table-schema';
 import { handlerBundling } from './handler-bundle';
 import {
   type AlarmAdvice,

@@ -1,7 +1,7 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import { AttributeType, BillingMode, type ITable, ProjectionType, Table } from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
-import { usersTable } from '../../functions/shared/table-schema';
+import { usersTable } from '../../functions/shared/users-table-schema';
 
 export interface UsersTableProps {
   /**

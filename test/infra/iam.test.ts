@@ -2,8 +2,8 @@ import { Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { EventBus } from 'aws-cdk-lib/aws-events';
 import { describe, expect, it } from 'vitest';
-import { eventDetailTypes, eventSource } from '../../functions/shared/event-publisher';
-import { usersTable } from '../../functions/shared/table-schema';
+import { eventDetailTypes, eventSource } from '../../functions/passive-user-checker/event-publisher';
+import { usersTable } from '../../functions/shared/users-table-schema';
 import { PassiveUsersStack } from '../../infra/passive-users-stack';
 import {
   appWithoutBundling,

@@ -8,7 +8,7 @@ import {
   defaultMetricsNamespace,
   metricNames,
   serviceName,
-} from '../../functions/shared/observability-names';
+} from '../../functions/passive-user-checker/observability-names';
 import { PassiveUsersStack } from '../../infra/passive-users-stack';
 import { appWithoutBundling, checkerId, ofWorker, synthStack, tunedCheckerProps } from './support';
 

@@ -1,9 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { Annotations, Capture, Match, Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
+import {
+  defaultMetricsNamespace,
+  serviceName,
+} from '../../functions/passive-user-checker/observability-names';
+import { lockTable } from '../../functions/periodic-worker/lock-table-schema';
 import { envNames } from '../../functions/shared/config';
-import { defaultMetricsNamespace, serviceName } from '../../functions/shared/observability-names';
-import { lockTable, usersTable } from '../../functions/shared/table-schema';
+import { usersTable } from '../../functions/shared/users-table-schema';
 import { PassiveUsersStack } from '../../infra/passive-users-stack';
 import { dynamoDbEndpointVariable, pointAtLocalEngine } from '../../infra/sam-local';
 import { appWithoutBundling, checkerId, ofWorker, synthStack, tunedCheckerProps } from './support';

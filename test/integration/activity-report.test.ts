@@ -4,7 +4,7 @@ import scheduledEvent from '../../events/scheduled-event.json';
 import { activityReport } from '../../functions/activity-report/handler';
 import { kitFromEnvironment, periodicWorker } from '../../functions/periodic-worker/periodic-worker';
 import { dayMs } from '../../functions/shared/instant';
-import { userStatus, usersTable } from '../../functions/shared/table-schema';
+import { userStatus, usersTable } from '../../functions/shared/users-table-schema';
 import { activeUser, putUsers, type UserItem } from '../../local/seed';
 import type { TableNames } from '../../local/tables';
 import { startTestEngine, type TestEngine } from '../support/engine';

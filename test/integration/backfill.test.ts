@@ -11,7 +11,7 @@ import { decodeCheckpoint } from '../../cli/checkpoint';
 import { describeTableIdentity } from '../../cli/table-identity';
 import { systemClock } from '../../cli/token-bucket';
 import { activeShardFor } from '../../functions/login-helper';
-import { DynamoDbUserStore } from '../../functions/shared/user-store';
+import { DynamoDbUserStore } from '../../functions/passive-user-checker/user-store';
 import { engineClientConfig, selectedEngineKind } from '../../local/engine';
 import { activeUser, putUsers, type UserItem } from '../../local/seed';
 import { createTables, deleteTables } from '../../local/tables';

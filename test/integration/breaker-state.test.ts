@@ -3,7 +3,7 @@ import {
   DynamoDbBreakerStore,
   resetBreakerWindow,
   withdrawApproval,
-} from '../../functions/shared/breaker-state';
+} from '../../functions/passive-user-checker/breaker-state';
 import { selectedEngineKind } from '../../local/engine';
 import { useTestEngine } from '../support/engine';
 

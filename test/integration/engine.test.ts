@@ -6,7 +6,8 @@ import {
   PutItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { lockTable, usersTable } from '../../functions/shared/table-schema';
+import { lockTable } from '../../functions/periodic-worker/lock-table-schema';
+import { usersTable } from '../../functions/shared/users-table-schema';
 import { selectedEngineKind, startEngine } from '../../local/engine';
 import { createTables } from '../../local/tables';
 import { engineHookTimeoutMs, startTestEngine, type TestEngine } from '../support/engine';

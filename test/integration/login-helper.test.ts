@@ -14,7 +14,7 @@ import {
   recordLogin,
   UnexpectedUserStatusError,
 } from '../../functions/login-helper';
-import { DynamoDbUserStore } from '../../functions/shared/user-store';
+import { DynamoDbUserStore } from '../../functions/passive-user-checker/user-store';
 import { engineClientConfig, selectedEngineKind } from '../../local/engine';
 import { useTestEngine } from '../support/engine';
 import { forward, recordCommandNames, startFaultProxy } from '../support/faults';

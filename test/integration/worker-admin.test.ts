@@ -1,5 +1,6 @@
 import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
+import { breakerKey } from '../../functions/passive-user-checker/breaker-state';
 import {
   listWorkers,
   pauseWorker,
@@ -9,9 +10,9 @@ import {
   workerStatus,
 } from '../../functions/periodic-worker/admin';
 import { DynamoDbWorkerLease } from '../../functions/periodic-worker/lease';
+import { lastRunKey, lockTable, runKey } from '../../functions/periodic-worker/lock-table-schema';
 import type { RunRecord } from '../../functions/periodic-worker/ports';
 import { DynamoDbRunHistory } from '../../functions/periodic-worker/run-history';
-import { breakerKey, lastRunKey, lockTable, runKey } from '../../functions/shared/table-schema';
 import { selectedEngineKind } from '../../local/engine';
 import { useTestEngine } from '../support/engine';
 

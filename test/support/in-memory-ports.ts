@@ -1,3 +1,4 @@
+import { emptyBreakerState } from '../../functions/passive-user-checker/breaker-state';
 import type {
   BreakerState,
   BreakerStore,
@@ -14,7 +15,6 @@ import type {
 } from '../../functions/passive-user-checker/ports';
 import type { RunHistory, RunRecord } from '../../functions/periodic-worker/ports';
 import { InMemoryRunHistory, InMemoryWorkerLease } from '../../functions/periodic-worker/testing/in-memory';
-import { emptyBreakerState } from '../../functions/shared/breaker-state';
 
 export interface FakeUser {
   userId: string;

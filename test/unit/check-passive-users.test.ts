@@ -1,9 +1,9 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { resetBreakerWindow, withdrawApproval } from '../../functions/passive-user-checker/breaker-state';
 import {
   BreakerTrippedError,
   SystemicFailureError,
 } from '../../functions/passive-user-checker/check-passive-users';
-import { resetBreakerWindow, withdrawApproval } from '../../functions/shared/breaker-state';
 import { ConcurrencyLimiter } from '../../functions/shared/concurrency';
 import type { WorkerConfig } from '../../functions/shared/config';
 import { checkerRunner, testConfig } from '../support/config';

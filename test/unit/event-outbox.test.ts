@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { EventOutbox } from '../../functions/shared/event-outbox';
+import { EventOutbox } from '../../functions/passive-user-checker/event-outbox';
 
 const event = (userId: string) => ({ userId });
 

@@ -4,7 +4,7 @@ import type {
   PutEventsCommandOutput,
 } from '@aws-sdk/client-eventbridge';
 import { describe, expect, it } from 'vitest';
-import { EventBridgeDomainEvents } from '../../functions/shared/event-publisher';
+import { EventBridgeDomainEvents } from '../../functions/passive-user-checker/event-publisher';
 
 type Answer = (entries: { Detail?: string }[]) => PutEventsCommandOutput | Error;
 

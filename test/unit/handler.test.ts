@@ -2,12 +2,12 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { type CheckerDeps, passiveUserChecker } from '../../functions/passive-user-checker/handler';
+import { metricNames } from '../../functions/passive-user-checker/observability-names';
 import {
   createWorkerHandler,
   type KitDeps,
   powertoolsLog,
 } from '../../functions/periodic-worker/periodic-worker';
-import { metricNames } from '../../functions/shared/observability-names';
 import { kitConfigOf, testConfig } from '../support/config';
 import {
   type FakeUser,

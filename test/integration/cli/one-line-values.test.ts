@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { DynamoDbBreakerStore, emptyBreakerState } from '../../../functions/shared/breaker-state';
+import {
+  DynamoDbBreakerStore,
+  emptyBreakerState,
+} from '../../../functions/passive-user-checker/breaker-state';
 import { selectedEngineKind } from '../../../local/engine';
 import { useTestEngine } from '../../support/engine';
 import { allItems, runCli } from './run-cli';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { recordLogin } from '../../../functions/login-helper';
-import { DynamoDbUserStore } from '../../../functions/shared/user-store';
+import { DynamoDbUserStore } from '../../../functions/passive-user-checker/user-store';
 import { selectedEngineKind } from '../../../local/engine';
 import { activeUser, putUsers } from '../../../local/seed';
 import { useTestEngine } from '../../support/engine';

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { lockTable } from '../../../functions/shared/table-schema';
+import { lockTable } from '../../../functions/periodic-worker/lock-table-schema';
 import { selectedEngineKind } from '../../../local/engine';
 import { useTestEngine } from '../../support/engine';
 import { type FaultProxy, forward, startFaultProxy } from '../../support/faults';

@@ -4,8 +4,8 @@
  * PutEvents recorder through the SDK's own AWS_ENDPOINT_URL_EVENTBRIDGE, so anything it would send is seen.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { eventDetailTypes } from '../../../functions/shared/event-publisher';
-import { usersTable } from '../../../functions/shared/table-schema';
+import { eventDetailTypes } from '../../../functions/passive-user-checker/event-publisher';
+import { usersTable } from '../../../functions/shared/users-table-schema';
 import { selectedEngineKind } from '../../../local/engine';
 import { activeUser, putUsers } from '../../../local/seed';
 import type { TableNames } from '../../../local/tables';

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { JobStatus } from '../../../cli/status';
 import type { RunSummary } from '../../../functions/passive-user-checker/ports';
 import { DynamoDbWorkerLease } from '../../../functions/periodic-worker/lease';
-import { lastRunKey, lockTable, runKey } from '../../../functions/shared/table-schema';
+import { lastRunKey, lockTable, runKey } from '../../../functions/periodic-worker/lock-table-schema';
 import { selectedEngineKind } from '../../../local/engine';
 import { activeUser, putUsers } from '../../../local/seed';
 import type { TableNames } from '../../../local/tables';

@@ -4,11 +4,10 @@
  * no failing tick in between; afterwards, a surge of users crossing the cutoff within two hours trips again.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { breakerKey, breakerStateOf } from '../../../functions/passive-user-checker/breaker-state';
 import type { RunSummary } from '../../../functions/passive-user-checker/ports';
-import { breakerStateOf } from '../../../functions/shared/breaker-state';
 import { configDefaults, envNames } from '../../../functions/shared/config';
 import { dayMs } from '../../../functions/shared/instant';
-import { breakerKey } from '../../../functions/shared/table-schema';
 import { selectedEngineKind } from '../../../local/engine';
 import { activeUser, type UserItem } from '../../../local/seed';
 import { engineHookTimeoutMs } from '../../support/engine';

@@ -3,8 +3,8 @@
  * spent budget like the scan's pages do, and a run stopped there neither trips nor accepts anything.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { breakerKey } from '../../../functions/passive-user-checker/breaker-state';
 import { configDefaults, envNames } from '../../../functions/shared/config';
-import { breakerKey } from '../../../functions/shared/table-schema';
 import { selectedEngineKind } from '../../../local/engine';
 import { engineHookTimeoutMs } from '../../support/engine';
 import {

@@ -5,11 +5,11 @@
  */
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventDetailTypes, eventSource } from '../../../functions/passive-user-checker/event-publisher';
 import type { RunSummary } from '../../../functions/passive-user-checker/ports';
 import { configDefaults, envNames } from '../../../functions/shared/config';
-import { eventDetailTypes, eventSource } from '../../../functions/shared/event-publisher';
 import { dayMs } from '../../../functions/shared/instant';
-import { userStatus, usersTable } from '../../../functions/shared/table-schema';
+import { userStatus, usersTable } from '../../../functions/shared/users-table-schema';
 import { selectedEngineKind } from '../../../local/engine';
 import { activeUser } from '../../../local/seed';
 import { engineHookTimeoutMs } from '../../support/engine';

@@ -9,7 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import type { RunSummary } from '../../../functions/passive-user-checker/ports';
 import { envNames } from '../../../functions/shared/config';
 import { dayMs } from '../../../functions/shared/instant';
-import { usersTable } from '../../../functions/shared/table-schema';
+import { usersTable } from '../../../functions/shared/users-table-schema';
 import { selectedEngineKind } from '../../../local/engine';
 import { activeUser, type UserItem } from '../../../local/seed';
 import { engineHookTimeoutMs } from '../../support/engine';

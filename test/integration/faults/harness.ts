@@ -5,12 +5,13 @@
  */
 import { DeleteCommand, DynamoDBDocumentClient, GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { checkerHandler } from '../../../functions/passive-user-checker/handler';
+import { serviceName } from '../../../functions/passive-user-checker/observability-names';
 import type { RunSummary } from '../../../functions/passive-user-checker/ports';
+import { lockTable } from '../../../functions/periodic-worker/lock-table-schema';
 import { kitFromEnvironment } from '../../../functions/periodic-worker/periodic-worker';
 import { configDefaults, envNames } from '../../../functions/shared/config';
 import { dayMs } from '../../../functions/shared/instant';
-import { serviceName } from '../../../functions/shared/observability-names';
-import { lockTable, usersTable } from '../../../functions/shared/table-schema';
+import { usersTable } from '../../../functions/shared/users-table-schema';
 import { activeUser, putUsers, type UserItem } from '../../../local/seed';
 import type { TableNames } from '../../../local/tables';
 import { startTestEngine, type TestEngine } from '../../support/engine';

@@ -1,13 +1,14 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { activeShardFor } from '../../../functions/login-helper';
 import type { RunSummary } from '../../../functions/passive-user-checker/ports';
+import { DynamoDbUserStore } from '../../../functions/passive-user-checker/user-store';
 import { workerStatus } from '../../../functions/periodic-worker/admin';
 import { DynamoDbWorkerLease } from '../../../functions/periodic-worker/lease';
+import { lockTable } from '../../../functions/periodic-worker/lock-table-schema';
 import { DynamoDbRunHistory } from '../../../functions/periodic-worker/run-history';
 import { configDefaults, envNames } from '../../../functions/shared/config';
 import { dayMs } from '../../../functions/shared/instant';
-import { lockTable, userStatus, usersTable } from '../../../functions/shared/table-schema';
-import { DynamoDbUserStore } from '../../../functions/shared/user-store';
+import { userStatus, usersTable } from '../../../functions/shared/users-table-schema';
 import { selectedEngineKind } from '../../../local/engine';
 import type { TableNames } from '../../../local/tables';
 import { engineHookTimeoutMs } from '../../support/engine';

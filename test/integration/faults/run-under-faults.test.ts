@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { activeShardFor, recordLogin } from '../../../functions/login-helper';
 import { configDefaults, configLimits, envNames } from '../../../functions/shared/config';
 import { dayMs } from '../../../functions/shared/instant';
-import { userStatus, usersTable } from '../../../functions/shared/table-schema';
+import { userStatus, usersTable } from '../../../functions/shared/users-table-schema';
 import { selectedEngineKind } from '../../../local/engine';
 import { activeUser, type UserItem } from '../../../local/seed';
 import { engineHookTimeoutMs } from '../../support/engine';

@@ -7,7 +7,7 @@ import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pauseWorker, resumeWorker, workerStatus } from '../../../functions/periodic-worker/admin';
 import { kitEnvNames, kitMetricNames, type RunRecord } from '../../../functions/periodic-worker/index';
-import { lockTable } from '../../../functions/shared/table-schema';
+import { lockTable } from '../../../functions/periodic-worker/lock-table-schema';
 import { selectedEngineKind } from '../../../local/engine';
 import { type KitTestSummary, kitTestItem, kitTestWorkerEnv } from '../../fixtures/kit-test-worker';
 import { engineHookTimeoutMs } from '../../support/engine';

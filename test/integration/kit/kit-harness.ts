@@ -7,8 +7,8 @@
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { workerStatus } from '../../../functions/periodic-worker/admin';
 import { kitEnvNames, periodicWorker, type WorkerHandler } from '../../../functions/periodic-worker/index';
+import { lockTable } from '../../../functions/periodic-worker/lock-table-schema';
 import { kitFromEnvironment } from '../../../functions/periodic-worker/periodic-worker';
-import { lockTable } from '../../../functions/shared/table-schema';
 import {
   cursorKey,
   itemKey,

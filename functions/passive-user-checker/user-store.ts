@@ -7,6 +7,7 @@ import {
   type QueryCommandInput,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { userStatus, usersTable } from '../shared/users-table-schema';
 import type {
   CandidatePage,
   LastLoginRejection,
@@ -15,8 +16,7 @@ import type {
   StaleCandidate,
   StaleIndexPage,
   UserStore,
-} from '../passive-user-checker/ports';
-import { userStatus, usersTable } from './table-schema';
+} from './ports';
 
 const a = usersTable.attributes;
 const index = usersTable.staleIndex;

@@ -1,10 +1,29 @@
 import { randomUUID } from 'node:crypto';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import type { BreakerState, BreakerStore } from '../passive-user-checker/ports';
-import { breakerKey, lockTable } from './table-schema';
+import { lockTable } from '../periodic-worker/lock-table-schema';
+import type { BreakerState, BreakerStore } from './ports';
 
-const a = lockTable.attributes;
+/**
+ * The breaker's memory (approval, accepted backlog, recent crossings): the checker's own item beside its lock item
+ * in the kit's lock table, `<lockName>#breaker`. Its writer attribute is the lock item's, so one name serves both.
+ */
+export const breakerItem = {
+  keySuffix: '#breaker',
+  attributes: {
+    lockName: lockTable.attributes.lockName,
+    state: 'breaker',
+    version: 'version',
+    writer: lockTable.attributes.writer,
+  },
+} as const;
+
+/** The key under which a lock's breaker state is stored. */
+export function breakerKey(lockName: string): string {
+  return `${lockName}${breakerItem.keySuffix}`;
+}
+
+const a = breakerItem.attributes;
 
 export const emptyBreakerState: BreakerState = {
   version: 0,
@@ -51,7 +70,7 @@ export class DynamoDbBreakerStore implements BreakerStore {
             [a.lockName]: breakerKey(this.lockName),
             [a.version]: expected + 1,
             [a.writer]: writer,
-            [a.breakerState]: JSON.parse(JSON.stringify(next)) as Record<string, unknown>,
+            [a.state]: JSON.parse(JSON.stringify(next)) as Record<string, unknown>,
           },
           ConditionExpression:
             `${expected === 0 ? 'attribute_not_exists(#version)' : '#version = :expected'} OR ` +
@@ -76,7 +95,7 @@ export class DynamoDbBreakerStore implements BreakerStore {
 export function breakerStateOf(item: Record<string, unknown> | undefined): BreakerState {
   if (!item) return emptyBreakerState;
   const version = typeof item[a.version] === 'number' ? item[a.version] : 0;
-  const stored = (item[a.breakerState] ?? {}) as Partial<Record<keyof BreakerState, unknown>>;
+  const stored = (item[a.state] ?? {}) as Partial<Record<keyof BreakerState, unknown>>;
   const crossings = Array.isArray(stored.crossings)
     ? stored.crossings.filter(
         (c): c is { cutoff: string; crossed: number } =>

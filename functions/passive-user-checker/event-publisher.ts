@@ -1,11 +1,7 @@
 import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
-import type {
-  DomainEvents,
-  UserInactivityWarningEvent,
-  UserPassivatedEvent,
-} from '../passive-user-checker/ports';
-import { type ClientSettings, httpHandler } from './clients';
+import { type ClientSettings, httpHandler } from '../shared/clients';
 import { serviceName } from './observability-names';
+import type { DomainEvents, UserInactivityWarningEvent, UserPassivatedEvent } from './ports';
 
 /**
  * The EventBridge client, with the same request timeout and attempts as DynamoDB's: a hung PutEvents must not hold
