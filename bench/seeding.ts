@@ -7,8 +7,8 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { configDefaults } from '../functions/shared/config';
 import { dayMs } from '../functions/shared/instant';
+import { activeUser, putUsers, type UserItem } from '../local/checker/seed';
 import { engineClientConfig } from '../local/engine-client';
-import { activeUser, putUsers, type UserItem } from '../local/seed';
 import { createTables, deleteTables, type TableNames, uniqueTableNames } from '../local/tables';
 import { itemSize } from './billing';
 

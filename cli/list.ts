@@ -1,8 +1,8 @@
 /** `list`: every worker of a lock table (or of a stack's lock tables), one line each: lock, pause, last run. */
 import { parseArgs } from 'node:util';
 import { listWorkers, type WorkerList, type WorkerOverview } from '../functions/periodic-worker/admin';
+import { mainFigures } from './checker/summary';
 import { type CliIo, documentClientFor, exitCodes, formatDuration, UsageError } from './io';
-import { mainFigures } from './summary';
 import { lockTarget, targetHelp, targetOptions } from './targets';
 
 export const listUsage = `Usage: periodic-worker list [options]

@@ -13,6 +13,7 @@ import {
 } from '../functions/periodic-worker/admin';
 import { DynamoDbServiceClock } from '../functions/periodic-worker/service-clock';
 import { maxOperatorNameLength } from '../functions/shared/one-line';
+import { operatorName } from './checker/run';
 import {
   type CliIo,
   cliProgram,
@@ -22,7 +23,6 @@ import {
   UsageError,
   workerName,
 } from './io';
-import { operatorName } from './run';
 import { lockTarget, targetHelp, targetOptions } from './targets';
 
 export const pauseUsage = `Usage: periodic-worker pause <worker> --reason "<why>" [options]

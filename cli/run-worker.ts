@@ -6,8 +6,8 @@
 import { parseArgs } from 'node:util';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import type { RunRecord } from '../functions/periodic-worker/ports';
+import { mainFigures } from './checker/summary';
 import { type CliIo, exitCodes, formatDuration, UsageError, workerName } from './io';
-import { mainFigures } from './summary';
 import { deploymentOf, NotInStackError, regionFlag } from './targets';
 
 export const runWorkerUsage = `Usage: periodic-worker run <worker> [options]

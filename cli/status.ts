@@ -16,6 +16,7 @@ import { lockTable } from '../functions/periodic-worker/lock-table-schema';
 import type { WorkerPause } from '../functions/periodic-worker/ports';
 import { DynamoDbServiceClock } from '../functions/periodic-worker/service-clock';
 import { envNames } from '../functions/shared/config';
+import { describeApproval, describeRunLine, describeSummary, mainFigures } from './checker/summary';
 import {
   type CliIo,
   cliProgram,
@@ -27,7 +28,6 @@ import {
   UsageError,
   workerName,
 } from './io';
-import { describeApproval, describeRunLine, describeSummary, mainFigures } from './summary';
 import { lockTarget, targetHelp, targetOptions } from './targets';
 
 export const statusUsage = `Usage: periodic-worker status [<worker>] [options]

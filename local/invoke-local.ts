@@ -12,8 +12,8 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { build } from 'esbuild';
 import { configDefaults, envNames } from '../functions/shared/config';
 import { handlerBundling, handlerEntry } from '../infra/constructs/handler-bundle';
+import { demoUsers, isTableEmpty, putUsers } from './checker/seed';
 import { engineClientConfig, startEngine } from './engine';
-import { demoUsers, isTableEmpty, putUsers } from './seed';
 import { createTables } from './tables';
 
 const projectRoot = path.resolve(import.meta.dirname, '..');

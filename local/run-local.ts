@@ -13,7 +13,7 @@ import { parseArgs } from 'node:util';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { App, type CfnResource, Stack } from 'aws-cdk-lib';
-import { localRunEvents, printedEvents } from '../cli/local-events';
+import { localRunEvents, printedEvents } from '../cli/checker/local-events';
 import { activityReport } from '../functions/activity-report/handler';
 import type { ActivityReport } from '../functions/activity-report/report';
 import { checkerDepsFromEnvironment, passiveUserChecker } from '../functions/passive-user-checker/handler';
@@ -25,8 +25,8 @@ import { canonicalInstant, dayMs, isCanonicalUtcInstant } from '../functions/sha
 import { userStatus, usersTable } from '../functions/shared/users-table-schema';
 import type { PeriodicWorker } from '../infra/constructs/periodic-worker';
 import { PassiveUsersStack } from '../infra/passive-users-stack';
+import { demoUsers, isTableEmpty, putUsers, type UserItem } from './checker/seed';
 import { type Engine, engineClientConfig, engineKinds, startEngine } from './engine';
-import { demoUsers, isTableEmpty, putUsers, type UserItem } from './seed';
 import { createTables } from './tables';
 
 const usage = `Usage: npm start -- [options]

@@ -9,8 +9,8 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { configDefaults, envNames } from '../functions/shared/config';
 import { parseCanonicalInteger } from '../functions/shared/integers';
+import { demoUsers, isTableEmpty, putUsers } from './checker/seed';
 import { engineClientConfig, engineKinds, selectedEngineKind, startEngine } from './engine';
-import { demoUsers, isTableEmpty, putUsers } from './seed';
 import { createTables } from './tables';
 
 const usage = `Usage: npm run local:engine -- [options]

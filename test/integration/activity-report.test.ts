@@ -5,7 +5,7 @@ import { activityReport } from '../../functions/activity-report/handler';
 import { kitFromEnvironment, periodicWorker } from '../../functions/periodic-worker/periodic-worker';
 import { dayMs } from '../../functions/shared/instant';
 import { userStatus, usersTable } from '../../functions/shared/users-table-schema';
-import { activeUser, putUsers, type UserItem } from '../../local/seed';
+import { activeUser, putUsers, type UserItem } from '../../local/checker/seed';
 import type { TableNames } from '../../local/tables';
 import { startTestEngine, type TestEngine } from '../support/engine';
 

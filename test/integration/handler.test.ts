@@ -6,7 +6,7 @@ import type { RunSummary } from '../../functions/passive-user-checker/ports';
 import { workerStatus } from '../../functions/periodic-worker/admin';
 import { lockTable } from '../../functions/periodic-worker/lock-table-schema';
 import { usersTable } from '../../functions/shared/users-table-schema';
-import { demoUsers, putUsers } from '../../local/seed';
+import { demoUsers, putUsers } from '../../local/checker/seed';
 import type { TableNames } from '../../local/tables';
 import { startTestEngine, type TestEngine } from '../support/engine';
 

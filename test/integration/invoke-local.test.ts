@@ -24,7 +24,7 @@ describe(`npm run invoke:local (${selectedEngineKind()})`, () => {
     expect(code).toBe(0);
     expect(out).toMatch(/^Bundled \.cache\/invoke-local\/index\.mjs in \d+ ms$/m);
     const result = JSON.parse(out.slice(out.indexOf('{'))) as Record<string, unknown>;
-    // The demo users: some stale, one exempt, one malformed (local/seed.ts).
+    // The demo users: some stale, one exempt, one malformed (local/checker/seed.ts).
     expect(result).toMatchObject({ outcome: 'completed', complete: true, failed: 0 });
     expect(result.passivated).toBeGreaterThan(0);
   }, 120_000);

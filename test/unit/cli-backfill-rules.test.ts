@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { classifyUser } from '../../cli/backfill';
-import { type Checkpoint, decodeCheckpoint, encodeCheckpoint } from '../../cli/checkpoint';
+import { classifyUser } from '../../cli/checker/backfill';
+import { type Checkpoint, decodeCheckpoint, encodeCheckpoint } from '../../cli/checker/checkpoint';
 import {
   formatTableIdentity,
   normaliseEndpoint,
   sameTable,
   type TableIdentity,
-} from '../../cli/table-identity';
+} from '../../cli/checker/table-identity';
 
 const login = '2026-11-01T08:30:00.000Z';
 

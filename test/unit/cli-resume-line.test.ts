@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { type BackfillCommand, resumeCommandLine } from '../../cli/backfill-command';
-import type { TableIdentity } from '../../cli/table-identity';
+import { type BackfillCommand, resumeCommandLine } from '../../cli/checker/backfill-command';
+import type { TableIdentity } from '../../cli/checker/table-identity';
 
 const identity: TableIdentity = {
   arn: 'arn:aws:dynamodb:eu-west-1:123456789012:table/Users',

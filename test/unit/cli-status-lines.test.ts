@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { describeRunLine, mainFigures } from '../../cli/summary';
+import { describeRunLine, mainFigures } from '../../cli/checker/summary';
 import type { RecordedRun } from '../../functions/periodic-worker/admin';
 
 const run = (summary: Record<string, unknown>): RecordedRun =>

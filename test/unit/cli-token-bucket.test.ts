@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type Clock, TokenBucket } from '../../cli/token-bucket';
+import { type Clock, TokenBucket } from '../../cli/checker/token-bucket';
 
 /** Virtual time: sleeps resolve only when the test advances the clock past them. */
 class VirtualClock implements Clock {

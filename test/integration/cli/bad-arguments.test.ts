@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodeCheckpoint } from '../../../cli/checkpoint';
+import { encodeCheckpoint } from '../../../cli/checker/checkpoint';
 import { selectedEngineKind } from '../../../local/engine';
 import type { TableNames } from '../../../local/tables';
 import { engineHookTimeoutMs, startTestEngine, type TestEngine } from '../../support/engine';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { activeUser, putUsers } from '../../../local/checker/seed';
 import { selectedEngineKind } from '../../../local/engine';
-import { activeUser, putUsers } from '../../../local/seed';
 import type { TableNames } from '../../../local/tables';
 import { useTestEngine } from '../../support/engine';
 import { allItems, runCli } from './run-cli';

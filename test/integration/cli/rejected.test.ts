@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { recordLogin } from '../../../functions/login-helper';
 import { DynamoDbUserStore } from '../../../functions/passive-user-checker/user-store';
+import { activeUser, putUsers } from '../../../local/checker/seed';
 import { selectedEngineKind } from '../../../local/engine';
-import { activeUser, putUsers } from '../../../local/seed';
 import { useTestEngine } from '../../support/engine';
 import { runCli } from './run-cli';
 

@@ -6,8 +6,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { eventDetailTypes } from '../../../functions/passive-user-checker/event-publisher';
 import { usersTable } from '../../../functions/shared/users-table-schema';
+import { activeUser, putUsers } from '../../../local/checker/seed';
 import { selectedEngineKind } from '../../../local/engine';
-import { activeUser, putUsers } from '../../../local/seed';
 import type { TableNames } from '../../../local/tables';
 import { useTestEngine } from '../../support/engine';
 import { type EventBusRecorder, startEventBusRecorder } from '../../support/event-bus-recorder';

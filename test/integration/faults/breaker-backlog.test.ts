@@ -8,8 +8,8 @@ import { breakerKey, breakerStateOf } from '../../../functions/passive-user-chec
 import type { RunSummary } from '../../../functions/passive-user-checker/ports';
 import { configDefaults, envNames } from '../../../functions/shared/config';
 import { dayMs } from '../../../functions/shared/instant';
+import { activeUser, type UserItem } from '../../../local/checker/seed';
 import { selectedEngineKind } from '../../../local/engine';
-import { activeUser, type UserItem } from '../../../local/seed';
 import { engineHookTimeoutMs } from '../../support/engine';
 import {
   type FaultHarness,

@@ -6,8 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunSummary } from '../../../functions/passive-user-checker/ports';
 import { envNames } from '../../../functions/shared/config';
 import { dayMs } from '../../../functions/shared/instant';
+import { activeUser, type UserItem } from '../../../local/checker/seed';
 import { selectedEngineKind } from '../../../local/engine';
-import { activeUser, type UserItem } from '../../../local/seed';
 import { engineHookTimeoutMs } from '../../support/engine';
 import {
   type FaultHarness,

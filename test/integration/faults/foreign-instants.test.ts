@@ -10,8 +10,8 @@ import type { RunSummary } from '../../../functions/passive-user-checker/ports';
 import { envNames } from '../../../functions/shared/config';
 import { dayMs } from '../../../functions/shared/instant';
 import { usersTable } from '../../../functions/shared/users-table-schema';
+import { activeUser, type UserItem } from '../../../local/checker/seed';
 import { selectedEngineKind } from '../../../local/engine';
-import { activeUser, type UserItem } from '../../../local/seed';
 import { engineHookTimeoutMs } from '../../support/engine';
 import { captureLogLines } from '../../support/log-lines';
 import {

@@ -12,7 +12,7 @@ import { kitFromEnvironment } from '../../../functions/periodic-worker/periodic-
 import { configDefaults, envNames } from '../../../functions/shared/config';
 import { dayMs } from '../../../functions/shared/instant';
 import { usersTable } from '../../../functions/shared/users-table-schema';
-import { activeUser, putUsers, type UserItem } from '../../../local/seed';
+import { activeUser, putUsers, type UserItem } from '../../../local/checker/seed';
 import type { TableNames } from '../../../local/tables';
 import { startTestEngine, type TestEngine } from '../../support/engine';
 import { type CallFilter, type FaultProxy, type RecordedCall, startFaultProxy } from '../../support/faults';

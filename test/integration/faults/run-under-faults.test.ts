@@ -3,8 +3,8 @@ import { activeShardFor, recordLogin } from '../../../functions/login-helper';
 import { configDefaults, configLimits, envNames } from '../../../functions/shared/config';
 import { dayMs } from '../../../functions/shared/instant';
 import { userStatus, usersTable } from '../../../functions/shared/users-table-schema';
+import { activeUser, type UserItem } from '../../../local/checker/seed';
 import { selectedEngineKind } from '../../../local/engine';
-import { activeUser, type UserItem } from '../../../local/seed';
 import { engineHookTimeoutMs } from '../../support/engine';
 import {
   accessDenied,

@@ -3,10 +3,10 @@
  * say): a local run must not announce its passivations on that bus unless the operator says so.
  */
 
-import { eventDetailTypes } from '../functions/passive-user-checker/event-publisher';
-import type { CheckerDeps } from '../functions/passive-user-checker/handler';
-import type { DomainEvents } from '../functions/passive-user-checker/ports';
-import { envNames } from '../functions/shared/config';
+import { eventDetailTypes } from '../../functions/passive-user-checker/event-publisher';
+import type { CheckerDeps } from '../../functions/passive-user-checker/handler';
+import type { DomainEvents } from '../../functions/passive-user-checker/ports';
+import { envNames } from '../../functions/shared/config';
 
 /** Prints each event on one line, as `npm start` does, and reports every one delivered. */
 export function printedEvents(print: (line: string) => void): DomainEvents {

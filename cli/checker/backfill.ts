@@ -10,10 +10,10 @@
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { activeShardFor } from '../functions/login-helper';
-import { errorMessage, errorName, isTransientAwsError } from '../functions/shared/aws-errors';
-import { readInstant } from '../functions/shared/instant';
-import { userStatus, usersTable } from '../functions/shared/users-table-schema';
+import { activeShardFor } from '../../functions/login-helper/index';
+import { errorMessage, errorName, isTransientAwsError } from '../../functions/shared/aws-errors';
+import { readInstant } from '../../functions/shared/instant';
+import { userStatus, usersTable } from '../../functions/shared/users-table-schema';
 import { type Checkpoint, encodeCheckpoint, type ScanKey, type SegmentState } from './checkpoint';
 import type { TableIdentity } from './table-identity';
 import { type Clock, TokenBucket } from './token-bucket';

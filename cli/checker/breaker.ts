@@ -4,9 +4,9 @@ import {
   NoApprovalError,
   resetBreakerWindow,
   withdrawApproval,
-} from '../functions/passive-user-checker/breaker-state';
-import { envNames } from '../functions/shared/config';
-import { maxOperatorNameLength } from '../functions/shared/one-line';
+} from '../../functions/passive-user-checker/breaker-state';
+import { envNames } from '../../functions/shared/config';
+import { maxOperatorNameLength } from '../../functions/shared/one-line';
 import {
   type CliIo,
   documentClientFor,
@@ -16,7 +16,7 @@ import {
   oneLineFlag,
   tableName,
   UsageError,
-} from './io';
+} from '../io';
 import { operatorName } from './run';
 import { describeApproval } from './summary';
 

@@ -1,14 +1,5 @@
 import { parseArgs } from 'node:util';
-import { configDefaults, configLimits, envNames } from '../functions/shared/config';
-import {
-  type BackfillOptions,
-  type BackfillProgress,
-  type BackfillReport,
-  backfill,
-  problemDescriptions,
-  problems,
-} from './backfill';
-import { type Checkpoint, CheckpointError, decodeCheckpoint } from './checkpoint';
+import { configDefaults, configLimits, envNames } from '../../functions/shared/config';
 import {
   type CliIo,
   documentClientFor,
@@ -20,7 +11,16 @@ import {
   numberFlag,
   tableName,
   UsageError,
-} from './io';
+} from '../io';
+import {
+  type BackfillOptions,
+  type BackfillProgress,
+  type BackfillReport,
+  backfill,
+  problemDescriptions,
+  problems,
+} from './backfill';
+import { type Checkpoint, CheckpointError, decodeCheckpoint } from './checkpoint';
 import { describeTableIdentity, formatTableIdentity, sameTable, type TableIdentity } from './table-identity';
 import { type Clock, systemClock } from './token-bucket';
 

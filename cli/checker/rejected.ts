@@ -6,9 +6,9 @@
  */
 import { parseArgs } from 'node:util';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { envNames } from '../functions/shared/config';
-import { usersTable } from '../functions/shared/users-table-schema';
-import { type CliIo, documentClientFor, dynamoDbEndpoint, exitCodes, integerFlag, tableName } from './io';
+import { envNames } from '../../functions/shared/config';
+import { usersTable } from '../../functions/shared/users-table-schema';
+import { type CliIo, documentClientFor, dynamoDbEndpoint, exitCodes, integerFlag, tableName } from '../io';
 
 const a = usersTable.attributes;
 

@@ -1,7 +1,7 @@
-import type { BreakerApproval, BreakerVerdict, RunSummary } from '../functions/passive-user-checker/ports';
-import type { RecordedRun } from '../functions/periodic-worker/admin';
-import { printableOneLine } from '../functions/shared/one-line';
-import { formatDuration } from './io';
+import type { BreakerApproval, BreakerVerdict, RunSummary } from '../../functions/passive-user-checker/ports';
+import type { RecordedRun } from '../../functions/periodic-worker/admin';
+import { printableOneLine } from '../../functions/shared/one-line';
+import { formatDuration } from '../io';
 
 const outcomeNotes: Record<string, string> = {
   completed: 'every stale user was handled',

@@ -4,7 +4,7 @@
  */
 import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { errorMessage, errorName } from '../functions/shared/aws-errors';
+import { errorMessage, errorName } from '../../functions/shared/aws-errors';
 
 export interface TableIdentity {
   /** From DescribeTable: it names the account, the region and the table. */

@@ -3,16 +3,16 @@ import { hostname, userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
 import { Logger, LogLevel } from '@aws-lambda-powertools/logger';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
-import { DynamoDbBreakerStore } from '../functions/passive-user-checker/breaker-state';
-import { checkerHandler } from '../functions/passive-user-checker/handler';
-import { serviceName } from '../functions/passive-user-checker/observability-names';
-import type { RunSummary } from '../functions/passive-user-checker/ports';
-import { DynamoDbUserStore } from '../functions/passive-user-checker/user-store';
-import { kitFromEnvironment } from '../functions/periodic-worker/periodic-worker';
-import { envNames } from '../functions/shared/config';
-import { maxOperatorNameLength } from '../functions/shared/one-line';
-import { watchEngineClock } from './engine-clock';
-import { failureHint } from './failure';
+import { DynamoDbBreakerStore } from '../../functions/passive-user-checker/breaker-state';
+import { checkerHandler } from '../../functions/passive-user-checker/handler';
+import { serviceName } from '../../functions/passive-user-checker/observability-names';
+import type { RunSummary } from '../../functions/passive-user-checker/ports';
+import { DynamoDbUserStore } from '../../functions/passive-user-checker/user-store';
+import { kitFromEnvironment } from '../../functions/periodic-worker/periodic-worker';
+import { envNames } from '../../functions/shared/config';
+import { maxOperatorNameLength } from '../../functions/shared/one-line';
+import { watchEngineClock } from '../engine-clock';
+import { failureHint } from '../failure';
 import {
   type CliIo,
   documentClientFor,
@@ -23,7 +23,7 @@ import {
   tableName,
   timedRequestHandler,
   UsageError,
-} from './io';
+} from '../io';
 import { localRunEvents } from './local-events';
 import { describeSummary } from './summary';
 

@@ -3,9 +3,9 @@
  * application's own writes would look the same).
  */
 import { BatchWriteCommand, type DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { activeShardFor } from '../functions/login-helper';
-import { dayMs } from '../functions/shared/instant';
-import { userStatus, usersTable } from '../functions/shared/users-table-schema';
+import { activeShardFor } from '../../functions/login-helper/index';
+import { dayMs } from '../../functions/shared/instant';
+import { userStatus, usersTable } from '../../functions/shared/users-table-schema';
 
 const a = usersTable.attributes;
 const batchSize = 25;
