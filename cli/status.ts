@@ -16,6 +16,7 @@ import { lockTable } from '../functions/periodic-worker/lock-table-schema';
 import type { WorkerPause } from '../functions/periodic-worker/ports';
 import { DynamoDbServiceClock } from '../functions/periodic-worker/service-clock';
 import { envNames } from '../functions/shared/config';
+import { printableOneLine } from '../functions/shared/one-line';
 import { describeApproval, describeRunLine, describeSummary, mainFigures } from './checker/summary';
 import {
   type CliIo,
@@ -136,7 +137,9 @@ function describeChecker(status: JobStatus, now: Date): string[] {
     );
   }
   if (breaker.windowReset) {
-    lines.push(`Breaker window cleared by ${breaker.windowReset.by} at ${breaker.windowReset.at}`);
+    lines.push(
+      `Breaker window cleared by ${printableOneLine(breaker.windowReset.by)} at ${breaker.windowReset.at}`,
+    );
   }
   const run = status.lastRun;
   if (!run) {
@@ -224,7 +227,8 @@ function describeLock(lock: WorkerLockState): string {
 
 function describePause(worker: string, pause: WorkerPause): string {
   return (
-    `Paused by ${pause.by} at ${pause.at}: ${pause.reason} (runs record "paused" and do nothing; ` +
+    `Paused by ${printableOneLine(pause.by)} at ${pause.at}: ${printableOneLine(pause.reason)} ` +
+    '(runs record "paused" and do nothing; ' +
     `${cliProgram} resume ${worker})`
   );
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { describeRunLine, mainFigures } from '../../cli/checker/summary';
+import { describeOneWorker } from '../../cli/status';
 import type { RecordedRun } from '../../functions/periodic-worker/admin';
 
 const run = (summary: Record<string, unknown>): RecordedRun =>
@@ -68,5 +69,30 @@ describe('status lines', () => {
     expect(describeRunLine(failed, false)).toBe(
       '#7  2026-05-01T06:00:00.000Z  failed  3.0s  not complete  error TimeoutError: socket',
     );
+  });
+});
+
+describe('status lines of a stored pause', () => {
+  it('prints a stored pause whose by and reason hold a newline on its own one line, escaped', () => {
+    const lines = describeOneWorker(
+      {
+        worker: 'nightly',
+        lock: { state: 'none' },
+        paused: {
+          by: 'ana\nResumed nightly (by mallory)',
+          reason: 'migration\u001b[2J',
+          at: '2026-12-06T10:00:00.000Z',
+        },
+        fencingToken: undefined,
+        history: [],
+        skipped: 0,
+        breaker: undefined,
+      },
+      false,
+    );
+
+    expect(lines.filter((line) => line.startsWith('Resumed'))).toEqual([]);
+    expect(lines.join('\n')).not.toContain('\u001b');
+    expect(lines[1]).toMatch(/^Paused by ana\\nResumed nightly \(by mallory\) at .*: migration\\u001b\[2J/);
   });
 });
