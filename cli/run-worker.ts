@@ -4,10 +4,17 @@
  * breaker's approval) is `run` without a worker.
  */
 import { parseArgs } from 'node:util';
-import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { InvokeCommand } from '@aws-sdk/client-lambda';
 import type { RunRecord } from '../functions/periodic-worker/ports';
 import { mainFigures } from './checker/summary';
-import { type CliIo, exitCodes, formatDuration, UsageError, workerName } from './io';
+import {
+  deployedFunctionClient,
+  invokeTimeoutLimits,
+  isNoAnswer,
+  longestInvokeWaitMs,
+  noAnswerLine,
+} from './invoke';
+import { type CliIo, cliProgram, exitCodes, formatDuration, numberFlag, UsageError, workerName } from './io';
 import { deploymentOf, NotInStackError, regionFlag } from './targets';
 
 export const runWorkerUsage = `Usage: periodic-worker run <worker> [options]
@@ -23,6 +30,8 @@ Options:
   --dry-run                payload {"dryRun": true}: the job decides and reports, writes nothing
   --payload <json>         the job's payload fields as a JSON object, e.g. '{"olderThanDays": 7}'
                            (the job refuses fields it does not know)
+  --timeout <seconds>      how long to wait for the run's answer (default 930: Lambda's longest run and a margin);
+                           the Invoke is sent once (a retried Invoke would start a second run)
   --json                   print the run record as JSON
   -h, --help               show this help
 
@@ -71,6 +80,7 @@ export async function runWorkerCommand(args: readonly string[], io: CliIo): Prom
       region: { type: 'string' },
       'dry-run': { type: 'boolean', default: false },
       payload: { type: 'string' },
+      timeout: { type: 'string' },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -102,11 +112,10 @@ export async function runWorkerCommand(args: readonly string[], io: CliIo): Prom
     functionName = own.functionName;
   }
 
-  const endpoint = io.env.AWS_ENDPOINT_URL_LAMBDA || undefined;
-  const lambda = new LambdaClient({
-    ...(endpoint ? { endpoint } : {}),
-    ...((region ?? io.env.AWS_REGION) ? { region: region ?? io.env.AWS_REGION } : {}),
-  });
+  const waitMs =
+    numberFlag('timeout', values.timeout, longestInvokeWaitMs / 1000, invokeTimeoutLimits, runWorkerUsage) *
+    1000;
+  const lambda = deployedFunctionClient(io, region, waitMs);
   io.err(
     `Invoking ${functionName} (${worker}) with ${JSON.stringify(payload)} (waits for the run to finish)`,
   );
@@ -133,6 +142,10 @@ export async function runWorkerCommand(args: readonly string[], io: CliIo): Prom
     if (values.json) io.out(JSON.stringify(record, null, 2));
     else io.out(describeRecord(worker, record));
     return exitCodes.ok;
+  } catch (error) {
+    if (!isNoAnswer(error)) throw error;
+    io.err(noAnswerLine(functionName, waitMs, `${cliProgram} status ${worker}`));
+    return exitCodes.failed;
   } finally {
     lambda.destroy();
   }

@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { hostname, userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
 import { Logger, LogLevel } from '@aws-lambda-powertools/logger';
-import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { InvokeCommand } from '@aws-sdk/client-lambda';
 import { DynamoDbBreakerStore } from '../../functions/passive-user-checker/breaker-state';
 import { checkerHandler } from '../../functions/passive-user-checker/handler';
 import { serviceName } from '../../functions/passive-user-checker/observability-names';
@@ -14,14 +13,21 @@ import { maxOperatorNameLength } from '../../functions/shared/one-line';
 import { watchEngineClock } from '../engine-clock';
 import { failureHint } from '../failure';
 import {
+  deployedFunctionClient,
+  invokeTimeoutLimits,
+  isNoAnswer,
+  longestInvokeWaitMs,
+  noAnswerLine,
+} from '../invoke';
+import {
   type CliIo,
   documentClientFor,
   dynamoDbEndpoint,
   exitCodes,
   numberFlag,
   oneLineFlag,
+  operatorName,
   tableName,
-  timedRequestHandler,
   UsageError,
 } from '../io';
 import { localRunEvents } from './local-events';
@@ -54,7 +60,8 @@ Options:
 
 Every other worker setting (INACTIVE_DAYS, ACTIVE_SHARDS, ...) comes from the environment with --local, and
 from the function's configuration otherwise. With --local, a host clock more than 5 s off the engine's (its
-Date header) is warned about: the cutoff and the lease come from this host's clock.
+Date header) is warned about: the cutoff comes from this host's clock (the lease is judged on the engine's when
+they are more than 2 s apart).
 Exit codes: 0 the run finished (also: lock held by another run), 1 the run failed or the breaker tripped,
 2 bad arguments.`;
 
@@ -131,8 +138,7 @@ export async function runRunCommand(args: readonly string[], io: CliIo): Promise
       );
     }
     const waitMs =
-      numberFlag('timeout', values.timeout, longestInvokeWaitMs / 1000, { min: 1, max: 930 }, runUsage) *
-      1000;
+      numberFlag('timeout', values.timeout, longestInvokeWaitMs / 1000, invokeTimeoutLimits, runUsage) * 1000;
     return invokeDeployed(functionName, payload, waitMs, values.json, io);
   }
 
@@ -162,9 +168,6 @@ export async function runRunCommand(args: readonly string[], io: CliIo): Promise
   );
 }
 
-/** Lambda's longest run (15 min) and a margin: a RequestResponse Invoke is silent until the run ends. */
-const longestInvokeWaitMs = 930_000;
-
 async function invokeDeployed(
   functionName: string,
   payload: RunPayload,
@@ -172,14 +175,7 @@ async function invokeDeployed(
   json: boolean,
   io: CliIo,
 ): Promise<number> {
-  const endpoint = io.env.AWS_ENDPOINT_URL_LAMBDA || undefined;
-  const lambda = new LambdaClient({
-    ...(endpoint ? { endpoint } : {}),
-    ...(io.env.AWS_REGION ? { region: io.env.AWS_REGION } : {}),
-    requestHandler: timedRequestHandler({ connectionTimeoutMs: 3_000, requestTimeoutMs: waitMs }),
-    // One attempt: a retried Invoke whose answer was only late starts a second run (it would find the lock held).
-    maxAttempts: 1,
-  });
+  const lambda = deployedFunctionClient(io, undefined, waitMs);
   io.err(`Invoking ${functionName} with ${JSON.stringify(payload)} (waits for the run to finish)`);
   try {
     const response = await lambda.send(
@@ -204,11 +200,8 @@ async function invokeDeployed(
     printSummary(JSON.parse(body) as RunSummary, json, io);
     return exitCodes.ok;
   } catch (error) {
-    if (!(error instanceof Error) || error.name !== 'TimeoutError') throw error;
-    io.err(
-      `run failed: no answer from ${functionName} within ${waitMs / 1000} s (--timeout): the run may ` +
-        'still be going, or may have ended unseen; npm run cli -- status shows its record',
-    );
+    if (!isNoAnswer(error)) throw error;
+    io.err(noAnswerLine(functionName, waitMs, 'npm run cli -- status'));
     return exitCodes.failed;
   } finally {
     lambda.destroy();
@@ -289,14 +282,6 @@ const breakerHint =
   'drain them without another approval.';
 
 /** Who runs the CLI, as the approval records it. */
-export function operatorName(): string {
-  try {
-    return `${userInfo().username}@${hostname()}`;
-  } catch {
-    return `unknown@${hostname()}`;
-  }
-}
-
 function printSummary(summary: RunSummary, json: boolean, io: CliIo): void {
   if (json) io.out(JSON.stringify(summary, null, 2));
   else for (const line of describeSummary(summary)) io.out(line);
