@@ -100,6 +100,15 @@ const cases: readonly CliCase[] = [
   },
   {
     row: 'resume <worker>',
+    name: 'resume of a name the table does not know',
+    argv: (t) => ['resume', 'pasive-user-checker', '--by', 'ana@ops', ...lockArgs(t)],
+    arrange: async ({ tables, arrange }) => {
+      await arrange(['run', '--local', ...runArgs(tables)], workerEnv);
+    },
+    codes: [2],
+  },
+  {
+    row: 'resume <worker>',
     name: 'resume on a worker that is not paused',
     argv: (t) => ['resume', checker, '--by', 'ana@ops', ...lockArgs(t)],
     arrange: async ({ tables, arrange }) => {
