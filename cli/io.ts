@@ -1,3 +1,4 @@
+import { hostname, userInfo } from 'node:os';
 /**
  * What every subcommand needs from its surroundings, passed in so tests run `main` in process with their own
  * environment, clock and captured output instead of patching globals.
@@ -231,4 +232,13 @@ export function formatDuration(ms: number): string {
 
 export function formatCount(value: number): string {
   return value.toLocaleString('en-US');
+}
+
+/** Who pauses, resumes or approves when `--by` is not given: `user@host`. */
+export function operatorName(): string {
+  try {
+    return `${userInfo().username}@${hostname()}`;
+  } catch {
+    return `unknown@${hostname()}`;
+  }
 }

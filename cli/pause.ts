@@ -13,13 +13,13 @@ import {
 } from '../functions/periodic-worker/admin';
 import { DynamoDbServiceClock } from '../functions/periodic-worker/service-clock';
 import { maxOperatorNameLength } from '../functions/shared/one-line';
-import { operatorName } from './checker/run';
 import {
   type CliIo,
   cliProgram,
   documentClientFor,
   exitCodes,
   oneLineFlag,
+  operatorName,
   UsageError,
   workerName,
 } from './io';

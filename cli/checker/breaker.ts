@@ -14,10 +14,10 @@ import {
   exitCodes,
   lockName,
   oneLineFlag,
+  operatorName,
   tableName,
   UsageError,
 } from '../io';
-import { operatorName } from './run';
 import { describeApproval } from './summary';
 
 export const breakerUsage = `Usage: npm run cli -- breaker withdraw|reset [options]

@@ -4,14 +4,11 @@
  * invocation with one readable message instead of misbehaving later.
  */
 
+import { ConfigError } from './config-error';
 import { parseCanonicalInteger } from './integers';
 
-export class ConfigError extends Error {
-  constructor(readonly problems: readonly string[]) {
-    super(`Invalid configuration: ${problems.join('; ')}`);
-    this.name = 'ConfigError';
-  }
-}
+/** One class for the kit's, the checker's and the report's problems, so `instanceof` holds for each. */
+export { ConfigError };
 
 export interface WorkerConfig {
   readonly usersTableName: string;

@@ -38,13 +38,6 @@ export type InstantReading =
   | { readonly kind: 'instant'; readonly iso: string }
   | { readonly kind: 'rejected'; readonly reason: InstantRejection };
 
-export const instantRejectionDescriptions: Record<InstantRejection, string> = {
-  'no-zone': 'a date and time without a zone designator (Z or an offset): ambiguous',
-  'no-time': 'a date without a time of day: ambiguous',
-  impossible: 'an impossible date, time or offset',
-  'not-an-instant': 'not an ISO-8601 date-time',
-};
-
 /** Reads a stored value as the data contract defines an instant (see the module comment). */
 export function readInstant(value: unknown): InstantReading {
   if (typeof value !== 'string') return { kind: 'rejected', reason: 'not-an-instant' };
