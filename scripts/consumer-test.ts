@@ -306,13 +306,16 @@ async function main(): Promise<number> {
   );
   if (initialized) {
     const installed = await step('npm install (the template dependencies and the tarball)', () => {
+      run('npm', ['install'], { cwd: appDir });
+      const template = sizeOf(path.join(appDir, 'node_modules'));
       run('npm', ['install', tarball], { cwd: appDir });
       // The template's tsx brings esbuild along; the tarball holds no TypeScript source, so synth can only use
       // the prebuilt code (checked below by content).
       const esbuild = existsSync(path.join(appDir, 'node_modules/esbuild'))
         ? 'esbuild present (from tsx)'
         : 'no esbuild';
-      return `node_modules ${mb(sizeOf(path.join(appDir, 'node_modules')))}, ${esbuild}`;
+      const total = sizeOf(path.join(appDir, 'node_modules'));
+      return `node_modules ${mb(total)}, of which the package adds ${mb(total - template)}, ${esbuild}`;
     });
     if (installed) {
       await step("a worker of its own: the section's installs and its handler", () => {
