@@ -10,18 +10,23 @@
  *    stack with the worker's stack snippet after it, runs the template's `tsc`, `cdk synth` (no Docker: the
  *    checker's asset must be the prebuilt Lambda code, the worker's the bundle `entry` made with the app's
  *    esbuild: minified ESM with a source map), runs that bundle once against an embedded engine over a seeded
- *    Sessions table, and loads every entry point with plain `node`, by `import` and by `require`;
+ *    Sessions table, and loads every entry point with plain `node`, by `import` and by `require`; then the
+ *    "Run it locally" section (the dev runner once with its seed file), the "Test it" section's vitest example
+ *    (run, then type-checked by the template's `tsc`), and the section's commands on an engine that stays (`npx
+ *    dynalite`, the dev runner with `--endpoint`, `npx periodic-worker status`, `pause`, `resume`);
  * 3. in a project that installs only what docs/install.md says the login helper needs: runs its ESM and its
  *    CommonJS snippet against an embedded DynamoDB engine and checks the item they wrote; measures what that
  *    installs.
  *
  * Ends with "N passed, M failed" and exits non-zero on any failure. `KEEP_CONSUMER_DIR=1` keeps the work folder.
  */
-import { execFile, type SpawnSyncOptions, spawnSync } from 'node:child_process';
+import { execFile, type SpawnSyncOptions, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { BatchWriteCommand, DynamoDBDocumentClient, GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { activeShardFor } from '../functions/login-helper/index';
 import { lockTable } from '../functions/periodic-worker/lock-table-schema';
@@ -301,13 +306,16 @@ async function main(): Promise<number> {
   );
   if (initialized) {
     const installed = await step('npm install (the template dependencies and the tarball)', () => {
+      run('npm', ['install'], { cwd: appDir });
+      const template = sizeOf(path.join(appDir, 'node_modules'));
       run('npm', ['install', tarball], { cwd: appDir });
       // The template's tsx brings esbuild along; the tarball holds no TypeScript source, so synth can only use
       // the prebuilt code (checked below by content).
       const esbuild = existsSync(path.join(appDir, 'node_modules/esbuild'))
         ? 'esbuild present (from tsx)'
         : 'no esbuild';
-      return `node_modules ${mb(sizeOf(path.join(appDir, 'node_modules')))}, ${esbuild}`;
+      const total = sizeOf(path.join(appDir, 'node_modules'));
+      return `node_modules ${mb(total)}, of which the package adds ${mb(total - template)}, ${esbuild}`;
     });
     if (installed) {
       await step("a worker of its own: the section's installs and its handler", () => {
@@ -409,24 +417,29 @@ async function main(): Promise<number> {
           const line = out.split('\n').find((l) => l.startsWith('purge-expired-sessions: '));
           if (
             !/^purge-expired-sessions: completed in \d+ ms: deleted 3$/.test(line ?? '') ||
-            !/Seeded 1 item into Sessions/.test(out)
+            !/^Seeded 4 items into Sessions$/m.test(out)
           ) {
             throw new StepFailure(
-              `expected the worker's summary line and the seeded Sessions table:\n${out}`,
+              `expected the worker's summary line (deleted 3) and the seed's 4 sessions:\n${out}`,
             );
           }
           return `${line}; dynalite adds ${mb(grew)} to node_modules`;
         },
       );
-      await step("the docs' vitest example with passive-user-checker/testing passes in the app", () => {
-        run('npm', ['install', '--save-dev', 'vitest'], { cwd: appDir });
-        const file = path.join('test', 'purge-expired-sessions.test.ts');
-        writeFileSync(path.join(appDir, file), codeBlockAfter(installDoc, 'Test it', 'ts'));
-        const out = run('npx', ['vitest', 'run', file], { cwd: appDir });
-        if (!/1 passed/.test(out)) throw new StepFailure(out);
-        return `${file}: 1 passed`;
-      });
-      await operateWithTheBin(ownWorkerAsset);
+      await step(
+        "the docs' vitest example with passive-user-checker/testing passes in the app, and type-checks",
+        () => {
+          run('npm', ['install', '--save-dev', 'vitest'], { cwd: appDir });
+          const file = path.join('test', 'purge-expired-sessions.test.ts');
+          writeFileSync(path.join(appDir, file), codeBlockAfter(installDoc, 'Test it', 'ts'));
+          const out = run('npx', ['vitest', 'run', file], { cwd: appDir });
+          if (!/1 passed/.test(out)) throw new StepFailure(out);
+          // The template's tsconfig covers test/ too: `npm run build` checks the example as a user's would.
+          run('npx', ['tsc', '--noEmit'], { cwd: appDir });
+          return `${file}: 1 passed; tsc clean`;
+        },
+      );
+      await operateWithTheBin();
     }
   }
 
@@ -608,12 +621,44 @@ function runForExit(
   });
 }
 
+/** A loopback port nothing listens on now (the system's pick), for a server the step starts itself. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+/** Resolves once something answers DynamoDB's ListTables at the endpoint; rejects after `ms`. */
+async function answering(endpoint: string, ms: number): Promise<void> {
+  const client = new DynamoDBClient({ ...engineClientConfig(endpoint), maxAttempts: 1 });
+  const deadline = Date.now() + ms;
+  try {
+    for (;;) {
+      try {
+        await client.send(new ListTablesCommand({}));
+        return;
+      } catch (error) {
+        if (Date.now() > deadline) throw new StepFailure(`nothing answers at ${endpoint}: ${String(error)}`);
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    }
+  } finally {
+    client.destroy();
+  }
+}
+
 /**
- * The operator's CLI as the consumer meets it: `npx periodic-worker --help`, then on an embedded engine, after one
- * run of the app's own worker, `status` lists it, `status <worker>` shows its history, `pause` refuses a misspelt
- * name and pauses the real one, `resume` resumes it.
+ * The operator's CLI as the consumer meets it: `npx periodic-worker --help`; then the commands of "Run it locally"
+ * that keep the engine, as written there but on a free port: `npx dynalite`, the dev runner once with `--endpoint`
+ * on it, `status <worker>` with the run in its history, `pause`, `resume`. Between them: `status` lists the worker,
+ * a misspelt `pause` is refused naming the worker that exists, and `list` shows the pause.
  */
-async function operateWithTheBin(assetDir: string): Promise<void> {
+async function operateWithTheBin(): Promise<void> {
   await step('npx periodic-worker --help: the bin runs with plain node in the app', async () => {
     const help = await runForExit('npx', ['periodic-worker', '--help'], { cwd: appDir, env: childEnv });
     if (help.code !== 0 || !help.stdout.startsWith('Usage: periodic-worker <command>')) {
@@ -621,59 +666,74 @@ async function operateWithTheBin(assetDir: string): Promise<void> {
     }
     return help.stdout.split('\n')[0];
   });
-  const workerBundle = path.join(assetDir, 'index.mjs');
-  if (assetDir === '' || !existsSync(workerBundle)) return;
-  const engine = await startEngine('dynalite');
-  try {
-    const client = new DynamoDBClient(engineClientConfig(engine.endpoint));
-    const tables = { usersTableName: 'Users', lockTableName: 'Locks' };
-    await createTables(client, tables);
-    client.destroy();
-    const env = {
-      ...childEnv,
-      AWS_ENDPOINT_URL_DYNAMODB: engine.endpoint,
-      AWS_REGION: 'local',
-      AWS_ACCESS_KEY_ID: 'local',
-      AWS_SECRET_ACCESS_KEY: 'local',
-      LOCK_TABLE_NAME: tables.lockTableName,
-      POWERTOOLS_METRICS_DISABLED: 'true',
-      POWERTOOLS_LOG_LEVEL: 'WARN',
-    };
-    const worker = 'purge-expired-sessions';
-    const cli = (...args: string[]) => runForExit('npx', ['periodic-worker', ...args], { cwd: appDir, env });
-    await step('npx periodic-worker status / pause / resume on the own worker after one run', async () => {
-      const invoke = `require(${JSON.stringify(workerBundle)}).handler({}, { awsRequestId: 'consumer-cli', getRemainingTimeInMillis: () => 60000 })`;
-      await runAsync(process.execPath, ['--input-type=commonjs', '-e', invoke], { cwd: appDir, env });
-      const list = await cli('status');
-      const one = await cli('status', worker);
-      const typo = await cli('pause', 'purge-expired-sesions', '--reason', 'consumer test');
-      const paused = await cli('pause', worker, '--reason', 'consumer test');
-      const listed = await cli('list');
-      const resumed = await cli('resume', worker);
-      const problems = [
-        list.code === 0 && list.stdout.includes(`Lock ${worker}:`)
-          ? ''
-          : `status: ${list.code} ${list.stdout}${list.stderr}`,
-        one.code === 0 &&
-        /History \(newest first, 1 runs\):\n {2}#1 .* completed .* deleted=3/.test(one.stdout)
-          ? ''
-          : `status ${worker}: ${one.code} ${one.stdout}${one.stderr}`,
-        typo.code === 2 && typo.stderr.includes(`workers here: ${worker}`)
-          ? ''
-          : `typo: ${typo.code} ${typo.stderr}`,
-        paused.code === 0 && listed.stdout.includes('paused by')
-          ? ''
-          : `pause: ${paused.code} ${paused.stderr} ${listed.stdout}`,
-        resumed.code === 0 && resumed.stdout.startsWith(`Resumed ${worker}`)
-          ? ''
-          : `resume: ${resumed.code} ${resumed.stdout}${resumed.stderr}`,
-      ].filter((problem) => problem !== '');
-      if (problems.length > 0) throw new StepFailure(problems.join('\n'));
-      return `status lists ${worker} with its run, a misspelt pause refused (exit 2), pause and resume worked`;
-    });
-  } finally {
-    await engine.stop();
-  }
+  await step(
+    'the dev runner on an engine that stays, then npx periodic-worker status / pause / resume on the own worker',
+    async () => {
+      const [engineLine = '', ...lines] = codeBlockAfter(installDoc, 'Run it locally', 'sh', 1)
+        .trim()
+        .split('\n');
+      const documentedPort = /^npx dynalite --port (\d+)\b.* &$/.exec(engineLine)?.[1];
+      if (documentedPort === undefined) {
+        throw new StepFailure(`expected "npx dynalite --port N … &" first in the block, got: ${engineLine}`);
+      }
+      const port = String(await freePort());
+      const here = (line: string) =>
+        line
+          .replace(`--port ${documentedPort}`, `--port ${port}`)
+          .replaceAll(`localhost:${documentedPort}`, `localhost:${port}`);
+      // Its own process group, so the engine npx starts ends with it.
+      const engine = spawn('sh', ['-c', `exec ${here(engineLine.replace(/ &$/, ''))}`], {
+        cwd: appDir,
+        env: childEnv,
+        detached: true,
+        stdio: 'ignore',
+      });
+      try {
+        await answering(`http://localhost:${port}`, 30_000);
+        const worker = 'purge-expired-sessions';
+        const shell = (line: string) => runForExit('sh', ['-c', here(line)], { cwd: appDir, env: childEnv });
+        const command = (name: string) => {
+          const line = lines.find((l) => l.startsWith(`npx ${name} `));
+          if (line === undefined) throw new StepFailure(`no "npx ${name}" line in the block`);
+          return line;
+        };
+        const cliLine = (sub: string) => command(`periodic-worker ${sub}`);
+        const targets = cliLine('status').replace(/^npx periodic-worker status \S+ /, '');
+        const devRun = await shell(command('periodic-worker-dev'));
+        const one = await shell(cliLine('status'));
+        const list = await shell(`npx periodic-worker status ${targets}`);
+        const typo = await shell(`npx periodic-worker pause purge-expired-sesions --reason typo ${targets}`);
+        const paused = await shell(cliLine('pause'));
+        const listed = await shell(`npx periodic-worker list ${targets}`);
+        const resumed = await shell(cliLine('resume'));
+        const problems = [
+          devRun.code === 0 && /^purge-expired-sessions: completed in \d+ ms: deleted 3$/m.test(devRun.stdout)
+            ? ''
+            : `dev runner: ${devRun.code} ${devRun.stdout}${devRun.stderr}`,
+          one.code === 0 &&
+          /History \(newest first, 1 runs\):\n {2}#1 .* completed .* deleted=3/.test(one.stdout)
+            ? ''
+            : `status ${worker}: ${one.code} ${one.stdout}${one.stderr}`,
+          list.code === 0 && list.stdout.includes(`Lock ${worker}:`)
+            ? ''
+            : `status: ${list.code} ${list.stdout}${list.stderr}`,
+          typo.code === 2 && typo.stderr.includes(`workers here: ${worker}`)
+            ? ''
+            : `typo: ${typo.code} ${typo.stdout}${typo.stderr}`,
+          paused.code === 0 && listed.stdout.includes('paused by')
+            ? ''
+            : `pause: ${paused.code} ${paused.stdout}${paused.stderr} ${listed.stdout}${listed.stderr}`,
+          resumed.code === 0 && resumed.stdout.startsWith(`Resumed ${worker}`)
+            ? ''
+            : `resume: ${resumed.code} ${resumed.stdout}${resumed.stderr}`,
+        ].filter((problem) => problem !== '');
+        if (problems.length > 0) throw new StepFailure(problems.join('\n'));
+        return `dev runner --endpoint ran ${worker} (deleted 3); status showed its run, a misspelt pause refused (exit 2), pause and resume worked`;
+      } finally {
+        if (engine.pid !== undefined) process.kill(-engine.pid, 'SIGTERM');
+      }
+    },
+  );
 }
 
 /** The version of the esbuild the app installed. */
