@@ -127,7 +127,7 @@ function describeChecker(status: JobStatus, now: Date): string[] {
   if (breaker.approval) {
     lines.push('Breaker approval:', ...describeApproval(breaker.approval, breaker.backlog));
     if (!breaker.approval.drainedAt && !breaker.approval.withdrawnAt) {
-      lines.push('                  withdraw it: npm run cli -- breaker withdraw');
+      lines.push('                  withdraw it: periodic-worker breaker withdraw');
     }
   }
   if (breaker.judgedUntil) {
@@ -154,7 +154,7 @@ function describeChecker(status: JobStatus, now: Date): string[] {
   if (summary.breaker?.tripped) {
     lines.push(
       '    Nothing was written. Check that the login path still writes lastLoginAt; if these users really are',
-      '    inactive: npm run cli -- run --override-breaker (one approval: later runs drain them)',
+      '    inactive: periodic-worker run --override-breaker (one approval: later runs drain them)',
     );
   }
   return lines;

@@ -73,30 +73,26 @@ export function libraryBuildOptions(entry: PackageEntry, format: 'esm' | 'cjs'):
   };
 }
 
-/** esbuild options for one command: ESM, packages external, a shebang on the ones `bin` names. */
-export function commandBuildOptions(command: PackageCommand): BuildOptions {
+/**
+ * esbuild options for one command: built as the entries are (every package external; CommonJS with the
+ * import.meta.url shim for a `.cjs` file, ESM for `.mjs`), with a shebang and the executable bit on a bin.
+ */
+export function commandBuildOptions(
+  command: PackageCommand,
+  outfile = path.join(projectRoot, distDir, command.file),
+): BuildOptions {
+  const format = command.file.endsWith('.cjs') ? 'cjs' : 'esm';
+  const name = command.file.replace(/\.[cm]js$/, '');
   return {
-    absWorkingDir: projectRoot,
-    entryPoints: [path.join(projectRoot, command.source)],
-    outfile: path.join(projectRoot, distDir, `${command.name}.mjs`),
-    bundle: true,
-    packages: 'external',
-    platform: 'node',
-    target: libraryNodeTarget,
-    format: 'esm',
-    logLevel: 'warning',
-    ...(command.bin ? { banner: { js: '#!/usr/bin/env node' } } : {}),
+    ...libraryBuildOptions({ subpath: '', name, source: command.source, optional: false }, format),
+    outfile,
+    ...(command.bin ? { banner: { js: '#!/usr/bin/env node' }, plugins: [executable] } : {}),
   };
 }
 
-/** esbuild options for the `periodic-worker` bin: CommonJS with a shebang, every package external, as the entries. */
+/** esbuild options for the `periodic-worker` bin (the tests build it elsewhere with `outfile`). */
 export function cliBuildOptions(outfile: string): BuildOptions {
-  return {
-    ...libraryBuildOptions({ subpath: '', name: cliBin.name, source: cliBin.source, optional: false }, 'cjs'),
-    outfile,
-    banner: { js: '#!/usr/bin/env node' },
-    plugins: [executable],
-  };
+  return commandBuildOptions({ bin: cliBin.name, source: cliBin.source, file: cliBin.file }, outfile);
 }
 
 /** npm links a bin as it is packed: its file must be executable. */
@@ -219,14 +215,12 @@ export async function buildPackage(): Promise<void> {
       build(functionBuildOptions(fn, path.join(projectRoot, distDir, 'lambda', fn.name))),
     ),
     ...packageCommands.map((command) => build(commandBuildOptions(command))),
-    build(cliBuildOptions(path.join(projectRoot, distDir, cliBin.file))),
   ]);
 
   const names = [
     ...entries.map((e) => e.subpath),
     ...functions.map((fn) => `lambda/${fn.name}`),
-    ...packageCommands.map((command) => `${command.name}.mjs`),
-    `${cliBin.file} (bin ${cliBin.name})`,
+    ...packageCommands.map((command) => `${command.file}${command.bin ? ` (bin ${command.bin})` : ''}`),
   ];
   console.log(`Built ${distDir}/ in ${Date.now() - started} ms: ${names.join(', ')}`);
 }

@@ -35,24 +35,31 @@ export const prebuiltFunctions: readonly PrebuiltFunction[] = [
   { name: 'activity-report', entry: 'functions/activity-report/handler.ts', optional: true },
 ];
 
-/** A command-line tool: dist/<name>.mjs, ESM, run by `node` from a consumer's `node_modules/.bin`. */
+/**
+ * A command-line tool of the package, bundled from `source` into dist/<file> with every package external. The
+ * file's extension is its format: `.cjs` CommonJS (the operator's CLI: a bin npm links as is, under any consumer's
+ * module setting), `.mjs` ESM. A command `bin` names gets a shebang and the executable bit.
+ */
 export interface PackageCommand {
-  /** The command name in package.json `bin` (undefined for a module the command starts, not a command itself). */
+  /** The command name in package.json `bin` (undefined for a module a command starts, not a command itself). */
   readonly bin: string | undefined;
-  readonly name: string;
   readonly source: string;
+  /** The file under dist/: `<name>.cjs` or `<name>.mjs`. */
+  readonly file: string;
 }
 
-/** The dev runner and the process it starts per worker. */
+/** The operator's CLI, package.json `bin` `periodic-worker`. */
+const cliCommand = { bin: 'periodic-worker', source: 'cli/main.ts', file: 'cli.cjs' } as const;
+
+/** Every command the package builds: the operator's CLI, the dev runner, and the process it starts per worker. */
 export const packageCommands: readonly PackageCommand[] = [
-  { bin: 'periodic-worker-dev', name: 'dev-runner', source: 'local/dev/main.ts' },
-  { bin: undefined, name: 'dev-runner-child', source: 'local/dev/invoke-child.ts' },
+  cliCommand,
+  { bin: 'periodic-worker-dev', source: 'local/dev/main.ts', file: 'dev-runner.mjs' },
+  { bin: undefined, source: 'local/dev/invoke-child.ts', file: 'dev-runner-child.mjs' },
 ];
-/**
- * The operator's CLI, package.json `bin` `periodic-worker`: `source` bundled into dist/<file> as CommonJS with a
- * shebang (a bin runs under any consumer's module setting, and npm links it as is: no tsx at run time).
- */
-export const cliBin = { name: 'periodic-worker', source: 'cli/main.ts', file: 'cli.cjs' } as const;
+
+/** The CLI's entry in `packageCommands`, by its bin name. */
+export const cliBin = { name: cliCommand.bin, source: cliCommand.source, file: cliCommand.file } as const;
 
 /** Node.js version the library code (constructs, login helper, worker kit) is compiled for: package.json engines. */
 export const libraryNodeTarget = 'node20';

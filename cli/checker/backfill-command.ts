@@ -33,7 +33,7 @@ export const backfillDefaults = {
   checkpointEverySeconds: 30,
 } as const;
 
-export const backfillUsage = `Usage: npm run cli -- backfill [options]
+export const backfillUsage = `Usage: periodic-worker backfill [options]
 
 Brings an existing users table into the data contract: sets activeShard on active users that lack it, rewrites a
 lastLoginAt in another spelling of an instant (…Z, an offset) to toISOString() form, and reports (never changes)
@@ -252,7 +252,7 @@ function refuseAnotherTable(taken: TableIdentity, current: TableIdentity): void 
 }
 
 /**
- * `npm run cli -- backfill …` with every flag that shapes the job, resolved: pasted into another shell, where
+ * `periodic-worker backfill …` with every flag that shapes the job, resolved: pasted into another shell, where
  * USERS_TABLE_NAME, AWS_ENDPOINT_URL_DYNAMODB or AWS_REGION may differ or be unset, it resumes the same job.
  */
 export function resumeCommandLine(command: BackfillCommand, identity: TableIdentity, token: string): string {
@@ -284,7 +284,7 @@ export function resumeCommandLine(command: BackfillCommand, identity: TableIdent
     '--resume',
     token,
   ];
-  return `npm run cli -- ${words.map(shellWord).join(' ')}`;
+  return `periodic-worker ${words.map(shellWord).join(' ')}`;
 }
 
 /** A word as a POSIX shell reads it back: bare when safe, else in single quotes. */

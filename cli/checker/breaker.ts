@@ -20,7 +20,7 @@ import {
 } from '../io';
 import { describeApproval } from './summary';
 
-export const breakerUsage = `Usage: npm run cli -- breaker withdraw|reset [options]
+export const breakerUsage = `Usage: periodic-worker breaker withdraw|reset [options]
 
 withdraw  Withdraws the mass-passivation breaker's approval: the runs after it stop draining the approved backlog
           and judge every stale user again, so the breaker trips where its rules say so. A run already past its
@@ -88,7 +88,7 @@ export async function runBreakerCommand(args: readonly string[], io: CliIo): Pro
     return exitCodes.ok;
   } catch (error) {
     if (error instanceof NoApprovalError) {
-      io.err(`${error.message} (lock ${name}); npm run cli -- status shows the breaker's state.`);
+      io.err(`${error.message} (lock ${name}); periodic-worker status shows the breaker's state.`);
       return exitCodes.failed;
     }
     throw error;

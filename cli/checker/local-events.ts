@@ -8,7 +8,7 @@ import type { CheckerDeps } from '../../functions/passive-user-checker/handler';
 import type { DomainEvents } from '../../functions/passive-user-checker/ports';
 import { envNames } from '../../functions/shared/config';
 
-/** Prints each event on one line, as `npm start` does, and reports every one delivered. */
+/** Prints each event on one line, and reports every one delivered. */
 export function printedEvents(print: (line: string) => void): DomainEvents {
   return {
     async publishPassivated(events) {

@@ -1,5 +1,5 @@
 /**
- * `npm run cli -- rejected`: the users the checker took out of its index because their `lastLoginAt` is no
+ * `periodic-worker rejected`: the users the checker took out of its index because their `lastLoginAt` is no
  * instant it may act on (no zone, no time, impossible), with the stored value, when and why. They stay active and
  * are never passivated until the application records a login (`recordLogin` puts them back) or someone writes a
  * valid instant (then `backfill --apply` puts them back). One Scan of the users table, filtered on the mark.
@@ -12,7 +12,7 @@ import { type CliIo, documentClientFor, dynamoDbEndpoint, exitCodes, integerFlag
 
 const a = usersTable.attributes;
 
-export const rejectedUsage = `Usage: npm run cli -- rejected [options]
+export const rejectedUsage = `Usage: periodic-worker rejected [options]
 
 Lists the users the checker took out of its index because lastLoginAt is no instant with a zone (it never
 guesses one): user id, the stored value, when and why. Each is put back by its next login (recordLogin), or by

@@ -21,6 +21,7 @@ import {
 } from '../invoke';
 import {
   type CliIo,
+  cliProgram,
   documentClientFor,
   dynamoDbEndpoint,
   exitCodes,
@@ -35,7 +36,7 @@ import { describeSummary } from './summary';
 
 export const functionNameEnv = 'FUNCTION_NAME';
 
-export const runUsage = `Usage: npm run cli -- run [options]
+export const runUsage = `Usage: periodic-worker run [options]
 
 Runs the passive-user checker once and prints its summary: invokes the deployed function (Lambda Invoke,
 RequestResponse), or with --local runs the same handler in this process.
@@ -43,7 +44,7 @@ RequestResponse), or with --local runs the same handler in this process.
 Options:
   --dry-run                  payload {"dryRun": true}: count who would be passivated, write nothing
   --override-breaker         payload {"overrideBreaker": true}: approve what tripped the mass-passivation breaker;
-                             the approval is recorded and later runs drain it (withdraw: cli -- breaker withdraw)
+                             the approval is recorded and later runs drain it (withdraw: periodic-worker breaker withdraw)
   --approved-by <name>       with --override-breaker: who approves (default: your user@host; one line,
                              up to 200 characters)
   --function-name <name>     the deployed function (default: $${functionNameEnv}; the stack output FunctionName)
@@ -201,7 +202,7 @@ async function invokeDeployed(
     return exitCodes.ok;
   } catch (error) {
     if (!isNoAnswer(error)) throw error;
-    io.err(noAnswerLine(functionName, waitMs, 'npm run cli -- status'));
+    io.err(noAnswerLine(functionName, waitMs, `${cliProgram} status`));
     return exitCodes.failed;
   } finally {
     lambda.destroy();
@@ -277,7 +278,7 @@ async function invokeLocally(
 }
 
 const breakerHint =
-  'Nothing was written. First check that the login path still writes lastLoginAt (npm run cli -- status shows ' +
+  'Nothing was written. First check that the login path still writes lastLoginAt (periodic-worker status shows ' +
   'the counts); if these users really are inactive, approve them once with --override-breaker: later runs ' +
   'drain them without another approval.';
 

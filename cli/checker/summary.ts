@@ -52,7 +52,7 @@ export function describeSummary(s: RunSummary & PausedBy): string[] {
   lines.push(
     `  exempt          ${s.exempt} (neverPassivate)`,
     `  malformed       ${s.malformed} (lastLoginAt no instant: no zone, no time, impossible; never passivated)`,
-    `  rejected        ${s.rejected ?? 0} (of those, taken out of the index; npm run cli -- rejected lists them)`,
+    `  rejected        ${s.rejected ?? 0} (of those, taken out of the index; periodic-worker rejected lists them)`,
     `  canonicalized   ${s.canonicalized ?? 0} (lastLoginAt in another spelling of an instant, rewritten)`,
     `  not active      ${s.notActive ?? 0} (in the index, but status is not "active"; see backfill)`,
     `  failed          ${s.failed}`,

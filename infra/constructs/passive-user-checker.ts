@@ -317,7 +317,7 @@ export class PassiveUserChecker extends PeriodicWorker {
         alarmDescription:
           'Users were passivated but some UserPassivated / UserInactivityWarning events could not be published to ' +
           'EventBridge after retries, so downstream consumers missed them. What to do: the error log line "… events ' +
-          'could not be delivered after retries" (npm run logs) lists the user ids; check the EventBridge bus and ' +
+          'could not be delivered after retries" (periodic-worker logs passive-user-checker) lists the user ids; check the EventBridge bus and ' +
           'the function role (events:PutEvents on that bus), then re-send those events by hand if consumers need ' +
           'them.',
       }),
@@ -464,17 +464,17 @@ function checkerWorkerProps(props: PassiveUserCheckerProps): PeriodicWorkerProps
 /** The checker's own "What to do" for the kit's alarms. */
 const checkerAlarmAdvice = {
   errors:
-    'read the error in the function logs (npm run logs). A timeout means a run needs more time: raise the ' +
+    'read the error in the function logs (periodic-worker logs passive-user-checker). A timeout means a run needs more time: raise the ' +
     'timeout prop (the lease follows it) or lower maxPassivationsPerRun. Users already passivated stay ' +
     'passivated and the next tick resumes the rest, so nothing needs to be replayed.',
   missedRuns:
-    'check the errors and queue alarms, the function logs (npm run logs), and that the schedule rule is ' +
-    'ENABLED (and that the worker is not paused: npm run cli -- status passive-user-checker).',
+    'check the errors and queue alarms, the function logs (periodic-worker logs passive-user-checker), and that the schedule rule is ' +
+    'ENABLED (and that the worker is not paused: periodic-worker status passive-user-checker).',
   lockStuck:
-    'read the lock item in the lock table (owner, leaseUntil: npm run cli -- status) and the "Lock is held by ' +
+    'read the lock item in the lock table (owner, leaseUntil: periodic-worker status) and the "Lock is held by ' +
     'another run" log lines; give each deployment its own lockName or lock table.',
   incompleteRuns:
-    'read stopReason and failed in the "Passive-user check completed" log lines (npm run logs); for ' +
+    'read stopReason and failed in the "Passive-user check completed" log lines (periodic-worker logs passive-user-checker); for ' +
     'time-budget raise the timeout prop, for per-run-cap raise maxPassivationsPerRun or accept the drain (a ' +
     'backlog that takes longer than the window to drain at maxPassivationsPerRun a run), for failed updates ' +
     'read the warnings naming the users.',

@@ -1,7 +1,7 @@
 /**
  * A stand-in for EventBridge's PutEvents on a loopback port, so a worker that publishes (the checker's
  * `UserPassivated`) runs locally as deployed: its SDK client reaches it through the standard
- * `AWS_ENDPOINT_URL_EVENTS`, every entry is accepted and handed to `onEntries`, nothing leaves the machine.
+ * `AWS_ENDPOINT_URL_EVENTBRIDGE` (the SDK names the variable by the service id, EventBridge), every entry is accepted and handed to `onEntries`, nothing leaves the machine.
  */
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';

@@ -5,8 +5,9 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { type EngineKind, engineKinds } from '../engine';
+import { engineKinds } from '../engine';
 import { DevRunnerError } from './assembly';
+import { endpointOption, engineOption, secondsOption, UsageError } from './options';
 import { RunFailuresError, startDevRunner } from './runner';
 
 export const devRunnerUsage = `Usage: periodic-worker-dev [options]
@@ -29,38 +30,6 @@ Options:
   --timeout <seconds>    the function timeout (default: each function's own)
   --json                 the workers' log lines and each run record as JSON lines
   -h, --help             show this help`;
-
-export class UsageError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'UsageError';
-  }
-}
-
-/** Plain decimals of seconds, as the CLI's flags: " 30", "030", "1e3" are refused, not guessed. */
-export function secondsOption(name: string, raw: string | undefined, max: number): number | undefined {
-  if (raw === undefined) return undefined;
-  const value = /^(0|[1-9]\d*)(\.\d+)?$/.test(raw) ? Number(raw) : Number.NaN;
-  if (!Number.isFinite(value) || value <= 0 || value > max) {
-    throw new UsageError(`--${name} must be a number of seconds from 0 to ${max}, got "${raw}"`);
-  }
-  return value;
-}
-
-export function engineOption(raw: string | undefined): EngineKind | undefined {
-  if (raw !== undefined && !(engineKinds as readonly string[]).includes(raw)) {
-    throw new UsageError(`--engine must be one of ${engineKinds.join(', ')}, got "${raw}"`);
-  }
-  return raw as EngineKind | undefined;
-}
-
-export function endpointOption(raw: string | undefined): string | undefined {
-  const endpoint = raw ?? (process.env.AWS_ENDPOINT_URL_DYNAMODB || undefined);
-  if (endpoint !== undefined && !/^https?:\/\/[^\s]+$/.test(endpoint)) {
-    throw new UsageError(`--endpoint must be an http(s) URL, got "${endpoint}"`);
-  }
-  return endpoint;
-}
 
 /** Runs the app's `cdk synth`; returns the cloud assembly directory. */
 function synthesize(appDir: string): string {

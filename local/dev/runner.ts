@@ -56,6 +56,8 @@ export interface SeedContext {
 /** What a wrapper (npm start) adds: its own seeding and its own lines about a run. */
 export interface DevRunHooks {
   readonly print?: (line: string) => void;
+  /** Where a failed run's line goes (default: stderr). */
+  readonly printError?: (line: string) => void;
   readonly seed?: (context: SeedContext) => Promise<void>;
   readonly beforeRun?: (worker: AppWorker) => Promise<void>;
   /** Lines for a person about one run; undefined for the runner's own summary line. */
@@ -226,6 +228,7 @@ export async function startDevRunner(
   hooks: DevRunHooks = {},
 ): Promise<RunningDevRunner> {
   const print = hooks.print ?? ((line: string) => console.log(line));
+  const printError = hooks.printError ?? ((line: string) => console.error(line));
   const assembly = readAssembly(options.cdkOut);
   if (assembly.workers.length === 0) {
     throw new DevRunnerError(
@@ -291,7 +294,7 @@ export async function startDevRunner(
     });
     const local = {
       AWS_ENDPOINT_URL_DYNAMODB: endpoint,
-      AWS_ENDPOINT_URL_EVENTS: bus.endpoint,
+      AWS_ENDPOINT_URL_EVENTBRIDGE: bus.endpoint,
       ...hooks.environment,
     };
     for (const worker of workers) {
@@ -326,7 +329,7 @@ export async function startDevRunner(
     if (options.json && record) print(JSON.stringify(record));
     if (reply.type === 'error') {
       failed = true;
-      print(`${worker.worker.name}: run failed: ${reply.name}: ${reply.message}`);
+      printError(`${worker.worker.name}: run failed: ${reply.name}: ${reply.message}`);
       return;
     }
     if (options.json || record === undefined) return;

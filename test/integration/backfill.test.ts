@@ -363,9 +363,9 @@ describe(`backfill on ${selectedEngineKind()}`, () => {
       '--json',
     ];
     const { result, report } = await interruptedRun(table, original);
-    const line = result.stderrLines.find((l) => l.startsWith('Resume with: npm run cli -- '));
+    const line = result.stderrLines.find((l) => l.startsWith('Resume with: periodic-worker '));
     expect(line).toBeDefined();
-    const printed = shellWords((line ?? '').slice('Resume with: npm run cli -- '.length));
+    const printed = shellWords((line ?? '').slice('Resume with: periodic-worker '.length));
 
     const env = { env: {} };
     const io = { out: () => {}, err: () => {}, env: { AWS_REGION: 'local' }, now: () => new Date() };

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { build } from 'esbuild';
 import { describe, expect, it } from 'vitest';
 import { cliBuildOptions, projectRoot } from '../../scripts/build';
-import { cliBin } from '../../scripts/package-layout';
+import { cliBin, packageCommands } from '../../scripts/package-layout';
 
 const manifest = JSON.parse(readFileSync(path.join(projectRoot, 'package.json'), 'utf8')) as {
   readonly bin?: Record<string, string>;
@@ -14,6 +14,14 @@ describe('the operator CLI in the package', () => {
   it('is the bin periodic-worker, a CommonJS file in dist/', () => {
     expect(manifest.bin).toMatchObject({ 'periodic-worker': `./dist/${cliBin.file}` });
     expect(cliBin.file).toMatch(/\.cjs$/);
+  });
+
+  it("names in package.json's bin exactly the commands the build makes, each in dist/", () => {
+    const built = Object.fromEntries(
+      packageCommands.flatMap((command) => (command.bin ? [[command.bin, `./dist/${command.file}`]] : [])),
+    );
+
+    expect(manifest.bin).toEqual(built);
   });
 
   it('runs under plain node from its build, with a shebang and no tsx, and answers --help', async () => {

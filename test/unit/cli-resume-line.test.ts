@@ -28,7 +28,7 @@ const command: BackfillCommand = {
 describe('resumeCommandLine', () => {
   it('names the region, shards, segments, page size and rate even when they were defaults', () => {
     expect(resumeCommandLine(command, identity, 'eyJ2IjoyfQ')).toBe(
-      'npm run cli -- backfill --users-table Users --region eu-west-1 --shards 16 --segments 4 --page-size 100 ' +
+      'periodic-worker backfill --users-table Users --region eu-west-1 --shards 16 --segments 4 --page-size 100 ' +
         '--max-writes-per-second 50 --apply --resume eyJ2IjoyfQ',
     );
   });

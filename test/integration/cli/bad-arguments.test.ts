@@ -289,4 +289,18 @@ describe(`bad command lines on ${selectedEngineKind()}`, () => {
     expect(pause.out).toMatch(/^Usage: periodic-worker pause <worker>/);
     expect(pause.err).toBe('');
   });
+
+  it("names the checker's commands by the package's bin in their usage, as the kit's commands", async () => {
+    const usages = await Promise.all(
+      [['backfill'], ['breaker'], ['rejected'], ['run']].map((command) => runCli([...command, '--help'])),
+    );
+
+    expect(usages.map((usage) => usage.out.split('\n')[0])).toEqual([
+      expect.stringMatching(/^Usage: periodic-worker backfill /),
+      expect.stringMatching(/^Usage: periodic-worker breaker /),
+      expect.stringMatching(/^Usage: periodic-worker rejected /),
+      expect.stringMatching(/^Usage: periodic-worker run /),
+    ]);
+    expect(usages.map((usage) => usage.out).join('\n')).not.toMatch(/npm run cli/);
+  });
 });

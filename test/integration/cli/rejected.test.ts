@@ -8,7 +8,7 @@ import { runCli } from './run-cli';
 
 const shards = 4;
 
-describe(`npm run cli -- rejected (${selectedEngineKind()})`, () => {
+describe(`periodic-worker rejected (${selectedEngineKind()})`, () => {
   const local = useTestEngine();
 
   it('lists the users the checker took out of the index, until a login puts them back', async () => {

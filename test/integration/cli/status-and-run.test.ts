@@ -162,7 +162,7 @@ describe(`status and run --local on ${selectedEngineKind()}`, () => {
     expect(await allItems(local.client, names.usersTableName)).toEqual(before);
     expect(status.out).toMatch(/breaker {9}TRIPPED: 2 stale/);
     expect(status.out).toMatch(/2 users crossed the cutoff within 24 h, more than BREAKER_MAX_STALE \(1\)/);
-    expect(status.out).toMatch(/npm run cli -- run --override-breaker/);
+    expect(status.out).toMatch(/periodic-worker run --override-breaker/);
 
     const approved = await runCli(
       ['run', '--local', '--override-breaker', '--approved-by', 'ops@laptop', ...tableArgs(names)],
@@ -211,7 +211,7 @@ describe(`status and run --local on ${selectedEngineKind()}`, () => {
     const after = await runCli(statusArgs(names));
 
     expect(draining.out).toMatch(/approval {8}in force, 4 left to passivate/);
-    expect(draining.out).toMatch(/withdraw it: npm run cli -- breaker withdraw/);
+    expect(draining.out).toMatch(/withdraw it: periodic-worker breaker withdraw/);
     expect(withdrawn.code).toBe(0);
     expect(withdrawn.out).toMatch(/Withdrew the breaker approval/);
     expect(next.code).toBe(1);
