@@ -247,3 +247,20 @@ describe('a partitioned worker', () => {
     expect(() => handlerOf(definition, kit().deps)).toThrow(/partitions: Partition names repeat: a/);
   });
 });
+
+describe('PARTITIONS_STATE_MACHINE_ARN', () => {
+  it('refuses a value that is not a state machine ARN, naming the variable', () => {
+    expect(() =>
+      loadKitConfig({ LOCK_TABLE_NAME: 'locks-test', PARTITIONS_STATE_MACHINE_ARN: 'my-machine' }, worker),
+    ).toThrow(/PARTITIONS_STATE_MACHINE_ARN must be a state machine ARN .*got "my-machine"/);
+  });
+
+  it('accepts a state machine ARN', () => {
+    const arn = 'arn:aws:states:eu-west-1:123456789012:stateMachine:Workers-Shards-1A2B3C';
+
+    expect(
+      loadKitConfig({ LOCK_TABLE_NAME: 'locks-test', PARTITIONS_STATE_MACHINE_ARN: arn }, worker)
+        .partitionsStateMachineArn,
+    ).toBe(arn);
+  });
+});
