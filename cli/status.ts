@@ -4,6 +4,7 @@ import { breakerKey, breakerStateOf } from '../functions/passive-user-checker/br
 import type { BreakerState, RunSummary } from '../functions/passive-user-checker/ports';
 import {
   listWorkers,
+  type PartitionStatus,
   type RecordedRun,
   UnknownWorkerError,
   type WorkerLockState,
@@ -199,8 +200,30 @@ export function describeOneWorker(status: OneWorkerStatus, isChecker: boolean): 
     lines.push(`History (newest first, ${status.history.length} runs):`);
     for (const run of status.history) lines.push(`  ${describeRunLine(run, isChecker)}`);
   }
+  if (status.partitions) {
+    lines.push(`Partitions of #${status.partitions.fencingToken}:`);
+    for (const p of status.partitions.partitions) lines.push(`  ${describePartitionLine(p)}`);
+  }
   if (status.skipped > 0) lines.push(skippedLine(status.skipped));
   return lines;
+}
+
+/** One partition: its state, then what it recorded (outcome, figures, error) or its lease. */
+function describePartitionLine(p: PartitionStatus): string {
+  const parts = [p.partition, p.state];
+  if (p.record) {
+    parts.push(String(p.record.outcome));
+    for (const [key, value] of Object.entries(p.record)) {
+      if (typeof value === 'number' && !['fencingToken', 'durationMs'].includes(key))
+        parts.push(`${key}=${value}`);
+    }
+    const error = p.record.error as { name?: unknown; message?: unknown } | undefined;
+    if (error && typeof error === 'object')
+      parts.push(printableOneLine(`error ${String(error.name)}: ${String(error.message)}`));
+  } else if (p.lock) {
+    parts.push(describeLock(p.lock));
+  }
+  return parts.join('  ');
 }
 
 function describeLock(lock: WorkerLockState): string {

@@ -25,6 +25,7 @@
 export {
   type LockJudgement,
   listWorkers,
+  type PartitionStatus,
   type PauseResult,
   pauseWorker,
   type RecordedRun,

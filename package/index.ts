@@ -38,6 +38,7 @@ export {
   type PowertoolsLogLevel,
 } from '../infra/constructs/passive-user-checker';
 export {
+  type PartitionsProps,
   PeriodicWorker,
   type PeriodicWorkerProps,
   PeriodicWorkerPropsError,

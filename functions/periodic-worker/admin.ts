@@ -14,7 +14,8 @@ import {
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { kitDefaults, kitLimits, workerNamePattern } from './config';
 import { leaseEndState, pauseOf } from './lease';
-import { lockTable, runKey } from './lock-table-schema';
+import { lockTable, partitionLockKey, runKey } from './lock-table-schema';
+import { isFailure } from './partitions';
 import type { RunRecord, ServiceClock, WorkerPause } from './ports';
 import { leaseTimeAt } from './service-clock';
 
@@ -68,10 +69,25 @@ export interface WorkerList {
   readonly skipped: number;
 }
 
+/**
+ * One partition of a tick, as `status` shows it: `running` (not finished, its lease held), `pending` (not finished,
+ * not running: not started yet, or killed; the next tick retakes it), or the outcome it recorded, with its figures.
+ */
+export interface PartitionStatus {
+  readonly partition: string;
+  readonly state: 'pending' | 'running' | 'done' | 'failed' | 'skipped';
+  /** The partition's own record in its tick's (undefined while pending or running). */
+  readonly record: Readonly<Record<string, unknown>> | undefined;
+  /** The partition's lock, read for partitions that have not finished. */
+  readonly lock: WorkerLockState | undefined;
+}
+
 /** One worker in full: its lock item and its history, newest first. */
 export interface WorkerStatus extends Omit<WorkerOverview, 'lastRun'> {
   /** Newest fencing token first. */
   readonly history: readonly RecordedRun[];
+  /** The partitions of the newest recorded tick that had any (a partitioned worker); undefined otherwise. */
+  readonly partitions?: { readonly fencingToken: number; readonly partitions: readonly PartitionStatus[] };
   /** Items of this worker that could not be read as the kit writes them. */
   readonly skipped: number;
 }
@@ -321,7 +337,60 @@ export async function workerStatus(
     else skipped += 1;
   }
   history.sort((x, y) => (newer(x, y) ? -1 : newer(y, x) ? 1 : 0));
-  return { worker, ...lock, history, skipped };
+  const partitioned = history.find((run) => partitionEntries(run.summary) !== undefined);
+  if (!partitioned) return { worker, ...lock, history, skipped };
+  return {
+    worker,
+    ...lock,
+    history,
+    skipped,
+    partitions: {
+      fencingToken: partitioned.fencingToken,
+      partitions: await partitionStates(client, table, worker, partitioned, options),
+    },
+  };
+}
+
+/** A tick record's partitions map, or undefined for a record without one. */
+function partitionEntries(summary: RunRecord): Record<string, Record<string, unknown>> | undefined {
+  const entries = (summary as unknown as Record<string, unknown>)[lockTable.partitionsField];
+  if (typeof entries !== 'object' || entries === null || Array.isArray(entries)) return undefined;
+  return entries as Record<string, Record<string, unknown>>;
+}
+
+/** Each partition of a tick: finished ones from the record; the others judged by their own lock item. */
+async function partitionStates(
+  client: DynamoDBDocumentClient,
+  table: string,
+  worker: string,
+  run: RecordedRun,
+  options: LockJudgement,
+): Promise<PartitionStatus[]> {
+  const entries = partitionEntries(run.summary) ?? {};
+  const names = Object.keys(entries).sort();
+  const unfinished = names.filter((name) => entries[name]?.outcome === 'pending');
+  const locks = new Map<string, WorkerLockState>();
+  if (unfinished.length > 0) {
+    const keys = unfinished.map((name) => partitionLockKey(worker, name));
+    const items = await batchGetAll(client, table, keys);
+    const at = judgedAt(options);
+    for (const item of items) {
+      const name = unfinished[keys.indexOf(String(item[a.lockName]))];
+      const read = lockItemOf(item, at);
+      if (name !== undefined && read) locks.set(name, read.lock);
+    }
+  }
+  return names.map((partition) => {
+    const entry = entries[partition] ?? {};
+    const outcome = typeof entry.outcome === 'string' ? entry.outcome : 'failed';
+    if (outcome === 'pending') {
+      const lock = locks.get(partition) ?? { state: 'none' };
+      return { partition, state: lock.state === 'held' ? 'running' : 'pending', record: undefined, lock };
+    }
+    const state =
+      outcome === 'lock-held' || outcome === 'paused' ? 'skipped' : isFailure(outcome) ? 'failed' : 'done';
+    return { partition, state, record: entry, lock: undefined };
+  });
 }
 
 /** When and on which clock `status` judges a lease. */

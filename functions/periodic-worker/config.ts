@@ -20,6 +20,8 @@ export interface KitConfig {
   readonly requestTimeoutMs: number;
   /** SDK attempts per request (1 + retries). */
   readonly maxAttempts: number;
+  /** The state machine that runs a tick's partitions; without one a partitioned worker runs them in the tick. */
+  readonly partitionsStateMachineArn?: string | undefined;
 }
 
 export const kitEnvNames = {
@@ -31,6 +33,7 @@ export const kitEnvNames = {
   historySize: 'HISTORY_SIZE',
   requestTimeoutMs: 'REQUEST_TIMEOUT_MS',
   maxAttempts: 'MAX_ATTEMPTS',
+  partitionsStateMachineArn: 'PARTITIONS_STATE_MACHINE_ARN',
 } as const satisfies Record<keyof KitConfig, string>;
 
 export const kitDefaults = {
@@ -162,6 +165,7 @@ export function readKitConfig(reader: EnvReader, workerName: string): KitConfig 
       kitLimits.requestTimeoutMs,
     ),
     maxAttempts: reader.integer(kitEnvNames.maxAttempts, kitDefaults.maxAttempts, kitLimits.maxAttempts),
+    partitionsStateMachineArn: stateMachineArn(reader),
   };
 }
 
@@ -171,4 +175,18 @@ export function loadKitConfig(env: Env, workerName: string): KitConfig {
   const config = readKitConfig(reader, workerName);
   reader.check();
   return config;
+}
+
+/** What a Step Functions state machine ARN looks like (any partition: aws, aws-cn, aws-us-gov). */
+const stateMachineArnPattern = /^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:stateMachine:[A-Za-z0-9_-]{1,80}$/;
+
+function stateMachineArn(reader: EnvReader): string | undefined {
+  const value = reader.string(kitEnvNames.partitionsStateMachineArn);
+  if (value !== undefined && !stateMachineArnPattern.test(value)) {
+    reader.problems.push(
+      `${kitEnvNames.partitionsStateMachineArn} must be a state machine ARN ` +
+        `(arn:aws:states:<region>:<account>:stateMachine:<name>), got "${value}"`,
+    );
+  }
+  return value;
 }

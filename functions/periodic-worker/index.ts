@@ -24,6 +24,7 @@ export { ConfigError } from '../shared/config-error';
 export { kitDefaults, kitEnvNames, kitLimits } from './config';
 export { InvalidInvocationError, notBoolean, type PayloadSpec } from './invocation';
 export { kitMetricNames } from './metric-names';
+export type { PartitionEntry } from './partitions';
 export type {
   InvocationContext,
   JobContext,
@@ -31,7 +32,7 @@ export type {
   PeriodicWorkerDefinition,
   WorkerHandler,
 } from './periodic-worker';
-export { periodicWorker, RunFailedError } from './periodic-worker';
+export { PartitionsFailedError, periodicWorker, RunFailedError } from './periodic-worker';
 export type {
   JobSummary,
   LockHolder,

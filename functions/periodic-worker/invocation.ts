@@ -20,6 +20,8 @@ export interface WorkerInvocation<P> {
   readonly trigger: Trigger;
   readonly dryRun: boolean;
   readonly payload: P;
+  /** The payload's job fields as sent (a partitioned tick hands them to its partitions, which parse them again). */
+  readonly fields: Readonly<Record<string, unknown>>;
 }
 
 /**
@@ -28,13 +30,13 @@ export interface WorkerInvocation<P> {
  */
 export function parseWorkerInvocation<P>(event: unknown, spec: PayloadSpec<P>): WorkerInvocation<P> {
   if (event === undefined || event === null)
-    return { trigger: 'manual', dryRun: false, payload: spec.parse({}) };
+    return { trigger: 'manual', dryRun: false, payload: spec.parse({}), fields: {} };
   if (typeof event !== 'object' || Array.isArray(event)) {
     throw new InvalidInvocationError('The payload must be a JSON object such as {"dryRun": true}');
   }
   const fields = event as Record<string, unknown>;
   if (fields.source === 'aws.events' && fields['detail-type'] === 'Scheduled Event') {
-    return { trigger: 'schedule', dryRun: false, payload: spec.parse({}) };
+    return { trigger: 'schedule', dryRun: false, payload: spec.parse({}), fields: {} };
   }
   const accepted = ['dryRun', ...spec.fields];
   const jobFields: Record<string, unknown> = {};
@@ -50,7 +52,12 @@ export function parseWorkerInvocation<P>(event: unknown, spec: PayloadSpec<P>): 
       jobFields[key] = value;
     }
   }
-  return { trigger: 'manual', dryRun: fields.dryRun === true, payload: spec.parse(jobFields) };
+  return {
+    trigger: 'manual',
+    dryRun: fields.dryRun === true,
+    payload: spec.parse(jobFields),
+    fields: jobFields,
+  };
 }
 
 /** The error for a payload flag that is not a boolean; jobs use it for their own flags. */

@@ -28,11 +28,24 @@ export const lockTable = {
   lastRunKeySuffix: '#last-run',
   /** The run history: `<lockName>#run#<k>`, one slot per fencing token modulo the history size. */
   runKeyInfix: '#run#',
+  /** A partition's lock item: `<lockName>#partition#<partition>`, its own lease and fencing token. */
+  partitionKeyInfix: '#partition#',
+  /** In a history slot's summary: the tick's partitions, by name. */
+  partitionsField: 'partitions',
 } as const;
 
 /** The key under which a lock's last run summary is stored. */
 export function lastRunKey(lockName: string): string {
   return `${lockName}${lockTable.lastRunKeySuffix}`;
+}
+
+/**
+ * The lock item of one partition of a worker. Its own infix, not `<lockName>#<partition>`: a partition named `run`
+ * or `breaker` cannot meet the worker's history or a job's items, and the function's role can be granted the
+ * partitions' items alone (`<lockName>#partition#*`).
+ */
+export function partitionLockKey(lockName: string, partition: string): string {
+  return `${lockName}${lockTable.partitionKeyInfix}${partition}`;
 }
 
 /** The key of one slot of a worker's run history. */

@@ -9,11 +9,26 @@ import { ConfigError } from '../shared/config-error';
 import { EnvReader, type KitConfig, readKitConfig } from './config';
 import { parseWorkerInvocation } from './invocation';
 import { DynamoDbWorkerLease } from './lease';
+import { partitionLockKey } from './lock-table-schema';
 import { kitMetricNames } from './metric-names';
+import {
+  aggregateOutcome,
+  checkedPartitions,
+  checkFixedPartitions,
+  isFailure,
+  isPartitionEvent,
+  type PartitionEngine,
+  type PartitionEntry,
+  parsePartitionInvocation,
+  partitionEntryOf,
+  summedFigures,
+  type TickReference,
+} from './partitions';
 import type {
   JobSummary,
   Lease,
   LockHolder,
+  ReplacedHolder,
   RunHistory,
   RunLog,
   RunOutcome,
@@ -27,11 +42,17 @@ import type {
 import { RunBudget } from './run-budget';
 import { DynamoDbRunHistory } from './run-history';
 import { allowedClockSkewMs, DynamoDbServiceClock, leaseTimeAt } from './service-clock';
+import { StepFunctionsPartitionEngine } from './step-functions-engine';
 
 /** What a job's `run` receives: who it is, how much time it has, and how to stop. */
 export interface JobContext<P = Record<string, never>, S extends JobSummary = JobSummary> {
   /** The worker's lock name (its `name`, or `LOCK_NAME`). */
   readonly worker: string;
+  /**
+   * The partition this run works on (a worker with `partitions`); undefined for an unpartitioned worker's run and
+   * for a partitioned worker's `plan`.
+   */
+  readonly partition: string | undefined;
   /** Unique per attempt: the Lambda request id and a random part (a retry reuses the request id). */
   readonly runId: string;
   readonly startedAt: Date;
@@ -79,6 +100,19 @@ export interface PeriodicWorkerDefinition<S extends JobSummary, D = undefined, P
     readonly fields: readonly string[];
     readonly parse: (fields: Readonly<Record<string, unknown>>) => P;
   };
+  /**
+   * The worker's partitions: a fixed list of names, or a plan that returns the partitions with work this tick
+   * (called under the worker's lease; an empty list starts nothing). Each partition runs `run` with
+   * `job.partition` set, under its own lease (`<lockName>#partition#<name>`), fencing token and time budget; a
+   * pause of the worker stops every partition at its next batch. One partition runs in the tick itself; more run
+   * in parallel invocations started by the worker's state machine (`PARTITIONS_STATE_MACHINE_ARN`, set by the
+   * construct's `partitions` prop), or one after another in the tick when there is none (and in a dry run).
+   * Names: 1-100 of A-Z a-z 0-9 . _ -, at most 1,000 per tick.
+   * @default none: every tick runs the job once, under the worker's lease
+   */
+  readonly partitions?:
+    | readonly string[]
+    | ((job: JobContext<P, S>, deps: D) => Promise<readonly string[]> | readonly string[]);
   /** One run of the job. Return a plain summary; throw to fail the invocation (its alarms fire). */
   readonly run: (job: JobContext<P, S>, deps: D) => Promise<S>;
   /**
@@ -114,7 +148,14 @@ const recordFieldNames = [
 ] as const satisfies readonly (keyof RunRecordFields)[];
 
 /** Outcomes the kit gives to runs that did not fail: a failure may not claim one (its alarms would not fire). */
-const kitOutcomes: readonly string[] = ['completed', 'incomplete', 'dry-run', 'lock-held', 'paused'];
+const kitOutcomes: readonly string[] = [
+  'completed',
+  'incomplete',
+  'dry-run',
+  'lock-held',
+  'paused',
+  'fanned-out',
+];
 
 /** A job's failure with the summary it had reached, and an outcome of its own (such as `breaker-tripped`). */
 export class RunFailedError<S extends JobSummary = JobSummary> extends Error {
@@ -129,6 +170,17 @@ export class RunFailedError<S extends JobSummary = JobSummary> extends Error {
     this.outcome =
       options.outcome === undefined || kitOutcomes.includes(options.outcome) ? 'failed' : options.outcome;
     Object.defineProperty(this, 'summary', { value: options.summary, enumerable: false, writable: true });
+  }
+}
+
+/**
+ * Some partitions of a tick run in the tick itself failed (the others ran): the tick's record names each, and the
+ * invocation fails so the worker's alarms fire.
+ */
+export class PartitionsFailedError extends Error {
+  constructor(readonly partitions: readonly string[]) {
+    super(`Partition${partitions.length === 1 ? '' : 's'} failed: ${partitions.join(', ')}`);
+    this.name = 'PartitionsFailedError';
   }
 }
 
@@ -148,6 +200,10 @@ export interface KitDeps {
   readonly serviceClock?: ServiceClock;
   /** How often a run holding the lease reads the pause. @default 5000 */
   readonly pauseCheckIntervalMs?: number;
+  /** One partition's own lease (a partitioned worker). @default none: a partitioned worker fails, naming it */
+  readonly partitionLease?: (partition: string) => WorkerLease;
+  /** Runs a tick's partitions in parallel invocations. @default none: a tick runs its partitions itself */
+  readonly engine?: PartitionEngine;
 }
 
 /** The kit's log: Powertools' Logger, or any RunLog that may take the invocation's context. */
@@ -242,9 +298,21 @@ export function kitFromEnvironment(
       maxSockets: 4,
     });
   const now = overrides.now ?? (() => new Date());
+  const arn = config.partitionsStateMachineArn;
   return {
     config,
     lease: new DynamoDbWorkerLease(dynamo, config.lockTableName, config.lockName),
+    partitionLease: (partition) =>
+      new DynamoDbWorkerLease(dynamo, config.lockTableName, partitionLockKey(config.lockName, partition)),
+    ...(arn === undefined
+      ? {}
+      : {
+          engine: new StepFunctionsPartitionEngine(arn, {
+            requestTimeoutMs: config.requestTimeoutMs,
+            maxAttempts: config.maxAttempts,
+            maxSockets: 2,
+          }),
+        }),
     history: new DynamoDbRunHistory(dynamo, config.lockTableName, config.lockName, config.historySize),
     logger: powertoolsLog(overrides.logger ?? new Logger({ serviceName: name })),
     metrics: new Metrics({
@@ -270,32 +338,59 @@ export function createWorkerHandler<S extends JobSummary, D, P>(
   let wired: { kit: KitDeps; deps: D } | undefined;
   const title = definition.title ?? definition.name;
   const payload = definition.payload ?? { fields: [], parse: () => ({}) as P };
+  if (typeof definition.partitions === 'object') checkFixedPartitions(definition.partitions);
   return async (event, context) => {
     wired ??= wire();
     const { kit, deps } = wired;
     const { logger, metrics } = kit;
     if (context.functionName) logger.addContext?.(context as Context);
-    const invocation = parseWorkerInvocation(event, payload);
-    const run = new WorkerRun(definition, kit, deps, {
-      runId: `${context.awsRequestId}/${randomUUID().slice(0, 8)}`,
-      trigger: invocation.trigger,
-      dryRun: invocation.dryRun || kit.config.dryRun,
-      payload: invocation.payload,
-      remainingMs: () => context.getRemainingTimeInMillis(),
+    const runId = `${context.awsRequestId}/${randomUUID().slice(0, 8)}`;
+    const remainingMs = () => context.getRemainingTimeInMillis();
+    let request: RunRequest<P>;
+    // The state machine's Map item reaches a partitioned worker only; to any other it is an unknown payload.
+    if (definition.partitions !== undefined && isPartitionEvent(event)) {
+      const invocation = parsePartitionInvocation(event, payload);
+      request = {
+        runId,
+        trigger: invocation.tick.trigger,
+        dryRun: kit.config.dryRun,
+        payload: invocation.payload,
+        fields: invocation.tick.fields,
+        remainingMs,
+        partition: { name: invocation.partition, tick: invocation.tick },
+      };
+    } else {
+      const invocation = parseWorkerInvocation(event, payload);
+      request = {
+        runId,
+        trigger: invocation.trigger,
+        dryRun: invocation.dryRun || kit.config.dryRun,
+        payload: invocation.payload,
+        fields: invocation.fields,
+        remainingMs,
+      };
+    }
+    const run = new WorkerRun(definition, kit, deps, request);
+    const trigger = request.trigger;
+    const partition = request.partition?.name;
+    logger.info(`${title} starting`, {
+      trigger,
+      runId,
+      dryRun: run.dryRun,
+      ...(partition === undefined ? {} : { partition, tick: request.partition?.tick?.runId }),
     });
-    logger.info(`${title} starting`, { trigger: invocation.trigger, runId: run.runId, dryRun: run.dryRun });
     try {
       const record = await run.execute();
-      logger.info(`${title} completed`, { trigger: invocation.trigger, summary: record });
-      recordMetrics(logger, metrics, definition, record, run.jobSummary, true);
+      logger.info(`${title} completed`, { trigger, summary: record });
+      recordMetrics(logger, metrics, definition, record, run.jobSummary, true, partition !== undefined);
       return record;
     } catch (error) {
       const record = run.failedRecord;
       if (record) {
-        logger.error(`${title} failed`, { trigger: invocation.trigger, summary: record, error });
-        recordMetrics(logger, metrics, definition, record, run.jobSummary, false);
+        logger.error(`${title} failed`, { trigger, summary: record, error });
+        recordMetrics(logger, metrics, definition, record, run.jobSummary, false, partition !== undefined);
       } else {
-        logger.error(`${title} failed before it could run`, { trigger: invocation.trigger, error });
+        logger.error(`${title} failed before it could run`, { trigger, error });
       }
       throw error;
     } finally {
@@ -310,7 +405,14 @@ interface RunRequest<P> {
   readonly trigger: Trigger;
   readonly dryRun: boolean;
   readonly payload: P;
+  /** The payload's job fields as sent, for the partitions a tick fans out. */
+  readonly fields: Readonly<Record<string, unknown>>;
   readonly remainingMs: () => number;
+  /**
+   * A partition run: its name, and the tick whose record it writes its own into (undefined when the tick runs it
+   * itself and writes the record once, at its end).
+   */
+  readonly partition?: { readonly name: string; readonly tick: TickReference | undefined };
 }
 
 /** One invocation: lease (unless a dry run), the job under its budget, the record, the release. */
@@ -339,7 +441,8 @@ class WorkerRun<S extends JobSummary, D, P> {
   }
 
   async execute(): Promise<RunRecord<S>> {
-    if (this.request.dryRun) return this.runJob(undefined);
+    if (this.request.partition) return this.executePartition(this.request.partition.name);
+    if (this.request.dryRun) return this.work(undefined);
     const { config, lease: lock, logger } = this.kit;
     const leaseNow = await this.readServiceClock();
     const acquired = await lock.acquireLease(this.request.runId, leaseNow, config.leaseSeconds * 1000);
@@ -359,27 +462,221 @@ class WorkerRun<S extends JobSummary, D, P> {
       return record;
     }
     const { lease, replaced } = acquired;
+    this.logTakeover(replaced, config.lockName);
+    try {
+      return await this.work(lease);
+    } finally {
+      await this.releaseQuietly(lease, lock);
+    }
+  }
+
+  private logTakeover(replaced: ReplacedHolder | undefined, lockName: string): void {
+    const { logger } = this.kit;
     if (replaced?.farAhead) {
       logger.error(
         'Took over a lease dated further ahead than any lease can be granted (a holder with a fast clock?)',
-        {
-          lockName: config.lockName,
-          holder: replaced.owner,
-          leaseUntil: replaced.leaseUntil.toISOString(),
-        },
+        { lockName, holder: replaced.owner, leaseUntil: replaced.leaseUntil.toISOString() },
       );
     } else if (replaced) {
       logger.warn('Took over an expired lease: its holder did not release it (crashed or timed out)', {
-        lockName: config.lockName,
+        lockName,
         holder: replaced.owner,
         leaseUntil: replaced.leaseUntil.toISOString(),
       });
     }
-    try {
-      return await this.runJob(lease);
-    } finally {
-      await this.releaseQuietly(lease);
+  }
+
+  /** The job under the worker's lease: once, or a partitioned worker's tick. */
+  private work(lease: Lease | undefined): Promise<RunRecord<S>> {
+    return this.definition.partitions === undefined ? this.runJob(lease) : this.runTick(lease);
+  }
+
+  /**
+   * One partition: the worker's pause first (a paused worker starts no partition), then the partition's own lease
+   * (a run of the same partition still under way, from an earlier tick, makes this one `lock-held`), the job with
+   * the worker's pause polled, and the partition's record kept in its tick's.
+   */
+  private async executePartition(partition: string): Promise<RunRecord<S>> {
+    if (this.request.dryRun) return this.runJob(undefined);
+    const { config, lease: workerLease } = this.kit;
+    if (!this.kit.partitionLease) {
+      throw new ConfigError([
+        `${config.lockName} has partitions, but the kit's wiring gives no partition lease`,
+      ]);
     }
+    const lock = this.kit.partitionLease(partition);
+    const paused = await workerLease.readPause();
+    if (paused) return this.keepSkipped(this.skipped('paused', undefined, paused));
+    const leaseNow = await this.readServiceClock();
+    const acquired = await lock.acquireLease(this.request.runId, leaseNow, config.leaseSeconds * 1000);
+    if (!acquired.acquired) {
+      return this.keepSkipped(
+        acquired.paused
+          ? this.skipped('paused', undefined, acquired.paused)
+          : this.skipped('lock-held', acquired.holder, undefined),
+      );
+    }
+    this.logTakeover(acquired.replaced, partitionLockKey(config.lockName, partition));
+    try {
+      return await this.runJob(acquired.lease);
+    } finally {
+      await this.releaseQuietly(acquired.lease, lock);
+    }
+  }
+
+  private async keepSkipped(record: RunRecord<S>): Promise<RunRecord<S>> {
+    await this.keep(record, undefined);
+    return record;
+  }
+
+  /**
+   * A partitioned worker's tick, under the worker's lease: plan, then nothing (no partition has work), the
+   * partitions right here (one, a dry run, or no engine), or one execution of the worker's state machine.
+   */
+  private async runTick(lease: Lease | undefined): Promise<RunRecord<S>> {
+    const plan = this.definition.partitions ?? [];
+    let names: readonly string[];
+    if (typeof plan === 'function') {
+      const budget = this.newBudget(lease);
+      try {
+        names = checkedPartitions(
+          await plan(
+            this.jobContext(budget, lease, () => {}),
+            this.deps,
+          ),
+        );
+      } catch (error) {
+        if (budget.isStop(error)) {
+          const record = this.record(
+            'incomplete',
+            {},
+            {
+              complete: false,
+              stopReason: budget.stopReason,
+              fencingToken: lease?.fencingToken,
+            },
+          );
+          await this.keep(record, lease);
+          return record;
+        }
+        const record = this.record(
+          'failed',
+          {},
+          {
+            complete: false,
+            stopReason: budget.stopReason,
+            fencingToken: lease?.fencingToken,
+            error: { name: errorName(error), message: errorMessage(error) },
+          },
+        );
+        this.failedRecord = record;
+        await this.keep(record, lease);
+        throw error;
+      } finally {
+        budget.dispose();
+      }
+    } else {
+      names = plan;
+    }
+    if (names.length > 1 && !this.request.dryRun && lease && this.kit.engine) {
+      return this.fanOut(names, lease, this.kit.engine);
+    }
+    return this.runPartitionsHere(names, lease);
+  }
+
+  /** The partitions one after another in this invocation, each under its own lease; the record written once. */
+  private async runPartitionsHere(names: readonly string[], lease: Lease | undefined): Promise<RunRecord<S>> {
+    const entries: Record<string, PartitionEntry> = {};
+    for (const name of names) {
+      const child = new WorkerRun(this.definition, this.kit, this.deps, {
+        ...this.request,
+        runId: `${this.request.runId}/${name}`,
+        partition: { name, tick: undefined },
+      });
+      let record: RunRecord<S>;
+      try {
+        record = await child.execute();
+      } catch (error) {
+        // A partition that failed before its job ran (its lease write, say) has no record of its own.
+        record =
+          child.failedRecord ??
+          child.record(
+            'failed',
+            {},
+            {
+              complete: false,
+              stopReason: undefined,
+              fencingToken: undefined,
+              error: { name: errorName(error), message: errorMessage(error) },
+            },
+          );
+        this.kit.logger.error('Partition failed; the tick goes on with the others', {
+          partition: name,
+          error: record.error,
+        });
+      }
+      entries[name] = partitionEntryOf(record, name);
+    }
+    const list = Object.values(entries);
+    const aggregate = aggregateOutcome(list);
+    const figures = summedFigures(list, recordFieldNames);
+    const outcome = this.request.dryRun && aggregate.outcome !== 'failed' ? 'dry-run' : aggregate.outcome;
+    const stopReason = list
+      .map((entry) => (entry as { stopReason?: string }).stopReason)
+      .find((reason) => reason !== undefined);
+    const record = this.record(outcome, { ...figures, partitions: entries } as unknown as Partial<S>, {
+      complete: aggregate.complete,
+      stopReason: aggregate.complete ? undefined : stopReason,
+      fencingToken: lease?.fencingToken,
+    });
+    this.jobSummary = names.length === 0 ? undefined : ({ ...figures, complete: aggregate.complete } as S);
+    const failed = names.filter((name) => isFailure(entries[name]?.outcome ?? 'failed'));
+    if (failed.length > 0) {
+      this.failedRecord = record;
+      await this.keep(record, lease);
+      throw new PartitionsFailedError(failed);
+    }
+    await this.keep(record, lease);
+    return record;
+  }
+
+  /**
+   * The record first, every partition pending (the partitions write into it, so it must exist before any starts),
+   * then one execution. Its name is the tick's: a retried start meets the execution it started.
+   */
+  private async fanOut(
+    names: readonly string[],
+    lease: Lease,
+    engine: PartitionEngine,
+  ): Promise<RunRecord<S>> {
+    const pending = Object.fromEntries(names.map((name) => [name, { outcome: 'pending' }]));
+    const kitFields = { complete: false, stopReason: undefined, fencingToken: lease.fencingToken };
+    const record = this.record('fanned-out', { partitions: pending } as unknown as Partial<S>, kitFields);
+    await this.keep(record, lease);
+    const tick: TickReference = {
+      runId: this.request.runId,
+      fencingToken: lease.fencingToken,
+      trigger: this.request.trigger,
+      fields: this.request.fields,
+    };
+    const execution = `tick-${lease.fencingToken}-${this.request.runId.slice(-8)}`;
+    try {
+      await engine.startExecution(execution, { tick, partitions: names });
+    } catch (error) {
+      const failed = this.record(
+        'failed',
+        {},
+        {
+          ...kitFields,
+          error: { name: errorName(error), message: errorMessage(error) },
+        },
+      );
+      this.failedRecord = failed;
+      await this.keep(failed, lease);
+      throw error;
+    }
+    this.kit.logger.info('Fanned the partitions out', { partitions: names.length, execution });
+    return record;
   }
 
   /**
@@ -412,7 +709,7 @@ class WorkerRun<S extends JobSummary, D, P> {
     return time.at;
   }
 
-  private async runJob(lease: Lease | undefined): Promise<RunRecord<S>> {
+  private newBudget(lease: Lease | undefined): RunBudget {
     const { config, logger, now, serviceClock } = this.kit;
     const budget = new RunBudget(
       {
@@ -429,9 +726,18 @@ class WorkerRun<S extends JobSummary, D, P> {
       this.kit.pauseCheckIntervalMs ?? defaultPauseCheckIntervalMs,
       (error) => logger.warn('Could not read the pause; the run goes on', { error: errorName(error) }),
     );
-    let progress: Partial<S> = {};
-    const job: JobContext<P, S> = {
+    return budget;
+  }
+
+  private jobContext(
+    budget: RunBudget,
+    lease: Lease | undefined,
+    reportProgress: (figures: Partial<S>) => void,
+  ): JobContext<P, S> {
+    const { config, logger, now } = this.kit;
+    return {
       worker: config.lockName,
+      partition: this.request.partition?.name,
       runId: this.request.runId,
       startedAt: this.startedAt,
       trigger: this.request.trigger,
@@ -442,10 +748,16 @@ class WorkerRun<S extends JobSummary, D, P> {
       fencingToken: lease?.fencingToken,
       log: logger,
       now,
-      reportProgress: (figures) => {
-        progress = { ...figures } as Partial<S>;
-      },
+      reportProgress: (figures) => reportProgress({ ...figures } as Partial<S>),
     };
+  }
+
+  private async runJob(lease: Lease | undefined): Promise<RunRecord<S>> {
+    const budget = this.newBudget(lease);
+    let progress: Partial<S> = {};
+    const job = this.jobContext(budget, lease, (figures) => {
+      progress = figures;
+    });
     try {
       let summary: S;
       try {
@@ -465,7 +777,7 @@ class WorkerRun<S extends JobSummary, D, P> {
             stopReason: budget.stopReason,
             fencingToken: lease?.fencingToken,
           });
-          if (lease) await this.recordHistory(record, lease);
+          await this.keep(record, lease);
           return record;
         }
         const failure = error instanceof RunFailedError ? (error as RunFailedError<S>) : undefined;
@@ -480,7 +792,7 @@ class WorkerRun<S extends JobSummary, D, P> {
         });
         this.failedRecord = record;
         if (failure) Object.defineProperty(failure, 'summary', { value: record });
-        if (lease) await this.recordHistory(record, lease);
+        await this.keep(record, lease);
         throw error;
       }
       this.jobSummary = summary;
@@ -494,7 +806,7 @@ class WorkerRun<S extends JobSummary, D, P> {
         stopReason: summary.complete ? summary.stopReason : (summary.stopReason ?? budget.stopReason),
         fencingToken: lease?.fencingToken,
       });
-      if (lease) await this.recordHistory(record, lease);
+      await this.keep(record, lease);
       return record;
     } finally {
       budget.dispose();
@@ -519,7 +831,7 @@ class WorkerRun<S extends JobSummary, D, P> {
     return (this.definition.skippedSummary?.({ startedAt: this.startedAt }, this.deps) ?? {}) as Partial<S>;
   }
 
-  private record(
+  record(
     outcome: RunOutcome,
     fields: Partial<S>,
     kitFields: Pick<RunRecordFields, 'complete' | 'stopReason' | 'fencingToken'> &
@@ -529,8 +841,10 @@ class WorkerRun<S extends JobSummary, D, P> {
     const jobFields = Object.fromEntries(
       Object.entries(fields).filter(([key]) => !(recordFieldNames as readonly string[]).includes(key)),
     );
+    const partition = this.request.partition?.name;
     return {
       worker: this.kit.config.lockName,
+      ...(partition === undefined ? {} : { partition }),
       runId: this.request.runId,
       trigger: this.request.trigger,
       outcome,
@@ -547,6 +861,34 @@ class WorkerRun<S extends JobSummary, D, P> {
     } as RunRecord<S>;
   }
 
+  /**
+   * Where a run's record goes: the worker's history (a run under the worker's lease), the tick's record (a partition
+   * the state machine started), or back to the tick that ran the partition itself (nothing written here).
+   */
+  private async keep(record: RunRecord<S>, lease: Lease | undefined): Promise<void> {
+    const partition = this.request.partition;
+    if (!partition) {
+      if (lease) await this.recordHistory(record, lease);
+      return;
+    }
+    const tick = partition.tick;
+    if (tick === undefined || this.request.dryRun) return;
+    try {
+      if (!this.kit.history.recordPartition)
+        throw new Error("The kit's run history cannot record partitions");
+      await this.kit.history.recordPartition(
+        tick.fencingToken,
+        partition.name,
+        partitionEntryOf(record, partition.name) as Record<string, unknown>,
+      );
+    } catch (error) {
+      this.kit.logger.warn("Could not record the partition in its tick's record for the status command", {
+        partition: partition.name,
+        error: errorName(error),
+      });
+    }
+  }
+
   private async recordHistory(record: RunRecord<S>, lease: Lease): Promise<void> {
     try {
       await this.kit.history.record(record, lease.fencingToken, this.kit.now());
@@ -557,10 +899,10 @@ class WorkerRun<S extends JobSummary, D, P> {
     }
   }
 
-  private async releaseQuietly(lease: Lease): Promise<void> {
+  private async releaseQuietly(lease: Lease, lock: WorkerLease): Promise<void> {
     const { logger } = this.kit;
     try {
-      const released = await this.kit.lease.releaseLease(lease);
+      const released = await lock.releaseLease(lease);
       if (!released) {
         logger.warn('Lease had already been taken over by a later run; left its lock alone', {
           lockName: lease.lockName,
@@ -599,12 +941,19 @@ function recordMetrics<S extends JobSummary, D, P>(
   record: RunRecord<S>,
   jobSummary: S | undefined,
   heartbeat: boolean,
+  partitionRun: boolean,
 ): void {
   const count = (name: string, value: number) => metrics.addMetric(name, MetricUnit.Count, value);
-  count(kitMetricNames.lockContended, record.outcome === 'lock-held' ? 1 : 0);
-  count(kitMetricNames.runPaused, record.outcome === 'paused' ? 1 : 0);
-  // A paused worker reports no completeness at all, so a long pause does not page as runs that never complete.
-  if (record.outcome !== 'paused') count(kitMetricNames.runComplete, record.complete ? 1 : 0);
+  // The heartbeat, the lock and the pause are the tick's: a partition still running when the next tick finds it
+  // (lock-held) is overlap the partition lease absorbs, not a stuck worker.
+  if (!partitionRun) {
+    count(kitMetricNames.lockContended, record.outcome === 'lock-held' ? 1 : 0);
+    count(kitMetricNames.runPaused, record.outcome === 'paused' ? 1 : 0);
+  }
+  // A paused worker reports no completeness at all, so a long pause does not page as runs that never complete; a
+  // tick that fanned out has none yet (its partitions report theirs).
+  const judged = !['paused', 'fanned-out', ...(partitionRun ? ['lock-held'] : [])].includes(record.outcome);
+  if (judged) count(kitMetricNames.runComplete, record.complete ? 1 : 0);
   metrics.addMetric(kitMetricNames.runDuration, MetricUnit.Milliseconds, record.durationMs);
   // A run that never reached the job (lock held, paused, failed before it returned a summary) has no figures. The
   // job's figures can never fail a run or touch the kit's own metrics (the heartbeat above all): a name the kit
@@ -630,7 +979,7 @@ function recordMetrics<S extends JobSummary, D, P>(
       logger.warn('Left out a job metric Powertools refused', { metric: name, error: errorMessage(error) });
     }
   }
-  if (heartbeat) count(kitMetricNames.runCompleted, 1);
+  if (heartbeat && !partitionRun) count(kitMetricNames.runCompleted, 1);
 }
 
 /** Every top-level finite number of the job's summary, as a count named in PascalCase. */

@@ -117,6 +117,11 @@ export type RunRecord<S extends JobSummary = JobSummary> = RunRecordFields &
 export interface RunHistory {
   /** Keeps the record in the worker's history, unless a later lease has already recorded into its slot. */
   record(record: RunRecord, fencingToken: number, now: Date): Promise<void>;
+  /**
+   * Writes one partition's outcome into the record of the tick that fanned it out (the slot of `tickToken`), unless
+   * a later tick has taken that slot. Needed only by partitioned workers whose ticks fan out.
+   */
+  recordPartition?(tickToken: number, partition: string, entry: Record<string, unknown>): Promise<void>;
 }
 
 export type Trigger = 'schedule' | 'manual';

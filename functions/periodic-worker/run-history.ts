@@ -1,5 +1,5 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { lockTable, runKey } from './lock-table-schema';
 import type { RunHistory, RunRecord } from './ports';
 
@@ -38,6 +38,34 @@ export class DynamoDbRunHistory implements RunHistory {
           ConditionExpression: 'attribute_not_exists(#fencingToken) OR #fencingToken <= :fencingToken',
           ExpressionAttributeNames: { '#fencingToken': a.fencingToken },
           ExpressionAttributeValues: { ':fencingToken': fencingToken },
+        }),
+      );
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return;
+      throw error;
+    }
+  }
+
+  /**
+   * One UpdateItem of the tick's slot: `summary.partitions.<partition>` becomes the partition's entry, only while
+   * the slot still holds the tick's token (a later tick that reused the slot is left alone, and a partition cannot
+   * create a slot its tick never wrote). Partitions of one tick write disjoint map entries, so they never conflict.
+   */
+  async recordPartition(tickToken: number, partition: string, entry: Record<string, unknown>): Promise<void> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { [a.lockName]: runKey(this.lockName, tickToken % this.size) },
+          UpdateExpression: 'SET #summary.#partitions.#partition = :entry',
+          ConditionExpression: '#fencingToken = :tickToken AND attribute_exists(#summary.#partitions)',
+          ExpressionAttributeNames: {
+            '#summary': a.summary,
+            '#partitions': lockTable.partitionsField,
+            '#partition': partition,
+            '#fencingToken': a.fencingToken,
+          },
+          ExpressionAttributeValues: { ':entry': entry, ':tickToken': tickToken },
         }),
       );
     } catch (error) {

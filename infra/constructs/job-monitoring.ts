@@ -14,6 +14,7 @@ import {
 } from 'aws-cdk-lib/aws-cloudwatch';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
+import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { kitMetricNames } from '../../functions/periodic-worker/metric-names';
 import type { ScheduleIntervals } from './schedule-intervals';
@@ -221,8 +222,12 @@ export class JobMonitoring extends Construct {
   /** The period of the section's graphs: the schedule's shortest gap, at most a day. */
   readonly graphPeriod: Duration;
 
+  /** The partitions engine's alarms (`watchPartitionsEngine`): failed, timed-out and throttled executions. */
+  partitionsAlarms: readonly Alarm[] = [];
+
   private readonly namespace: string;
   private readonly workerName: string;
+  private readonly title: string;
   private readonly alarmAction: IAlarmAction | undefined;
   /** Read by the alarm status widget when the dashboard is rendered, so alarms added later still show. */
   private readonly sectionAlarms: Alarm[] = [];
@@ -234,6 +239,7 @@ export class JobMonitoring extends Construct {
     this.workerName = props.workerName;
     this.alarmAction = props.alarmAction;
     const title = props.title ?? props.workerName;
+    this.title = title;
     const enabled = props.enabled ?? true;
     const missedRunsPeriods = props.missedRunsPeriods ?? 3;
     const advice = props.alarmAdvice ?? {};
@@ -465,6 +471,81 @@ export class JobMonitoring extends Construct {
     this.dashboardUrl =
       `https://${Aws.REGION}.console.aws.amazon.com/cloudwatch/home?region=${Aws.REGION}` +
       `#dashboards:name=${this.dashboard.dashboardName}`;
+  }
+
+  /**
+   * The alarms and graph of the state machine that runs a partitioned worker's partitions: an execution fails when
+   * any partition failed (after every partition ran), times out past its backstop, or is throttled by Step
+   * Functions. A partition's own failure is also a function error (the errors alarm).
+   */
+  watchPartitionsEngine(stateMachine: IStateMachine): void {
+    const fiveMinutes = Duration.minutes(5);
+    const engineAlarm = (id: string, metric: IMetric, description: string) =>
+      this.addAlarm(
+        new Alarm(this, id, {
+          metric,
+          threshold: 1,
+          comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+          evaluationPeriods: 1,
+          treatMissingData: TreatMissingData.NOT_BREACHING,
+          alarmDescription: description,
+        }),
+      );
+    const title = this.title;
+    this.partitionsAlarms = [
+      engineAlarm(
+        'PartitionExecutionsFailedAlarm',
+        stateMachine.metricFailed({ statistic: 'Sum', period: fiveMinutes }),
+        `A tick of ${title} fanned its partitions out and at least one failed (the others ran). What to do: ` +
+          '`status <worker>` names the failed partitions with their errors; the execution in the Step Functions ' +
+          'console shows the failed iteration; the next tick runs the partitions with work again.',
+      ),
+      engineAlarm(
+        'PartitionExecutionsTimedOutAlarm',
+        stateMachine.metricTimedOut({ statistic: 'Sum', period: fiveMinutes }),
+        `An execution running the partitions of ${title} passed its one-day backstop. What to do: read the ` +
+          'execution in the Step Functions console (which partition never returned) and the function logs.',
+      ),
+      engineAlarm(
+        'PartitionExecutionsThrottledAlarm',
+        stateMachine.metric('ExecutionThrottled', { statistic: 'Sum', period: fiveMinutes }),
+        `Step Functions throttled executions of ${title}'s partitions state machine (the account's ` +
+          'StartExecution or state-transition quota). What to do: a throttled start fails its tick (the errors ' +
+          'alarm); lower the number of partitions per tick or ask for a higher quota.',
+      ),
+    ];
+    this.dashboard.addWidgets(
+      new GraphWidget({
+        title: `${title}: partitions engine (executions)`,
+        left: [
+          stateMachine.metricStarted({ statistic: 'Sum', period: fiveMinutes, label: 'Started' }),
+          stateMachine.metricSucceeded({ statistic: 'Sum', period: fiveMinutes, label: 'Succeeded' }),
+          stateMachine.metricFailed({
+            statistic: 'Sum',
+            period: fiveMinutes,
+            label: 'Failed (a partition failed)',
+          }),
+          stateMachine.metricTimedOut({ statistic: 'Sum', period: fiveMinutes, label: 'Timed out' }),
+          stateMachine.metric('ExecutionThrottled', {
+            statistic: 'Sum',
+            period: fiveMinutes,
+            label: 'Throttled',
+          }),
+        ],
+        width: 12,
+      }),
+      new GraphWidget({
+        title: `${title}: partitions engine (execution time, ms)`,
+        left: [
+          stateMachine.metricTime({
+            statistic: 'Maximum',
+            period: fiveMinutes,
+            label: 'Execution time (max)',
+          }),
+        ],
+        width: 12,
+      }),
+    );
   }
 
   /** Every alarm of the section, the job's own included. */

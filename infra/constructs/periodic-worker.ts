@@ -1,4 +1,4 @@
-import { type CfnResource, Duration, Stack, Token, Validations } from 'aws-cdk-lib';
+import { ArnFormat, type CfnResource, Duration, Names, Stack, Token, Validations } from 'aws-cdk-lib';
 import type { Dashboard, IAlarmAction } from 'aws-cdk-lib/aws-cloudwatch';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { Rule, type Schedule } from 'aws-cdk-lib/aws-events';
@@ -9,6 +9,22 @@ import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import {
+  Choice,
+  Condition,
+  DefinitionBody,
+  Fail,
+  JsonPath,
+  LogLevel,
+  Map as MapState,
+  Pass,
+  Result,
+  StateMachine,
+  StateMachineType,
+  Succeed,
+  TaskInput,
+} from 'aws-cdk-lib/aws-stepfunctions';
+import { LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct, type IConstruct } from 'constructs';
 import {
   kitDefaults,
@@ -18,6 +34,7 @@ import {
   workerNamePattern,
 } from '../../functions/periodic-worker/config';
 import { lockTable as lockSchema } from '../../functions/periodic-worker/lock-table-schema';
+import { maxPartitionsPerTick } from '../../functions/periodic-worker/partitions';
 import { handlerBundling } from './handler-bundle';
 import {
   type AlarmAdvice,
@@ -158,7 +175,28 @@ export interface PeriodicWorkerProps {
    * @default - the kit's generic advice
    */
   readonly alarmAdvice?: AlarmAdvice;
+  /**
+   * Runs the partitions of a worker whose definition has `partitions` in parallel invocations of its function: a
+   * Standard Step Functions state machine whose Map invokes the function once per partition, `maxConcurrency` at
+   * once. Without it such a worker runs its partitions one after another in the tick.
+   * @default - no state machine
+   */
+  readonly partitions?: PartitionsProps;
 }
+
+/** The engine that runs a partitioned worker's partitions. */
+export interface PartitionsProps {
+  /**
+   * Partition invocations at once (the Map's `MaxConcurrency`), 1-40: an inline Map runs at most 40 iterations at
+   * once. Each is one concurrent Lambda execution of the account's (1,000 by default; 10 on some new accounts).
+   * @default 10
+   */
+  readonly maxConcurrency?: number;
+}
+
+/** The Map's concurrency: an inline Map runs at most 40 iterations at once (a Distributed Map would be needed beyond). */
+export const partitionLimits = { maxConcurrency: { min: 1, max: 40 } } as const;
+const defaultMaxConcurrency = 10;
 
 /** Props a worker cannot run with; thrown at synth time, listing every problem at once. */
 export class PeriodicWorkerPropsError extends Error {
@@ -209,6 +247,7 @@ const kitOwnedVariables = [
   kitEnvNames.safetyMarginMs,
   kitEnvNames.dryRun,
   kitEnvNames.historySize,
+  kitEnvNames.partitionsStateMachineArn,
   'POWERTOOLS_SERVICE_NAME',
   'POWERTOOLS_METRICS_NAMESPACE',
   'POWERTOOLS_LOG_LEVEL',
@@ -235,6 +274,8 @@ export interface PeriodicWorkerSettings {
   readonly logLevel: PowertoolsLogLevel;
   readonly metricsNamespace: string;
   readonly incompleteRunsWindow: Duration;
+  /** The Map's MaxConcurrency, or undefined for a worker without a partitions engine. */
+  readonly partitionsMaxConcurrency: number | undefined;
 }
 
 /**
@@ -348,6 +389,14 @@ export function resolvePeriodicWorkerSettings(
   }
 
   const reserved = props.reservedConcurrentExecutions;
+  const partitionsMaxConcurrency =
+    props.partitions === undefined
+      ? undefined
+      : integer(
+          'partitions.maxConcurrency',
+          props.partitions.maxConcurrency ?? defaultMaxConcurrency,
+          partitionLimits.maxConcurrency,
+        );
   const settings: PeriodicWorkerSettings = {
     workerName,
     lockName,
@@ -373,6 +422,7 @@ export function resolvePeriodicWorkerSettings(
     metricsNamespace:
       props.metricsNamespace ?? (scope === undefined ? 'PeriodicWorkers' : defaultMetricsNamespaceOf(scope)),
     incompleteRunsWindow,
+    partitionsMaxConcurrency,
   };
   return { settings, problems };
 }
@@ -423,6 +473,8 @@ export class PeriodicWorker extends Construct {
   readonly lockName: string;
   /** The schedule's shortest and longest interval between two runs. */
   readonly intervals: ScheduleIntervals;
+  /** The state machine that runs the partitions of a tick (with the `partitions` prop). */
+  readonly partitionsStateMachine: StateMachine | undefined;
 
   constructor(scope: Construct, id: string, props: PeriodicWorkerProps) {
     super(scope, id);
@@ -490,6 +542,61 @@ export class PeriodicWorker extends Construct {
       }),
     );
 
+    // The state machine's name is fixed here, so the function can be given its ARN without a reference to it: the
+    // state machine refers to the function (it invokes it), and a reference back would be a circular dependency.
+    const partitionsName =
+      settings.partitionsMaxConcurrency === undefined
+        ? undefined
+        : Names.uniqueResourceName(this, { maxLength: 80, separator: '-' });
+    const partitionsArn =
+      partitionsName === undefined
+        ? undefined
+        : Stack.of(this).formatArn({
+            service: 'states',
+            resource: 'stateMachine',
+            resourceName: partitionsName,
+            arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+          });
+    if (partitionsArn !== undefined) {
+      this.role.addToPrincipalPolicy(
+        new PolicyStatement({
+          sid: 'StartPartitionExecutions',
+          // A tick starts one execution of its own worker's state machine, and nothing else of Step Functions.
+          actions: ['states:StartExecution'],
+          resources: [partitionsArn],
+        }),
+      );
+      this.role.addToPrincipalPolicy(
+        new PolicyStatement({
+          sid: 'HoldPartitionLeases',
+          // Each partition's lock item <lockName>#partition#<name>: its lease (UpdateItem) and no more. The pause a
+          // partition polls, and the clock it samples, are on the worker's own lock item (HoldLeaseLock).
+          actions: ['dynamodb:UpdateItem'],
+          resources: [props.lockTable.tableArn],
+          conditions: {
+            'ForAllValues:StringLike': {
+              'dynamodb:LeadingKeys': [`${settings.lockName}${lockSchema.partitionKeyInfix}*`],
+            },
+            Null: { 'dynamodb:LeadingKeys': 'false' },
+          },
+        }),
+      );
+      this.role.addToPrincipalPolicy(
+        new PolicyStatement({
+          sid: 'RecordPartitionOutcomes',
+          // A partition writes its outcome into its tick's history slot with one conditional UpdateItem.
+          actions: ['dynamodb:UpdateItem'],
+          resources: [props.lockTable.tableArn],
+          conditions: {
+            'ForAllValues:StringLike': {
+              'dynamodb:LeadingKeys': [`${settings.lockName}${lockSchema.runKeyInfix}*`],
+            },
+            Null: { 'dynamodb:LeadingKeys': 'false' },
+          },
+        }),
+      );
+    }
+
     // A tick older than the shortest interval has been superseded by the next one: not worth retrying.
     const maxEventAge = Duration.seconds(
       Math.max(60, Math.min(intervals.shortestSeconds, Duration.minutes(15).toSeconds())),
@@ -502,7 +609,10 @@ export class PeriodicWorker extends Construct {
       timeout: settings.timeout,
       role: this.role,
       logGroup: this.logGroup,
-      environment: periodicWorkerEnvironment(props, settings),
+      environment: {
+        ...periodicWorkerEnvironment(props, settings),
+        ...(partitionsArn === undefined ? {} : { [kitEnvNames.partitionsStateMachineArn]: partitionsArn }),
+      },
       description:
         props.description ??
         `${settings.title}: periodic worker on ${props.schedule.expressionString} (lease-locked).`,
@@ -533,6 +643,11 @@ export class PeriodicWorker extends Construct {
       schedule: props.schedule.expressionString,
       periodSeconds: intervals.shortestSeconds,
       lockTable: props.lockTable.tableName,
+      ...(settings.partitionsMaxConcurrency === undefined || partitionsArn === undefined
+        ? {}
+        : {
+            partitions: { maxConcurrency: settings.partitionsMaxConcurrency, stateMachineArn: partitionsArn },
+          }),
     };
     (this.function.node.defaultChild as CfnResource).addMetadata(workerMetadataKey, metadata);
     Validations.of(this.function).acknowledge({
@@ -561,6 +676,11 @@ export class PeriodicWorker extends Construct {
       ],
     });
 
+    this.partitionsStateMachine =
+      partitionsName === undefined || settings.partitionsMaxConcurrency === undefined
+        ? undefined
+        : this.partitionsEngine(partitionsName, settings);
+
     this.monitoring = new JobMonitoring(this, 'Monitoring', {
       function: this.function,
       workerName: settings.workerName,
@@ -576,5 +696,95 @@ export class PeriodicWorker extends Construct {
       ...(props.dashboard === undefined ? {} : { dashboard: props.dashboard }),
       ...(props.alarmAdvice === undefined ? {} : { alarmAdvice: props.alarmAdvice }),
     });
+    if (this.partitionsStateMachine !== undefined) {
+      this.monitoring.watchPartitionsEngine(this.partitionsStateMachine);
+    }
+  }
+
+  /**
+   * The Standard state machine that runs a tick's partitions. Standard, not Express: a partition may run as long as
+   * the function's timeout (up to 15 minutes, and queued partitions after it), past Express's 5 minutes; a tick
+   * costs a few transitions per partition, and each execution's history stays in the console for 90 days.
+   *
+   *   Map over $.partitions (MaxConcurrency), each item { partition, tick }:
+   *     Invoke the function (retried on Lambda's service errors and throttles) → "ok"
+   *     any error (the partition failed, timed out, or was throttled past its retries) → "failed"
+   *   then: any "failed" → the execution fails (its alarm fires), after every partition ran.
+   */
+  private partitionsEngine(name: string, settings: PeriodicWorkerSettings): StateMachine {
+    const invoke = new LambdaInvoke(this, 'InvokePartition', {
+      lambdaFunction: this.function,
+      payload: TaskInput.fromJsonPathAt('$'),
+      // The partition's own record is in its tick's history: the execution keeps only "ok" or "failed", so a
+      // thousand partitions stay far below the 256 KiB a state's output may hold.
+      resultPath: JsonPath.DISCARD,
+      taskTimeout: { seconds: settings.timeout.toSeconds() + 60 },
+    });
+    invoke.addRetry({
+      errors: ['Lambda.TooManyRequestsException'],
+      interval: Duration.seconds(5),
+      maxAttempts: 6,
+      backoffRate: 2,
+      jitterStrategy: undefined,
+    });
+    const failed = new Pass(this, 'PartitionFailed', { result: Result.fromString('failed') });
+    invoke.addCatch(failed, { errors: ['States.ALL'], resultPath: JsonPath.DISCARD });
+    const partition = invoke.next(new Pass(this, 'PartitionDone', { result: Result.fromString('ok') }));
+    const map = new MapState(this, 'Partitions', {
+      itemsPath: '$.partitions',
+      itemSelector: { 'partition.$': '$$.Map.Item.Value', 'tick.$': '$.tick' },
+      maxConcurrency: settings.partitionsMaxConcurrency,
+      resultPath: '$.outcomes',
+    });
+    map.itemProcessor(partition);
+    const judge = new Pass(this, 'AnyPartitionFailed', {
+      parameters: { 'failed.$': "States.ArrayContains($.outcomes, 'failed')" },
+    });
+    const verdict = new Choice(this, 'Verdict')
+      .when(
+        Condition.booleanEquals('$.failed', true),
+        new Fail(this, 'TickFailed', {
+          error: 'PartitionFailed',
+          cause: `A partition of ${settings.title} failed: its record in the tick's history names it`,
+        }),
+      )
+      .otherwise(new Succeed(this, 'TickDone'));
+    const logGroup = new LogGroup(this, 'PartitionsLogGroup', { retention: settings.logRetention });
+    const stateMachine = new StateMachine(this, 'PartitionsStateMachine', {
+      stateMachineName: name,
+      stateMachineType: StateMachineType.STANDARD,
+      definitionBody: DefinitionBody.fromChainable(map.next(judge).next(verdict)),
+      // A backstop: partitions beyond MaxConcurrency wait their turn, but no tick's partitions need a day.
+      timeout: Duration.days(1),
+      comment: `${settings.title}: runs a tick's partitions (at most ${maxPartitionsPerTick}), ${settings.partitionsMaxConcurrency} at once.`,
+      logs: { destination: logGroup, level: LogLevel.ALL, includeExecutionData: false },
+    });
+    const stack = Stack.of(this);
+    const functionId = stack.resolve(stack.getLogicalId(this.function.node.defaultChild as CfnResource));
+    Validations.of(stateMachine.role).acknowledge(
+      {
+        id: `AwsSolutions-IAM5[Resource::<${functionId}.Arn>:*]`,
+        reason:
+          "lambda:InvokeFunction on the versions and aliases of the worker's own function (CDK's grant for a " +
+          'Lambda task), and on no other function.',
+      },
+      {
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason:
+          'The CloudWatch Logs delivery actions (logs:CreateLogDelivery and the like) that execution logging ' +
+          'needs accept no resource-level permission.',
+      },
+    );
+    Validations.of(stateMachine).acknowledge({
+      id: 'AwsSolutions-SF2',
+      reason:
+        'The partitions have no X-Ray instrumentation; each partition is one Lambda invocation with its own logs ' +
+        'and metrics, and the execution history shows every iteration. Tracing would add xray:Put* on "*".',
+    });
+    Validations.of(stateMachine).acknowledge({
+      id: 'Serverless-StepFunctionStateMachineXray',
+      reason: 'As AwsSolutions-SF2: the execution history and the function logs cover each partition.',
+    });
+    return stateMachine;
   }
 }

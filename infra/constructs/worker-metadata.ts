@@ -16,4 +16,6 @@ export interface WorkerMetadata {
   /** The shortest interval between two runs of the schedule: a local run ticks on it. */
   readonly periodSeconds: number;
   readonly lockTable: unknown;
+  /** The state machine that runs the worker's partitions (its ARN as the template has it), and its concurrency. */
+  readonly partitions?: { readonly maxConcurrency: number; readonly stateMachineArn: unknown };
 }

@@ -51,6 +51,8 @@ export interface AppWorker {
   readonly tableVariables: readonly string[];
   /** Variables the runner could not resolve (a reference to a resource it does not create): left unset. */
   readonly unresolved: readonly string[];
+  /** The state machine that runs the worker's partitions (its local ARN), and its Map's concurrency. */
+  readonly partitions?: { readonly stateMachineArn: string; readonly maxConcurrency: number } | undefined;
 }
 
 export interface AppAssembly {
@@ -230,7 +232,15 @@ function appWorker(
     environment,
     tableVariables,
     unresolved,
+    partitions: partitionsOf(metadata, stack, tables),
   };
+}
+
+function partitionsOf(metadata: WorkerMetadata, stack: StackTemplate, tables: readonly AppTable[]) {
+  if (metadata.partitions === undefined) return undefined;
+  const stateMachineArn = resolveValue(metadata.partitions.stateMachineArn, stack.resources, tables);
+  if (stateMachineArn === undefined) return undefined;
+  return { stateMachineArn, maxConcurrency: metadata.partitions.maxConcurrency };
 }
 
 export const localRegion = 'local';

@@ -22,6 +22,7 @@ import {
   readAssembly,
 } from './assembly';
 import { type LocalEventBus, type PutEventsEntry, startLocalEventBus } from './event-bus';
+import { type LocalPartitionEngine, startLocalPartitionEngine } from './partition-engine';
 import { scheduledEvent, type WorkerInvokeMessage, type WorkerReplyMessage } from './protocol';
 import { seedTables } from './seed-file';
 
@@ -247,6 +248,7 @@ export async function startDevRunner(
 
   let engine: Engine | undefined;
   let bus: LocalEventBus | undefined;
+  let partitionEngine: LocalPartitionEngine | undefined;
   const processes: WorkerProcess[] = [];
   const timers: NodeJS.Timeout[] = [];
   let stopping: Promise<void> | undefined;
@@ -257,6 +259,7 @@ export async function startDevRunner(
   const stop = () => {
     stopping ??= (async () => {
       for (const timer of timers) clearInterval(timer);
+      await partitionEngine?.stop();
       await Promise.all(processes.map((p) => p.stop()));
       await bus?.stop();
       await engine?.stop();
@@ -292,9 +295,14 @@ export async function startDevRunner(
     bus = await startLocalEventBus((entries: PutEventsEntry[]) => {
       if (options.json) for (const entry of entries) print(JSON.stringify({ localEvent: entry }));
     });
+    // A partitioned worker's ticks fan out through the stand-in for its state machine.
+    if (workers.some((worker) => worker.partitions !== undefined)) {
+      partitionEngine = await startLocalPartitionEngine();
+    }
     const local = {
       AWS_ENDPOINT_URL_DYNAMODB: endpoint,
       AWS_ENDPOINT_URL_EVENTBRIDGE: bus.endpoint,
+      ...(partitionEngine ? { AWS_ENDPOINT_URL_SFN: partitionEngine.endpoint } : {}),
       ...hooks.environment,
     };
     for (const worker of workers) {
@@ -312,7 +320,28 @@ export async function startDevRunner(
         if (entry.level === 'ERROR' || entry.level === 'CRITICAL')
           print(`${worker.name}: ${entry.message ?? line}`);
       };
-      processes.push(new WorkerProcess(worker, workerEnvironment(worker, process.env, local), onLine));
+      const environment = workerEnvironment(worker, process.env, local);
+      processes.push(new WorkerProcess(worker, environment, onLine));
+      if (partitionEngine && worker.partitions) {
+        // Each partition is an invocation of its own, in a process of its own (as Lambda gives each concurrent
+        // invocation its own execution environment), ended once it has answered.
+        partitionEngine.register(worker.partitions.stateMachineArn, {
+          maxConcurrency: worker.partitions.maxConcurrency,
+          invoke: async (item) => {
+            const container = new WorkerProcess(worker, environment, onLine);
+            try {
+              const timeoutMs = (options.timeoutSeconds ?? worker.timeoutSeconds) * 1000;
+              const reply = await container.invoke(item, timeoutMs);
+              if (reply.type === 'error') {
+                print(`${worker.name}: partition ${item.partition} failed: ${reply.name}: ${reply.message}`);
+                throw new Error(reply.message);
+              }
+            } finally {
+              await container.stop();
+            }
+          },
+        });
+      }
     }
   } catch (error) {
     await stop();

@@ -117,6 +117,17 @@ export class InMemoryRunHistory {
     this.slots.set(slot, { record, fencingToken, finishedAt: now });
   }
 
+  /** What `DynamoDbRunHistory.recordPartition` does: the entry into the tick's kept record, if the slot is its. */
+  async recordPartition(tickToken: number, partition: string, entry: Record<string, unknown>): Promise<void> {
+    this.failRecord?.();
+    const slot = tickToken % this.size;
+    const kept = this.slots.get(slot);
+    const partitions = (kept?.record as { partitions?: unknown } | undefined)?.partitions;
+    if (!kept || kept.fencingToken !== tickToken || typeof partitions !== 'object' || partitions === null)
+      return;
+    (partitions as Record<string, unknown>)[partition] = entry;
+  }
+
   /** The kept records, oldest fencing token first. */
   records(): RunRecord[] {
     return [...this.slots.values()]

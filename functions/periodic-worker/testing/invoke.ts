@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { loadKitConfig } from '../config';
+import { partitionLockKey } from '../lock-table-schema';
 import {
   type InvocationContext,
   type PeriodicWorkerDefinition,
@@ -147,7 +148,16 @@ export function inMemoryWorker<S extends JobSummary, D, P>(
     env,
     kit: (e) => {
       const config = loadKitConfig(e, definition.name);
+      // A partitioned worker's partitions run in the tick, each under a lease of its own kept for the handler's life.
+      const partitionLeases = new Map<string, InMemoryWorkerLease>();
       return {
+        partitionLease: (partition) => {
+          const lease =
+            partitionLeases.get(partition) ??
+            new InMemoryWorkerLease(partitionLockKey(config.lockName, partition));
+          partitionLeases.set(partition, lease);
+          return lease;
+        },
         config,
         lease: options.lease ?? new InMemoryWorkerLease(config.lockName),
         history: options.history ?? new InMemoryRunHistory(config.historySize),

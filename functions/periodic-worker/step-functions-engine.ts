@@ -1,0 +1,37 @@
+import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { type ClientSettings, httpHandler } from '../shared/clients';
+import type { PartitionEngine, PartitionFanOut } from './partitions';
+
+/**
+ * The worker's state machine (the `PeriodicWorker` construct's, `PARTITIONS_STATE_MACHINE_ARN`) as the engine that
+ * runs a tick's partitions. The endpoint is the SDK's own choice: `AWS_ENDPOINT_URL_SFN` points it at the local
+ * stand-in (local/dev/partition-engine.ts).
+ */
+export class StepFunctionsPartitionEngine implements PartitionEngine {
+  private readonly client: SFNClient;
+
+  constructor(
+    private readonly stateMachineArn: string,
+    settings: ClientSettings,
+  ) {
+    this.client = new SFNClient({
+      maxAttempts: settings.maxAttempts,
+      retryMode: 'standard',
+      requestHandler: httpHandler(settings),
+    });
+  }
+
+  /**
+   * A Standard execution's name is unique for 90 days, and a start with a name and input already used answers with
+   * that execution: the SDK's retry of a start whose answer was lost starts nothing twice.
+   */
+  async startExecution(name: string, input: PartitionFanOut): Promise<void> {
+    await this.client.send(
+      new StartExecutionCommand({
+        stateMachineArn: this.stateMachineArn,
+        name,
+        input: JSON.stringify(input),
+      }),
+    );
+  }
+}

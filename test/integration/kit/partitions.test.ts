@@ -1,0 +1,272 @@
+/**
+ * The kit's partitions, proven through its public API with a minimal partitioned worker (kit-test-worker.ts): the
+ * tick runs in this process, and fans out through the local stand-in for Step Functions (local/dev/partition-engine.ts,
+ * reached through AWS_ENDPOINT_URL_SFN as in production), which runs each partition's invocation in a process of
+ * its own, MaxConcurrency at once, on the engine DYNAMODB_ENGINE selects.
+ */
+import { afterAll, beforeAll, describe, it } from 'vitest';
+import { pauseWorker, workerStatus } from '../../../functions/periodic-worker/admin';
+import { kitEnvNames, periodicWorker, type RunRecord } from '../../../functions/periodic-worker/index';
+import { lockTable, partitionLockKey } from '../../../functions/periodic-worker/lock-table-schema';
+import {
+  type LocalPartitionEngine,
+  type PartitionItem,
+  startLocalPartitionEngine,
+} from '../../../local/dev/partition-engine';
+import { selectedEngineKind } from '../../../local/engine';
+import {
+  cursorKey,
+  itemKey,
+  type KitTestSummary,
+  kitPartitionedWorker,
+  kitPartitionedWorkerName,
+  kitTestItem,
+  kitTestWorkerEnv,
+} from '../../fixtures/kit-test-worker';
+import { engineHookTimeoutMs } from '../../support/engine';
+import {
+  bundleInvocation,
+  type InvocationBundle,
+  type InvocationProcess,
+  spawnInvocation,
+} from '../../support/worker-process';
+import {
+  type KitHarness,
+  lambdaContext,
+  scheduledEvent,
+  shortLease,
+  startKitHarness,
+  until,
+  waitUntilPast,
+} from './kit-harness';
+
+const a = lockTable.attributes;
+const worker = kitPartitionedWorkerName;
+const partitionedEntry = new URL('../../fixtures/invoke-kit-partitioned-worker.ts', import.meta.url).pathname;
+type Record_ = RunRecord<KitTestSummary>;
+
+describe(`a partitioned worker's guarantees, fanned out on the local engine (${selectedEngineKind()})`, () => {
+  let h: KitHarness;
+  let bundle: InvocationBundle;
+  let engine: LocalPartitionEngine;
+  const previousSfn = process.env.AWS_ENDPOINT_URL_SFN;
+
+  beforeAll(async () => {
+    [h, bundle, engine] = await Promise.all([
+      startKitHarness(),
+      bundleInvocation(partitionedEntry),
+      startLocalPartitionEngine(),
+    ]);
+    process.env.AWS_ENDPOINT_URL_SFN = engine.endpoint;
+  }, engineHookTimeoutMs);
+
+  afterAll(async () => {
+    if (previousSfn === undefined) delete process.env.AWS_ENDPOINT_URL_SFN;
+    else process.env.AWS_ENDPOINT_URL_SFN = previousSfn;
+    await Promise.all([engine?.stop(), bundle?.remove()]);
+    await h?.stop();
+  }, engineHookTimeoutMs);
+
+  /**
+   * A fresh table with its own state machine on the stand-in: each Map item runs the bundled worker once, in a
+   * process of its own, with the item as its event; `processes` keeps them by partition (a test may kill one).
+   */
+  async function setup(overrides: Record<string, string>, maxConcurrency = 4) {
+    const table = await h.freshTable();
+    const arn = `arn:aws:states:local:000000000000:stateMachine:${table.slice(0, 60)}`;
+    const env = {
+      ...h.env(table, overrides),
+      [kitEnvNames.partitionsStateMachineArn]: arn,
+      AWS_ENDPOINT_URL_SFN: engine.endpoint,
+    };
+    const processes = new Map<string, InvocationProcess<Record_>[]>();
+    engine.register(arn, {
+      maxConcurrency,
+      invoke: async (item: PartitionItem) => {
+        const p = spawnInvocation<Record_>({
+          bundle,
+          env: { ...env, INVOKE_ONCE_EVENT: JSON.stringify(item) },
+          requestId: `partition-${item.partition}`,
+          timeoutMs: 9_000,
+        });
+        processes.set(item.partition, [...(processes.get(item.partition) ?? []), p]);
+        const result = await p.result;
+        if (result.kind !== 'summary') throw new Error(`${item.partition}: ${JSON.stringify(result)}`);
+      },
+    });
+    const tick = (requestId: string) =>
+      periodicWorker(kitPartitionedWorker, { env: { ...process.env, ...env } })(
+        scheduledEvent,
+        lambdaContext(requestId, () => 9_000),
+      );
+    const executionsOf = () => engine.executions.filter((e) => e.stateMachineArn === arn);
+    const cursor = async (partition: string) =>
+      Number((await h.item(table, cursorKey(`${worker}#${partition}`)))?.[kitTestItem.next] ?? 0);
+    const items = (partition: string, count: number) =>
+      Promise.all(
+        Array.from({ length: count }, (_, i) => h.item(table, itemKey(`${worker}#${partition}`, i))),
+      );
+    const status = () => workerStatus(h.documents, table, worker);
+    return { table, env, tick, processes, executionsOf, cursor, items, status };
+  }
+
+  const entriesOf = async (status: Awaited<ReturnType<typeof workerStatus>>) => {
+    const summary = status.history[0]?.summary as unknown as
+      | { partitions: Record<string, Record<string, unknown>> }
+      | undefined;
+    return summary?.partitions ?? {};
+  };
+
+  describe.concurrent('fan-out, failure, idle', () => {
+    it('runs the partitions of a tick at once, each in its own process under its own lease, and gathers them in the tick’s record', async ({
+      expect,
+    }) => {
+      const t = await setup({
+        [kitTestWorkerEnv.partitions]: 'p0,p1,p2',
+        [kitTestWorkerEnv.items]: '6',
+        [kitTestWorkerEnv.batchDelayMs]: '300',
+      });
+
+      const record = await t.tick('tick-1');
+      const verdict = await t.executionsOf()[0]?.done;
+
+      expect(record).toMatchObject({ outcome: 'fanned-out', fencingToken: 1 });
+      expect(verdict).toBe('SUCCEEDED');
+      const status = await t.status();
+      expect(status.partitions?.partitions.map((p) => [p.partition, p.state])).toEqual([
+        ['p0', 'done'],
+        ['p1', 'done'],
+        ['p2', 'done'],
+      ]);
+      const entries = await entriesOf(status);
+      const spans = Object.values(entries).map((e) => {
+        const start = Date.parse(String(e.startedAt));
+        return [start, start + Number(e.durationMs)] as const;
+      });
+      for (const [start] of spans) for (const [, end] of spans) expect(start).toBeLessThan(end);
+      for (const name of ['p0', 'p1', 'p2']) {
+        expect(entries[name]).toMatchObject({ outcome: 'completed', processed: 6, fencingToken: 1 });
+        const lock = await h.item(t.table, partitionLockKey(worker, name));
+        expect(lock?.[a.fencingToken]).toBe(1);
+        expect(lock?.[a.owner]).toBeUndefined();
+        expect((await t.items(name, 6)).map((item) => item?.timesProcessed)).toEqual([1, 1, 1, 1, 1, 1]);
+      }
+    });
+
+    it('fails the execution when a partition fails, while the other partitions finish their work', async ({
+      expect,
+    }) => {
+      const t = await setup({
+        [kitTestWorkerEnv.partitions]: 'p0,p1,p2',
+        [kitTestWorkerEnv.items]: '6',
+        [kitTestWorkerEnv.poisonedItem]: '2',
+        [kitTestWorkerEnv.poisonedPartition]: 'p1',
+      });
+
+      await t.tick('tick-1');
+      const verdict = await t.executionsOf()[0]?.done;
+
+      expect(verdict).toBe('FAILED');
+      const status = await t.status();
+      expect(status.partitions?.partitions.map((p) => [p.partition, p.state])).toEqual([
+        ['p0', 'done'],
+        ['p1', 'failed'],
+        ['p2', 'done'],
+      ]);
+      const entries = await entriesOf(status);
+      expect(entries.p1).toMatchObject({ outcome: 'failed', error: { message: 'Item 2 is poisoned' } });
+      expect(await t.cursor('p0')).toBe(6);
+      expect(await t.cursor('p2')).toBe(6);
+    });
+
+    it('starts no execution and no partition on a tick whose plan finds no work', async ({ expect }) => {
+      const t = await setup({ [kitTestWorkerEnv.partitions]: 'p0,p1,p2', [kitTestWorkerEnv.items]: '0' });
+
+      const record = await t.tick('idle-tick');
+
+      expect(record).toMatchObject({ outcome: 'completed', complete: true, partitions: {} });
+      expect(t.executionsOf()).toEqual([]);
+      expect(t.processes.size).toBe(0);
+    });
+  });
+
+  describe.concurrent('who runs a partition: overlap, a killed partition, a pause', () => {
+    it('never runs a partition twice at once when a second tick fans out while the first one’s partitions run', async ({
+      expect,
+    }) => {
+      const t = await setup({
+        [kitTestWorkerEnv.partitions]: 'p0,p1',
+        [kitTestWorkerEnv.items]: '10',
+        [kitTestWorkerEnv.batchDelayMs]: '300',
+      });
+      await t.tick('tick-1');
+      await until(async () => (await t.cursor('p0')) >= 2 && (await t.cursor('p1')) >= 2, 30_000);
+
+      const second = await t.tick('tick-2');
+      const verdicts = await Promise.all(t.executionsOf().map((e) => e.done));
+
+      expect(second).toMatchObject({ outcome: 'fanned-out', fencingToken: 2 });
+      expect(verdicts).toEqual(['SUCCEEDED', 'SUCCEEDED']);
+      const entries = await entriesOf(await t.status());
+      expect(Object.values(entries).map((e) => e.outcome)).toEqual(['lock-held', 'lock-held']);
+      for (const name of ['p0', 'p1']) {
+        expect((await t.items(name, 10)).every((item) => item?.timesProcessed === 1)).toBe(true);
+        expect((await h.item(t.table, partitionLockKey(worker, name)))?.[a.fencingToken]).toBe(1);
+      }
+    });
+
+    it('retakes a partition killed mid-run on a later tick, alone and in the tick itself, while the others completed', async ({
+      expect,
+    }) => {
+      const t = await setup({
+        ...shortLease,
+        [kitTestWorkerEnv.partitions]: 'p0,p1,p2',
+        [kitTestWorkerEnv.items]: '30',
+        [kitTestWorkerEnv.batchDelayMs]: '150',
+      });
+      await t.tick('tick-1');
+      await until(async () => (await t.cursor('p1')) >= 4, 30_000);
+      t.processes.get('p1')?.[0]?.child.kill('SIGKILL');
+      const verdict = await t.executionsOf()[0]?.done;
+      const killedLease = await h.item(t.table, partitionLockKey(worker, 'p1'));
+      const reached = await t.cursor('p1');
+      await waitUntilPast(Number(killedLease?.[a.leaseUntil]));
+
+      const later = await t.tick('tick-2');
+
+      expect(verdict).toBe('FAILED');
+      expect(reached).toBeLessThan(30);
+      expect(t.executionsOf()).toHaveLength(1);
+      expect(Object.keys((later as unknown as { partitions: object }).partitions)).toEqual(['p1']);
+      expect(later).toMatchObject({
+        outcome: 'completed',
+        processed: 30 - reached,
+        partitions: { p1: { outcome: 'completed', fencingToken: 2 } },
+      });
+      expect([await t.cursor('p0'), await t.cursor('p1'), await t.cursor('p2')]).toEqual([30, 30, 30]);
+    });
+
+    it('stops every running partition at its next batch when the worker is paused', async ({ expect }) => {
+      const t = await setup({
+        [kitTestWorkerEnv.partitions]: 'p0,p1,p2',
+        [kitTestWorkerEnv.items]: '200',
+        [kitTestWorkerEnv.batchDelayMs]: '200',
+      });
+      await t.tick('tick-1');
+      await until(
+        async () => (await Promise.all(['p0', 'p1', 'p2'].map(t.cursor))).every((next) => next >= 2),
+        30_000,
+      );
+
+      await pauseWorker(h.documents, t.table, worker, { by: 'ops', reason: 'incident', now: new Date() });
+      const verdict = await t.executionsOf()[0]?.done;
+
+      expect(verdict).toBe('SUCCEEDED');
+      const entries = await entriesOf(await t.status());
+      for (const name of ['p0', 'p1', 'p2']) {
+        expect(entries[name]).toMatchObject({ outcome: 'incomplete', stopReason: 'paused' });
+        expect(await t.cursor(name)).toBeLessThan(200);
+      }
+    });
+  });
+});
