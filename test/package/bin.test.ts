@@ -12,13 +12,13 @@ const manifest = JSON.parse(readFileSync(path.join(projectRoot, 'package.json'),
 
 describe('the operator CLI in the package', () => {
   it('is the bin periodic-worker, a CommonJS file in dist/', () => {
-    expect(manifest.bin).toMatchObject({ 'periodic-worker': `./dist/${cliBin.file}` });
+    expect(manifest.bin).toMatchObject({ 'periodic-worker': `dist/${cliBin.file}` });
     expect(cliBin.file).toMatch(/\.cjs$/);
   });
 
   it("names in package.json's bin exactly the commands the build makes, each in dist/", () => {
     const built = Object.fromEntries(
-      packageCommands.flatMap((command) => (command.bin ? [[command.bin, `./dist/${command.file}`]] : [])),
+      packageCommands.flatMap((command) => (command.bin ? [[command.bin, `dist/${command.file}`]] : [])),
     );
 
     expect(manifest.bin).toEqual(built);
@@ -46,10 +46,19 @@ describe('the operator CLI in the package', () => {
     expect(typo.stderr.trim().split('\n')).toEqual([expect.stringMatching(/<worker> is required.*--help/)]);
   });
 
+  it('needs no correction from npm publish (a bin path npm would rewrite or drop)', () => {
+    const publish = spawnSync('npm', ['publish', '--dry-run', '--ignore-scripts'], {
+      cwd: projectRoot,
+      encoding: 'utf8',
+    });
+
+    expect(publish.stderr).not.toMatch(/auto-corrected|invalid and removed/);
+  });
+
   it('is inside what the package publishes', () => {
     const files = (manifest as { files?: string[] }).files ?? [];
 
     expect(files).toContain('dist/');
-    expect(manifest.bin?.['periodic-worker']?.startsWith('./dist/')).toBe(true);
+    expect(manifest.bin?.['periodic-worker']?.startsWith('dist/')).toBe(true);
   });
 });
