@@ -50,7 +50,7 @@ function kit(options: { engine?: PartitionEngine; config?: Partial<KitConfig> } 
     config,
     lease,
     history,
-    logger: powertoolsLog(new Logger({ serviceName: worker, logLevel: 'ERROR' })),
+    logger: powertoolsLog(new Logger({ serviceName: worker, logLevel: 'SILENT' })),
     metrics: new Metrics({ namespace: 'Test', serviceName: worker }),
     now: () => t0,
     partitionLease,
