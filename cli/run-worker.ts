@@ -4,16 +4,9 @@
  * breaker's approval) is `run` without a worker.
  */
 import { parseArgs } from 'node:util';
-import { InvokeCommand } from '@aws-sdk/client-lambda';
 import type { RunRecord } from '../functions/periodic-worker/ports';
 import { mainFigures } from './checker/summary';
-import {
-  deployedFunctionClient,
-  invokeTimeoutLimits,
-  isNoAnswer,
-  longestInvokeWaitMs,
-  noAnswerLine,
-} from './invoke';
+import { invokeDeployedRun, invokeTimeoutLimits, longestInvokeWaitMs } from './invoke';
 import { type CliIo, cliProgram, exitCodes, formatDuration, numberFlag, UsageError, workerName } from './io';
 import { deploymentOf, NotInStackError, regionFlag } from './targets';
 
@@ -115,40 +108,21 @@ export async function runWorkerCommand(args: readonly string[], io: CliIo): Prom
   const waitMs =
     numberFlag('timeout', values.timeout, longestInvokeWaitMs / 1000, invokeTimeoutLimits, runWorkerUsage) *
     1000;
-  const lambda = deployedFunctionClient(io, region, waitMs);
-  io.err(
-    `Invoking ${functionName} (${worker}) with ${JSON.stringify(payload)} (waits for the run to finish)`,
+  return invokeDeployedRun(
+    io,
+    {
+      functionName,
+      label: `${functionName} (${worker})`,
+      region,
+      waitMs,
+      payload,
+      statusCommand: `${cliProgram} status ${worker}`,
+    },
+    (body) => {
+      const record = JSON.parse(body) as RunRecord;
+      io.out(values.json ? JSON.stringify(record, null, 2) : describeRecord(worker, record));
+    },
   );
-  try {
-    const response = await lambda.send(
-      new InvokeCommand({
-        FunctionName: functionName,
-        InvocationType: 'RequestResponse',
-        LogType: 'Tail',
-        Payload: new TextEncoder().encode(JSON.stringify(payload)),
-      }),
-    );
-    const body = response.Payload ? new TextDecoder().decode(response.Payload) : '';
-    if (response.FunctionError) {
-      const failure = failureOf(body);
-      io.err(`The run failed (${response.FunctionError}): ${failure}`);
-      if (response.LogResult) {
-        io.err('Last lines of its log:');
-        io.err(Buffer.from(response.LogResult, 'base64').toString('utf8').trimEnd());
-      }
-      return exitCodes.failed;
-    }
-    const record = JSON.parse(body) as RunRecord;
-    if (values.json) io.out(JSON.stringify(record, null, 2));
-    else io.out(describeRecord(worker, record));
-    return exitCodes.ok;
-  } catch (error) {
-    if (!isNoAnswer(error)) throw error;
-    io.err(noAnswerLine(functionName, waitMs, `${cliProgram} status ${worker}`));
-    return exitCodes.failed;
-  } finally {
-    lambda.destroy();
-  }
 }
 
 /** `nightly: completed, took 2.4s, complete; deleted=3` and what a lock-held or paused run met. */
@@ -162,13 +136,4 @@ export function describeRecord(worker: string, record: RunRecord): string {
   const pausedBy = r.pausedBy as { by?: unknown; reason?: unknown } | undefined;
   if (pausedBy) line += ` (paused by ${String(pausedBy.by)}: ${String(pausedBy.reason)})`;
   return line;
-}
-
-function failureOf(body: string): string {
-  try {
-    const parsed = JSON.parse(body) as { errorType?: unknown; errorMessage?: unknown };
-    return `${String(parsed.errorType ?? 'Error')}: ${String(parsed.errorMessage ?? body)}`;
-  } catch {
-    return body;
-  }
 }

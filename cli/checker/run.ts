@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { Logger, LogLevel } from '@aws-lambda-powertools/logger';
-import { InvokeCommand } from '@aws-sdk/client-lambda';
 import { DynamoDbBreakerStore } from '../../functions/passive-user-checker/breaker-state';
 import { checkerHandler } from '../../functions/passive-user-checker/handler';
 import { serviceName } from '../../functions/passive-user-checker/observability-names';
@@ -12,13 +11,7 @@ import { envNames } from '../../functions/shared/config';
 import { maxOperatorNameLength } from '../../functions/shared/one-line';
 import { watchEngineClock } from '../engine-clock';
 import { failureHint } from '../failure';
-import {
-  deployedFunctionClient,
-  invokeTimeoutLimits,
-  isNoAnswer,
-  longestInvokeWaitMs,
-  noAnswerLine,
-} from '../invoke';
+import { invokeDeployedRun, invokeTimeoutLimits, longestInvokeWaitMs } from '../invoke';
 import {
   type CliIo,
   cliProgram,
@@ -176,37 +169,19 @@ async function invokeDeployed(
   json: boolean,
   io: CliIo,
 ): Promise<number> {
-  const lambda = deployedFunctionClient(io, undefined, waitMs);
-  io.err(`Invoking ${functionName} with ${JSON.stringify(payload)} (waits for the run to finish)`);
-  try {
-    const response = await lambda.send(
-      new InvokeCommand({
-        FunctionName: functionName,
-        InvocationType: 'RequestResponse',
-        LogType: 'Tail',
-        Payload: new TextEncoder().encode(JSON.stringify(payload)),
-      }),
-    );
-    const body = response.Payload ? new TextDecoder().decode(response.Payload) : '';
-    if (response.FunctionError) {
-      const failure = parseFailure(body);
-      io.err(`The run failed (${response.FunctionError}): ${failure.errorType}: ${failure.errorMessage}`);
-      if (failure.errorType === 'BreakerTrippedError') io.err(breakerHint);
-      if (response.LogResult) {
-        io.err('Last lines of its log:');
-        io.err(Buffer.from(response.LogResult, 'base64').toString('utf8').trimEnd());
-      }
-      return exitCodes.failed;
-    }
-    printSummary(JSON.parse(body) as RunSummary, json, io);
-    return exitCodes.ok;
-  } catch (error) {
-    if (!isNoAnswer(error)) throw error;
-    io.err(noAnswerLine(functionName, waitMs, `${cliProgram} status`));
-    return exitCodes.failed;
-  } finally {
-    lambda.destroy();
-  }
+  return invokeDeployedRun(
+    io,
+    {
+      functionName,
+      label: functionName,
+      region: undefined,
+      waitMs,
+      payload,
+      statusCommand: `${cliProgram} status`,
+      hintFor: (errorType) => (errorType === 'BreakerTrippedError' ? breakerHint : undefined),
+    },
+    (body) => printSummary(JSON.parse(body) as RunSummary, json, io),
+  );
 }
 
 interface LocalTarget {
@@ -286,18 +261,6 @@ const breakerHint =
 function printSummary(summary: RunSummary, json: boolean, io: CliIo): void {
   if (json) io.out(JSON.stringify(summary, null, 2));
   else for (const line of describeSummary(summary)) io.out(line);
-}
-
-function parseFailure(body: string): { errorType: string; errorMessage: string } {
-  try {
-    const parsed = JSON.parse(body) as { errorType?: unknown; errorMessage?: unknown };
-    return {
-      errorType: typeof parsed.errorType === 'string' ? parsed.errorType : 'Error',
-      errorMessage: typeof parsed.errorMessage === 'string' ? parsed.errorMessage : body,
-    };
-  } catch {
-    return { errorType: 'Error', errorMessage: body };
-  }
 }
 
 const logLevels = Object.values(LogLevel) as string[];

@@ -43,7 +43,7 @@ export interface InvokeWorkerOptions {
 }
 
 /** An EventBridge scheduled event, as a `PeriodicWorker`'s rule delivers it. */
-export function scheduledEvent(ruleName = 'local-rule') {
+export function scheduledEvent(ruleName = 'local-rule', region = 'local') {
   return {
     version: '0',
     id: randomUUID(),
@@ -51,21 +51,25 @@ export function scheduledEvent(ruleName = 'local-rule') {
     source: 'aws.events',
     account: '000000000000',
     time: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
-    region: 'local',
-    resources: [`arn:aws:events:local:000000000000:rule/${ruleName}`],
+    region,
+    resources: [`arn:aws:events:${region}:000000000000:rule/${ruleName}`],
     detail: {},
   };
 }
 
 /** A Lambda context whose `getRemainingTimeInMillis()` counts down from the timeout. */
-export function lambdaContext(timeoutSeconds = 60, functionName = 'local-worker'): InvocationContext {
+export function lambdaContext(
+  timeoutSeconds = 60,
+  functionName = 'local-worker',
+  invocation: { readonly awsRequestId?: string; readonly memorySizeMb?: number } = {},
+): InvocationContext {
   const deadline = Date.now() + timeoutSeconds * 1000;
   return {
-    awsRequestId: randomUUID(),
+    awsRequestId: invocation.awsRequestId ?? randomUUID(),
     functionName,
     functionVersion: '$LATEST',
     invokedFunctionArn: `arn:aws:lambda:local:000000000000:function:${functionName}`,
-    memoryLimitInMB: '256',
+    memoryLimitInMB: String(invocation.memorySizeMb ?? 256),
     logGroupName: `/aws/lambda/${functionName}`,
     logStreamName: 'local',
     callbackWaitsForEmptyEventLoop: true,
