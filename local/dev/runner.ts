@@ -13,18 +13,13 @@ import { fileURLToPath } from 'node:url';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { type Engine, type EngineKind, engineClientConfig, startEngine } from '../engine';
 import { createAppTables } from './app-tables';
-import {
-  type AppAssembly,
-  type AppTable,
-  type AppWorker,
-  DevRunnerError,
-  localRegion,
-  readAssembly,
-} from './assembly';
+import { type AppAssembly, type AppWorker, DevRunnerError, localRegion, readAssembly } from './assembly';
 import { type LocalEventBus, type PutEventsEntry, startLocalEventBus } from './event-bus';
 import { type LocalPartitionEngine, startLocalPartitionEngine } from './partition-engine';
 import { scheduledEvent, type WorkerInvokeMessage, type WorkerReplyMessage } from './protocol';
-import { seedTables } from './seed-file';
+import { type SeedContext, seedTables } from './seed-file';
+
+export type { SeedContext };
 
 export interface DevRunOptions {
   /** The synthesized app (a cloud assembly directory). */
@@ -44,14 +39,6 @@ export interface DevRunOptions {
   readonly json: boolean;
   /** A shorter (or longer) function timeout than the template's. */
   readonly timeoutSeconds?: number | undefined;
-}
-
-export interface SeedContext {
-  readonly client: DynamoDBClient;
-  readonly endpoint: string;
-  /** The app's tables with the names the runner gave them locally. */
-  readonly tables: readonly AppTable[];
-  readonly workers: readonly AppWorker[];
 }
 
 /** What a wrapper (npm start) adds: its own seeding and its own lines about a run. */

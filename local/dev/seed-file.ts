@@ -10,9 +10,18 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { BatchWriteCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { type AppTable, DevRunnerError } from './assembly';
-import type { SeedContext } from './runner';
+import { type AppTable, type AppWorker, DevRunnerError } from './assembly';
+
+/** What a seed hook is given: the engine's client and endpoint, and the app's tables by their local names. */
+export interface SeedContext {
+  readonly client: DynamoDBClient;
+  readonly endpoint: string;
+  /** The app's tables with the names the runner gave them locally. */
+  readonly tables: readonly AppTable[];
+  readonly workers: readonly AppWorker[];
+}
 
 const batchSize = 25;
 
