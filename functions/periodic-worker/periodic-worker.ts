@@ -24,20 +24,21 @@ import {
   summedFigures,
   type TickReference,
 } from './partitions';
-import type {
-  JobSummary,
-  Lease,
-  LockHolder,
-  ReplacedHolder,
-  RunHistory,
-  RunLog,
-  RunOutcome,
-  RunRecord,
-  RunRecordFields,
-  ServiceClock,
-  Trigger,
-  WorkerLease,
-  WorkerPause,
+import {
+  type JobSummary,
+  type Lease,
+  type LockHolder,
+  type ReplacedHolder,
+  type RunHistory,
+  type RunLog,
+  type RunOutcome,
+  type RunRecord,
+  type RunRecordFields,
+  runRecordFieldNames,
+  type ServiceClock,
+  type Trigger,
+  type WorkerLease,
+  type WorkerPause,
 } from './ports';
 import { RunBudget } from './run-budget';
 import { DynamoDbRunHistory } from './run-history';
@@ -130,22 +131,7 @@ export interface PeriodicWorkerDefinition<S extends JobSummary, D = undefined, P
   ) => Omit<S, 'complete' | 'stopReason'>;
 }
 
-/** The kit's own fields of a run record, in the order it writes them; a job's summary cannot replace them. */
-const recordFieldNames = [
-  'worker',
-  'runId',
-  'trigger',
-  'outcome',
-  'dryRun',
-  'complete',
-  'stopReason',
-  'fencingToken',
-  'lockHolder',
-  'pausedBy',
-  'error',
-  'startedAt',
-  'durationMs',
-] as const satisfies readonly (keyof RunRecordFields)[];
+const recordFieldNames = runRecordFieldNames;
 
 /** Outcomes the kit gives to runs that did not fail: a failure may not claim one (its alarms would not fire). */
 const kitOutcomes: readonly string[] = [

@@ -110,6 +110,23 @@ export interface RunRecordFields {
   readonly durationMs: number;
 }
 
+/** The kit's own fields of a run record, in the order it writes them; a job's summary cannot replace them. */
+export const runRecordFieldNames = [
+  'worker',
+  'runId',
+  'trigger',
+  'outcome',
+  'dryRun',
+  'complete',
+  'stopReason',
+  'fencingToken',
+  'lockHolder',
+  'pausedBy',
+  'error',
+  'startedAt',
+  'durationMs',
+] as const satisfies readonly (keyof RunRecordFields)[];
+
 /** What the handler returns, the log's completion line carries and the run history keeps. */
 export type RunRecord<S extends JobSummary = JobSummary> = RunRecordFields &
   Omit<S, keyof RunRecordFields | 'complete' | 'stopReason'>;

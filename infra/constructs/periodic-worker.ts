@@ -709,7 +709,7 @@ export class PeriodicWorker extends Construct {
    *   Map over $.partitions (MaxConcurrency), each item { partition, tick }:
    *     Invoke the function (retried on Lambda's service errors and throttles) → "ok"
    *     any error (the partition failed, timed out, or was throttled past its retries) → "failed"
-   *   then: any "failed" → the execution fails (its alarm fires), after every partition ran.
+   *   then: one "failed" or more → the execution fails (its alarm fires), after every partition ran.
    */
   private partitionsEngine(name: string, settings: PeriodicWorkerSettings): StateMachine {
     const invoke = new LambdaInvoke(this, 'InvokePartition', {

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { runRecordFieldNames } from '../../functions/periodic-worker/ports';
 import { type Engine, type EngineKind, engineClientConfig, startEngine } from '../engine';
 import { createAppTables } from './app-tables';
 import { type AppAssembly, type AppWorker, DevRunnerError, localRegion, readAssembly } from './assembly';
@@ -57,21 +58,7 @@ export interface DevRunHooks {
 export type RunRecordLike = Record<string, unknown> & { readonly outcome?: unknown };
 
 /** The kit's own fields of a run record; the rest are the job's figures. */
-const kitFields = new Set([
-  'worker',
-  'runId',
-  'trigger',
-  'outcome',
-  'dryRun',
-  'complete',
-  'stopReason',
-  'fencingToken',
-  'lockHolder',
-  'pausedBy',
-  'error',
-  'startedAt',
-  'durationMs',
-]);
+const kitFields: ReadonlySet<string> = new Set(runRecordFieldNames);
 
 /** "completed in 12 ms, stopped: time-budget", "lock-held: another run holds the lease (…)", "paused (…)". */
 export function outcomeText(record: RunRecordLike): string {
