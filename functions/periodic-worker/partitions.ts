@@ -52,7 +52,10 @@ export interface PartitionFanOut {
 
 /** The engine that runs a tick's partitions: Step Functions in AWS, a small stand-in locally. */
 export interface PartitionEngine {
-  /** Starts one execution; the same name again must not start a second one. */
+  /**
+   * Starts one execution; the same name again must not start a second one, and a start that meets its own name's
+   * execution (a retry after a lost answer) resolves as started.
+   */
   startExecution(name: string, input: PartitionFanOut): Promise<void>;
 }
 

@@ -628,7 +628,7 @@ class WorkerRun<S extends JobSummary, D, P> {
 
   /**
    * The record first, every partition pending (the partitions write into it, so it must exist before any starts),
-   * then one execution. Its name is the tick's: a retried start meets the execution it started.
+   * then one execution. Its name is the tick's own: a retried start that meets it (open or closed) counts as started.
    */
   private async fanOut(
     names: readonly string[],
@@ -649,14 +649,12 @@ class WorkerRun<S extends JobSummary, D, P> {
     try {
       await engine.startExecution(execution, { tick, partitions: names });
     } catch (error) {
-      const failed = this.record(
-        'failed',
-        {},
-        {
-          ...kitFields,
-          error: { name: errorName(error), message: errorMessage(error) },
-        },
-      );
+      // The partitions stay pending in the record: status shows what never started, and a late partition that did
+      // start (its engine answered after all) still finds its entry.
+      const failed = this.record('failed', { partitions: pending } as unknown as Partial<S>, {
+        ...kitFields,
+        error: { name: errorName(error), message: errorMessage(error) },
+      });
       this.failedRecord = failed;
       await this.keep(failed, lease);
       throw error;

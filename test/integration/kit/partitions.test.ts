@@ -4,6 +4,9 @@
  * reached through AWS_ENDPOINT_URL_SFN as in production), which runs each partition's invocation in a process of
  * its own, MaxConcurrency at once, on the engine DYNAMODB_ENGINE selects.
  */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { pauseWorker, workerStatus } from '../../../functions/periodic-worker/admin';
 import { kitEnvNames, periodicWorker, type RunRecord } from '../../../functions/periodic-worker/index';
@@ -42,6 +45,41 @@ import {
 
 const a = lockTable.attributes;
 const worker = kitPartitionedWorkerName;
+
+/**
+ * Step Functions as it answers a start whose first answer was lost: the first request is accepted (the execution
+ * starts, and here has already closed) but its answer never arrives; the SDK's retry of the same name meets a closed
+ * execution, which Step Functions answers with ExecutionAlreadyExists whatever the input.
+ */
+async function startLostAnswerStepFunctions() {
+  const names: string[] = [];
+  const held: ServerResponse[] = [];
+  const server = createServer((request: IncomingMessage, response: ServerResponse) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => {
+      const { name } = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { name: string };
+      if (!names.includes(name)) {
+        names.push(name);
+        held.push(response);
+        return;
+      }
+      response.writeHead(400, { 'content-type': 'application/x-amz-json-1.0' });
+      response.end(
+        JSON.stringify({ __type: 'ExecutionAlreadyExists', message: `Execution Already Exists: '${name}'` }),
+      );
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    names,
+    async stop() {
+      for (const response of held) response.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
 const partitionedEntry = new URL('../../fixtures/invoke-kit-partitioned-worker.ts', import.meta.url).pathname;
 type Record_ = RunRecord<KitTestSummary>;
 
@@ -267,6 +305,72 @@ describe(`a partitioned worker's guarantees, fanned out on the local engine (${s
         expect(entries[name]).toMatchObject({ outcome: 'incomplete', stopReason: 'paused' });
         expect(await t.cursor(name)).toBeLessThan(200);
       }
+    });
+  });
+  describe('retries: a lost answer, a repeated start, a repeated partition invocation', () => {
+    it('treats a retried start that meets its own, already closed, execution as started and keeps the pending partitions', async ({
+      expect,
+    }) => {
+      const sfn = await startLostAnswerStepFunctions();
+      try {
+        const table = await h.freshTable();
+        const env = {
+          ...h.env(table, {
+            [kitTestWorkerEnv.partitions]: 'p0,p1',
+            [kitTestWorkerEnv.items]: '4',
+            [kitEnvNames.requestTimeoutMs]: '1500',
+          }),
+          [kitEnvNames.partitionsStateMachineArn]:
+            'arn:aws:states:local:000000000000:stateMachine:lost-answer',
+          AWS_ENDPOINT_URL_SFN: sfn.endpoint,
+        };
+        // The SDK reads its endpoint from process.env, as in Lambda.
+        process.env.AWS_ENDPOINT_URL_SFN = sfn.endpoint;
+        const tick = periodicWorker(kitPartitionedWorker, { env: { ...process.env, ...env } });
+
+        const record = await tick(scheduledEvent, lambdaContext('tick-1'));
+
+        expect(sfn.names).toHaveLength(1);
+        expect(record).toMatchObject({ outcome: 'fanned-out', partitions: { p0: { outcome: 'pending' } } });
+        const status = await workerStatus(h.documents, table, worker);
+        expect(status.history[0]?.summary).toMatchObject({
+          outcome: 'fanned-out',
+          partitions: { p0: { outcome: 'pending' }, p1: { outcome: 'pending' } },
+        });
+      } finally {
+        process.env.AWS_ENDPOINT_URL_SFN = engine.endpoint;
+        await sfn.stop();
+      }
+    }, 30_000);
+
+    it('answers a repeated start with ExecutionAlreadyExists once the execution closed or when the input differs, as Step Functions does', async ({
+      expect,
+    }) => {
+      const arn = 'arn:aws:states:local:000000000000:stateMachine:repeated-start';
+      let release: () => void = () => {};
+      const gate = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      engine.register(arn, { maxConcurrency: 1, invoke: () => gate });
+      const client = new SFNClient({ endpoint: engine.endpoint, region: 'local', maxAttempts: 1 });
+      const start = (input: unknown) =>
+        client.send(
+          new StartExecutionCommand({ stateMachineArn: arn, name: 'tick-1', input: JSON.stringify(input) }),
+        );
+      const input = { tick: {}, partitions: ['p0'] };
+      await start(input);
+
+      const whileOpen = await start(input);
+      const otherInput = await start({ ...input, partitions: ['p1'] }).catch((error: Error) => error);
+      release();
+      await engine.executions.find((e) => e.stateMachineArn === arn)?.done;
+      const afterClose = await start(input).catch((error: Error) => error);
+      client.destroy();
+
+      expect(whileOpen.executionArn).toMatch(/:execution:repeated-start:tick-1$/);
+      expect(otherInput).toMatchObject({ name: 'ExecutionAlreadyExists' });
+      expect(afterClose).toMatchObject({ name: 'ExecutionAlreadyExists' });
+      expect(engine.executions.filter((e) => e.stateMachineArn === arn)).toHaveLength(1);
     });
   });
 });
