@@ -144,6 +144,18 @@ export function checkFixedPartitions(partitions: readonly string[]): void {
   }
 }
 
+/**
+ * The outcomes a partition's entry may replace in its tick's record (besides an entry of its own run id, its own
+ * retried write): a run's record replaces `pending` or a skip (a retried invocation that found the lease held by the
+ * very run that then finished); a skip replaces only `pending`. A finished run is never replaced, so Step Functions'
+ * retry of an invocation whose answer was lost cannot overwrite what the run did.
+ */
+export function replaceableOutcomes(entry: { readonly outcome?: unknown }): readonly string[] {
+  return entry.outcome === 'lock-held' || entry.outcome === 'paused'
+    ? ['pending']
+    : ['pending', 'lock-held', 'paused'];
+}
+
 /** What a tick's partitions came to: the tick's outcome once every partition has one. */
 export function aggregateOutcome(entries: readonly PartitionEntry[]): {
   readonly outcome: 'completed' | 'incomplete' | 'failed' | 'fanned-out';

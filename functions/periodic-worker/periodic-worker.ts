@@ -368,13 +368,15 @@ export function createWorkerHandler<S extends JobSummary, D, P>(
     try {
       const record = await run.execute();
       logger.info(`${title} completed`, { trigger, summary: record });
-      recordMetrics(logger, metrics, definition, record, run.jobSummary, true, partition !== undefined);
+      if (!run.repeated)
+        recordMetrics(logger, metrics, definition, record, run.jobSummary, true, partition !== undefined);
       return record;
     } catch (error) {
       const record = run.failedRecord;
       if (record) {
         logger.error(`${title} failed`, { trigger, summary: record, error });
-        recordMetrics(logger, metrics, definition, record, run.jobSummary, false, partition !== undefined);
+        if (!run.repeated)
+          recordMetrics(logger, metrics, definition, record, run.jobSummary, false, partition !== undefined);
       } else {
         logger.error(`${title} failed before it could run`, { trigger, error });
       }
@@ -408,6 +410,8 @@ class WorkerRun<S extends JobSummary, D, P> {
   jobSummary: S | undefined;
   /** Set when the run failed after it started: what was logged, recorded and attached to the error. */
   failedRecord: RunRecord<S> | undefined;
+  /** A repeated partition invocation answered from its tick's record: already metered by the run that did it. */
+  repeated = false;
 
   constructor(
     private readonly definition: PeriodicWorkerDefinition<S, D, P>,
@@ -491,6 +495,8 @@ class WorkerRun<S extends JobSummary, D, P> {
       ]);
     }
     const lock = this.kit.partitionLease(partition);
+    const finished = await this.finishedEntry(partition);
+    if (finished) return finished;
     const paused = await workerLease.readPause();
     if (paused) return this.keepSkipped(this.skipped('paused', undefined, paused));
     const leaseNow = await this.readServiceClock();
@@ -508,6 +514,35 @@ class WorkerRun<S extends JobSummary, D, P> {
     } finally {
       await this.releaseQuietly(acquired.lease, lock);
     }
+  }
+
+  /**
+   * A partition invocation the engine repeated (the Map's Retry after a lost answer) finds its tick's entry no
+   * longer pending: it answers what is recorded, without running the job or metering it again (a failure fails
+   * again, so the execution still fails). Undefined when the entry is pending, or the tick's slot is gone.
+   */
+  private async finishedEntry(partition: string): Promise<RunRecord<S> | undefined> {
+    const tick = this.request.partition?.tick;
+    if (!tick || !this.kit.history.partitionEntry) return undefined;
+    const entry = await this.kit.history.partitionEntry(tick.fencingToken, partition);
+    if (entry === undefined || entry.outcome === 'pending') return undefined;
+    this.repeated = true;
+    const record = {
+      ...entry,
+      worker: this.kit.config.lockName,
+      trigger: this.request.trigger,
+      dryRun: false,
+    } as unknown as RunRecord<S>;
+    this.kit.logger.info('The partition already ran for this tick; not run again', {
+      partition,
+      recordedRun: entry.runId,
+      outcome: entry.outcome,
+    });
+    if (isFailure(String(entry.outcome))) {
+      this.failedRecord = record;
+      throw new PartitionsFailedError([partition]);
+    }
+    return record;
   }
 
   private async keepSkipped(record: RunRecord<S>): Promise<RunRecord<S>> {

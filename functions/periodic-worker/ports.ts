@@ -136,9 +136,23 @@ export interface RunHistory {
   record(record: RunRecord, fencingToken: number, now: Date): Promise<void>;
   /**
    * Writes one partition's outcome into the record of the tick that fanned it out (the slot of `tickToken`), unless
-   * a later tick has taken that slot. Needed only by partitioned workers whose ticks fan out.
+   * a later tick has taken that slot or the entry there may not be replaced (`replaceableOutcomes`: a finished run
+   * stays). Answers the tick's partitions as they stand after the write, or undefined when nothing was written.
+   * Needed only by partitioned workers whose ticks fan out.
    */
-  recordPartition?(tickToken: number, partition: string, entry: Record<string, unknown>): Promise<void>;
+  recordPartition?(
+    tickToken: number,
+    partition: string,
+    entry: Record<string, unknown>,
+  ): Promise<Readonly<Record<string, unknown>> | undefined>;
+  /**
+   * One partition's entry in its tick's record, read consistently; undefined when the slot holds another tick.
+   * A partition invocation reads it first, so a repeated invocation does not run the job again.
+   */
+  partitionEntry?(
+    tickToken: number,
+    partition: string,
+  ): Promise<Readonly<Record<string, unknown>> | undefined>;
 }
 
 export type Trigger = 'schedule' | 'manual';

@@ -372,5 +372,39 @@ describe(`a partitioned worker's guarantees, fanned out on the local engine (${s
       expect(afterClose).toMatchObject({ name: 'ExecutionAlreadyExists' });
       expect(engine.executions.filter((e) => e.stateMachineArn === arn)).toHaveLength(1);
     });
+    it('keeps the figures of the partition run that did the work when Step Functions invokes the partition again', async ({
+      expect,
+    }) => {
+      const table = await h.freshTable();
+      const arn = `arn:aws:states:local:000000000000:stateMachine:${table.slice(0, 60)}`;
+      const env = {
+        ...h.env(table, { [kitTestWorkerEnv.partitions]: 'p0,p1', [kitTestWorkerEnv.items]: '6' }),
+        [kitEnvNames.partitionsStateMachineArn]: arn,
+        AWS_ENDPOINT_URL_SFN: engine.endpoint,
+      };
+      const handler = periodicWorker(kitPartitionedWorker, { env: { ...process.env, ...env } });
+      // As the Map's Retry on Lambda.ServiceException does after the function ran but its answer was lost: the same
+      // item invoked again, with a new request id.
+      engine.register(arn, {
+        maxConcurrency: 2,
+        invoke: async (item) => {
+          await handler(item, lambdaContext(`partition-${item.partition}`));
+          if (item.partition === 'p0')
+            await handler(item, lambdaContext(`partition-${item.partition}-retry`));
+        },
+      });
+
+      await handler(scheduledEvent, lambdaContext('tick-1'));
+      await Promise.all(engine.executions.filter((e) => e.stateMachineArn === arn).map((e) => e.done));
+
+      const entries = await entriesOf(await workerStatus(h.documents, table, worker));
+      expect(entries.p0).toMatchObject({
+        outcome: 'completed',
+        processed: 6,
+        runId: expect.stringMatching(/^partition-p0\//),
+      });
+      expect(entries.p1).toMatchObject({ outcome: 'completed', processed: 6 });
+      expect((await h.item(table, cursorKey(`${worker}#p0`)))?.[kitTestItem.next]).toBe(6);
+    }, 30_000);
   });
 });
