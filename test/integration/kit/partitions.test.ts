@@ -217,6 +217,38 @@ describe(`a partitioned worker's guarantees, fanned out on the local engine (${s
       expect(await t.cursor('p2')).toBe(6);
     });
 
+    it('shows a fanned-out tick’s outcome and summed figures once its partitions finished, and its partitions after an idle tick', async ({
+      expect,
+    }) => {
+      const t = await setup({
+        [kitTestWorkerEnv.partitions]: 'p0,p1,p2',
+        [kitTestWorkerEnv.items]: '6',
+        [kitTestWorkerEnv.poisonedItem]: '2',
+        [kitTestWorkerEnv.poisonedPartition]: 'p1',
+      });
+      await t.tick('tick-1');
+      await t.executionsOf()[0]?.done;
+      const idleTick = periodicWorker(kitPartitionedWorker, {
+        env: { ...process.env, ...t.env, [kitTestWorkerEnv.partitions]: 'p0,p2' },
+      });
+
+      const idle = await idleTick(
+        scheduledEvent,
+        lambdaContext('idle-tick', () => 9_000),
+      );
+      const status = await t.status();
+
+      expect(idle).toMatchObject({ outcome: 'completed', fencingToken: 2, partitions: {} });
+      expect(status.partitions?.fencingToken).toBe(1);
+      expect(status.partitions?.partitions.map((p) => [p.partition, p.state])).toEqual([
+        ['p0', 'done'],
+        ['p1', 'failed'],
+        ['p2', 'done'],
+      ]);
+      const fannedOut = status.history.find((run) => run.fencingToken === 1)?.summary;
+      expect(fannedOut).toMatchObject({ outcome: 'failed', complete: false, processed: 12 });
+    });
+
     it('starts no execution and no partition on a tick whose plan finds no work', async ({ expect }) => {
       const t = await setup({ [kitTestWorkerEnv.partitions]: 'p0,p1,p2', [kitTestWorkerEnv.items]: '0' });
 
