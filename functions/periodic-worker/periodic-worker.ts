@@ -368,15 +368,13 @@ export function createWorkerHandler<S extends JobSummary, D, P>(
     try {
       const record = await run.execute();
       logger.info(`${title} completed`, { trigger, summary: record });
-      if (!run.repeated)
-        recordMetrics(logger, metrics, definition, record, run.jobSummary, true, partition !== undefined);
+      if (!run.repeated) recordMetrics(logger, metrics, definition, record, run, true);
       return record;
     } catch (error) {
       const record = run.failedRecord;
       if (record) {
         logger.error(`${title} failed`, { trigger, summary: record, error });
-        if (!run.repeated)
-          recordMetrics(logger, metrics, definition, record, run.jobSummary, false, partition !== undefined);
+        if (!run.repeated) recordMetrics(logger, metrics, definition, record, run, false);
       } else {
         logger.error(`${title} failed before it could run`, { trigger, error });
       }
@@ -412,6 +410,8 @@ class WorkerRun<S extends JobSummary, D, P> {
   failedRecord: RunRecord<S> | undefined;
   /** A repeated partition invocation answered from its tick's record: already metered by the run that did it. */
   repeated = false;
+  /** Set on the partition run whose entry left none of its tick's pending: whether the tick finished its work. */
+  tickComplete: boolean | undefined;
 
   constructor(
     private readonly definition: PeriodicWorkerDefinition<S, D, P>,
@@ -428,6 +428,11 @@ class WorkerRun<S extends JobSummary, D, P> {
 
   get dryRun(): boolean {
     return this.request.dryRun;
+  }
+
+  /** A partition's own run: an invocation the engine started (the partitions a tick runs itself are metered with it). */
+  get partitionRun(): boolean {
+    return this.request.partition !== undefined;
   }
 
   async execute(): Promise<RunRecord<S>> {
@@ -895,11 +900,14 @@ class WorkerRun<S extends JobSummary, D, P> {
     try {
       if (!this.kit.history.recordPartition)
         throw new Error("The kit's run history cannot record partitions");
-      await this.kit.history.recordPartition(
+      const partitions = await this.kit.history.recordPartition(
         tick.fencingToken,
         partition.name,
         partitionEntryOf(record, partition.name) as Record<string, unknown>,
       );
+      const entries = Object.values(partitions ?? {}) as PartitionEntry[];
+      if (entries.length > 0 && entries.every((entry) => entry?.outcome !== 'pending'))
+        this.tickComplete = aggregateOutcome(entries).complete;
     } catch (error) {
       this.kit.logger.warn("Could not record the partition in its tick's record for the status command", {
         partition: partition.name,
@@ -958,10 +966,10 @@ function recordMetrics<S extends JobSummary, D, P>(
   metrics: Metrics,
   definition: PeriodicWorkerDefinition<S, D, P>,
   record: RunRecord<S>,
-  jobSummary: S | undefined,
+  run: Pick<WorkerRun<S, D, P>, 'jobSummary' | 'tickComplete' | 'partitionRun'>,
   heartbeat: boolean,
-  partitionRun: boolean,
 ): void {
+  const { jobSummary, partitionRun } = run;
   const count = (name: string, value: number) => metrics.addMetric(name, MetricUnit.Count, value);
   // The heartbeat, the lock and the pause are the tick's: a partition still running when the next tick finds it
   // (lock-held) is overlap the partition lease absorbs, not a stuck worker.
@@ -969,10 +977,16 @@ function recordMetrics<S extends JobSummary, D, P>(
     count(kitMetricNames.lockContended, record.outcome === 'lock-held' ? 1 : 0);
     count(kitMetricNames.runPaused, record.outcome === 'paused' ? 1 : 0);
   }
-  // A paused worker reports no completeness at all, so a long pause does not page as runs that never complete; a
-  // tick that fanned out has none yet (its partitions report theirs).
-  const judged = !['paused', 'fanned-out', ...(partitionRun ? ['lock-held'] : [])].includes(record.outcome);
-  if (judged) count(kitMetricNames.runComplete, record.complete ? 1 : 0);
+  // A paused worker reports no completeness at all, so a long pause does not page as runs that never complete.
+  // RunComplete is the tick's: a tick that fanned out reports 0 (not complete yet), and the partition whose entry
+  // left none pending reports the tick's aggregate; the other partitions report none. The alarm takes the Maximum
+  // over a period, so one partition that never finishes (stuck, killed) keeps every tick at 0 and shows; each
+  // partition's own 1 would have hidden it.
+  if (partitionRun) {
+    if (run.tickComplete !== undefined) count(kitMetricNames.runComplete, run.tickComplete ? 1 : 0);
+  } else if (record.outcome !== 'paused') {
+    count(kitMetricNames.runComplete, record.complete ? 1 : 0);
+  }
   metrics.addMetric(kitMetricNames.runDuration, MetricUnit.Milliseconds, record.durationMs);
   // A run that never reached the job (lock held, paused, failed before it returned a summary) has no figures. The
   // job's figures can never fail a run or touch the kit's own metrics (the heartbeat above all): a name the kit
