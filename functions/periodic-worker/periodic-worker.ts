@@ -70,7 +70,11 @@ export interface JobContext<P = Record<string, never>, S extends JobSummary = Jo
   readonly signal: AbortSignal;
   /** Milliseconds in which work may still start; at or below 0 the signal has fired. */
   timeLeftMs(): number;
-  /** Grows with every lease on this worker: put it in conditional writes to refuse a displaced holder's. */
+  /**
+   * Grows with every lease on this worker: put it in conditional writes to refuse a displaced holder's. A
+   * partition's is its own lease's, never below the token of the tick that started it (max(its last + 1, tick's)),
+   * so it also grows past every run of the worker before; partitions of one tick may share a value.
+   */
   readonly fencingToken: number | undefined;
   readonly log: RunLog;
   now(): Date;
@@ -343,7 +347,11 @@ export function createWorkerHandler<S extends JobSummary, D, P>(
         payload: invocation.payload,
         fields: invocation.tick.fields,
         remainingMs,
-        partition: { name: invocation.partition, tick: invocation.tick },
+        partition: {
+          name: invocation.partition,
+          tick: invocation.tick,
+          tickToken: invocation.tick.fencingToken,
+        },
       };
     } else {
       const invocation = parseWorkerInvocation(event, payload);
@@ -398,7 +406,12 @@ interface RunRequest<P> {
    * A partition run: its name, and the tick whose record it writes its own into (undefined when the tick runs it
    * itself and writes the record once, at its end).
    */
-  readonly partition?: { readonly name: string; readonly tick: TickReference | undefined };
+  readonly partition?: {
+    readonly name: string;
+    readonly tick: TickReference | undefined;
+    /** The tick's worker token (also when the tick runs it itself): the floor of the partition's own token. */
+    readonly tickToken: number | undefined;
+  };
 }
 
 /** One invocation: lease (unless a dry run), the job under its budget, the record, the release. */
@@ -505,7 +518,14 @@ class WorkerRun<S extends JobSummary, D, P> {
     const paused = await workerLease.readPause();
     if (paused) return this.keepSkipped(this.skipped('paused', undefined, paused));
     const leaseNow = await this.readServiceClock();
-    const acquired = await lock.acquireLease(this.request.runId, leaseNow, config.leaseSeconds * 1000);
+    // The partition's token is at least its tick's: JobContext.fencingToken grows with every lease on the worker,
+    // so a job's writes conditioned on it refuse a run of the worker before the partitions came in.
+    const acquired = await lock.acquireLease(
+      this.request.runId,
+      leaseNow,
+      config.leaseSeconds * 1000,
+      this.request.partition?.tickToken,
+    );
     if (!acquired.acquired) {
       return this.keepSkipped(
         acquired.paused
@@ -617,7 +637,7 @@ class WorkerRun<S extends JobSummary, D, P> {
       const child = new WorkerRun(this.definition, this.kit, this.deps, {
         ...this.request,
         runId: `${this.request.runId}/${name}`,
-        partition: { name, tick: undefined },
+        partition: { name, tick: undefined, tickToken: lease?.fencingToken },
       });
       let record: RunRecord<S>;
       try {

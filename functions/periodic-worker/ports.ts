@@ -42,8 +42,10 @@ export interface WorkerLease {
   /**
    * Takes the lease unless another run holds it or the worker is paused (a pause wins over a holder). `now` is
    * DynamoDB's time as the kit reads it (service-clock.ts): the holder's lease is judged, and ours ends, on it.
+   * The new fencing token is the stored one plus 1, or `minFencingToken` when that is larger (a partition's lease
+   * takes its tick's token as the floor, so a partition's token is never below the worker's).
    */
-  acquireLease(owner: string, now: Date, leaseMs: number): Promise<AcquireOutcome>;
+  acquireLease(owner: string, now: Date, leaseMs: number, minFencingToken?: number): Promise<AcquireOutcome>;
   /**
    * Frees the lock only if this lease still owns it. True when it is free (also when a retry meets its own earlier
    * release whose answer was lost); false only when a successor had taken it over.

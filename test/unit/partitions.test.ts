@@ -282,6 +282,29 @@ describe('a partitioned worker', () => {
     expect(published.map((document) => document.RunComplete)).toEqual([0, undefined, 1]);
   });
 
+  it('gives a partition a fencing token at least its tick’s, so tokens grow with every lease on the worker', async () => {
+    const { deps } = kit();
+    const tokens: (number | undefined)[] = [];
+    const run = async (job: JobContext<Record<string, never>, Figures>) => {
+      tokens.push(job.fencingToken);
+      return { complete: true, processed: 1 };
+    };
+    const unpartitioned = handlerOf({ name: worker, run }, deps);
+    for (const id of ['r1', 'r2', 'r3'])
+      await unpartitioned(scheduledEvent, { ...context, awsRequestId: id });
+
+    await handlerOf({ name: worker, partitions: ['a'], run }, deps)(scheduledEvent, {
+      ...context,
+      awsRequestId: 'r4',
+    });
+    await handlerOf({ name: worker, partitions: ['a'], run }, deps)(scheduledEvent, {
+      ...context,
+      awsRequestId: 'r5',
+    });
+
+    expect(tokens).toEqual([1, 2, 3, 4, 5]);
+  });
+
   it('refuses a fixed list with a repeated name when the handler is built', () => {
     const { definition } = partitioned(['a', 'a']);
 

@@ -38,7 +38,12 @@ export class InMemoryWorkerLease {
 
   constructor(readonly lockName = 'test-worker') {}
 
-  async acquireLease(owner: string, now: Date, leaseMs: number): Promise<AcquireOutcome> {
+  async acquireLease(
+    owner: string,
+    now: Date,
+    leaseMs: number,
+    minFencingToken?: number,
+  ): Promise<AcquireOutcome> {
     this.acquireCalls.push(owner);
     const { item } = this;
     if (item.paused) {
@@ -54,7 +59,7 @@ export class InMemoryWorkerLease {
     item.owner = owner;
     item.writer = owner;
     item.leaseUntil = now.getTime() + leaseMs;
-    item.fencingToken += 1;
+    item.fencingToken = Math.max(item.fencingToken + 1, minFencingToken ?? 0);
     const lease: Lease = {
       lockName: this.lockName,
       owner,

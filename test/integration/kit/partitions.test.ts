@@ -10,6 +10,7 @@ import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { pauseWorker, workerStatus } from '../../../functions/periodic-worker/admin';
 import { kitEnvNames, periodicWorker, type RunRecord } from '../../../functions/periodic-worker/index';
+import { DynamoDbWorkerLease } from '../../../functions/periodic-worker/lease';
 import { lockTable, partitionLockKey } from '../../../functions/periodic-worker/lock-table-schema';
 import {
   type LocalPartitionEngine,
@@ -404,6 +405,26 @@ describe(`a partitioned worker's guarantees, fanned out on the local engine (${s
       expect(afterClose).toMatchObject({ name: 'ExecutionAlreadyExists' });
       expect(engine.executions.filter((e) => e.stateMachineArn === arn)).toHaveLength(1);
     });
+    it('takes a partition’s lease with the token max(stored + 1, its tick’s), and refuses it while another run holds it', async ({
+      expect,
+    }) => {
+      const table = await h.freshTable();
+      const lock = new DynamoDbWorkerLease(h.documents, table, partitionLockKey(worker, 'p0'));
+      const now = new Date();
+      const tokenOf = (outcome: Awaited<ReturnType<typeof lock.acquireLease>>) =>
+        outcome.acquired ? outcome.lease.fencingToken : `refused (${outcome.holder?.owner})`;
+
+      const first = await lock.acquireLease('run-1', now, 60_000, 5);
+      if (first.acquired) await lock.releaseLease(first.lease);
+      const behind = await lock.acquireLease('run-2', now, 60_000, 3);
+      const whileHeld = await lock.acquireLease('run-3', now, 60_000, 9);
+      if (behind.acquired) await lock.releaseLease(behind.lease);
+      const ahead = await lock.acquireLease('run-4', now, 60_000, 9);
+
+      expect([first, behind, whileHeld, ahead].map(tokenOf)).toEqual([5, 6, 'refused (run-2)', 9]);
+      expect((await h.item(table, partitionLockKey(worker, 'p0')))?.[a.fencingToken]).toBe(9);
+    });
+
     it('keeps the figures of the partition run that did the work when Step Functions invokes the partition again', async ({
       expect,
     }) => {
