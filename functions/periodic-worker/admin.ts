@@ -15,8 +15,8 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { kitDefaults, kitLimits, workerNamePattern } from './config';
 import { leaseEndState, pauseOf } from './lease';
 import { lockTable, partitionLockKey, runKey } from './lock-table-schema';
-import { isFailure } from './partitions';
-import type { RunRecord, ServiceClock, WorkerPause } from './ports';
+import { aggregateOutcome, isFailure, type PartitionEntry, summedFigures } from './partitions';
+import { type RunRecord, runRecordFieldNames, type ServiceClock, type WorkerPause } from './ports';
 import { leaseTimeAt } from './service-clock';
 
 const a = lockTable.attributes;
@@ -86,7 +86,7 @@ export interface PartitionStatus {
 export interface WorkerStatus extends Omit<WorkerOverview, 'lastRun'> {
   /** Newest fencing token first. */
   readonly history: readonly RecordedRun[];
-  /** The partitions of the newest recorded tick that had any (a partitioned worker); undefined otherwise. */
+  /** The partitions of the newest recorded tick that had any (not an idle tick's empty list); undefined otherwise. */
   readonly partitions?: { readonly fencingToken: number; readonly partitions: readonly PartitionStatus[] };
   /** Items of this worker that could not be read as the kit writes them. */
   readonly skipped: number;
@@ -337,7 +337,8 @@ export async function workerStatus(
     else skipped += 1;
   }
   history.sort((x, y) => (newer(x, y) ? -1 : newer(y, x) ? 1 : 0));
-  const partitioned = history.find((run) => partitionEntries(run.summary) !== undefined);
+  // An idle tick records an empty map: the section stays the last tick's that had partitions to show.
+  const partitioned = history.find((run) => Object.keys(partitionEntries(run.summary) ?? {}).length > 0);
   if (!partitioned) return { worker, ...lock, history, skipped };
   return {
     worker,
@@ -469,7 +470,28 @@ function recordedRunOf(item: Record<string, unknown>, worker: string): RecordedR
   ) {
     return undefined;
   }
-  return { fencingToken, finishedAt, summary: summary as RunRecord };
+  return { fencingToken, finishedAt, summary: aggregatedTick(summary as RunRecord) };
+}
+
+/**
+ * A tick that fanned out, as its partitions left it: the record says `fanned-out` (the partitions write only their
+ * own entries), so `status` sums their figures and, once none is pending, gives the tick their outcome
+ * (`aggregateOutcome`, as a tick that ran its partitions itself records it). A record whose entries are not all
+ * readable is shown as stored.
+ */
+function aggregatedTick(record: RunRecord): RunRecord {
+  const entries = partitionEntries(record);
+  if (record.outcome !== 'fanned-out' || entries === undefined) return record;
+  const list = Object.values(entries);
+  if (list.length === 0 || list.some((entry) => typeof entry?.outcome !== 'string')) return record;
+  const partitions = list as unknown as PartitionEntry[];
+  const aggregate = aggregateOutcome(partitions);
+  return {
+    ...record,
+    ...summedFigures(partitions, runRecordFieldNames),
+    outcome: aggregate.outcome,
+    complete: aggregate.complete,
+  };
 }
 
 function newer(x: RecordedRun, y: RecordedRun): boolean {

@@ -69,7 +69,32 @@ export class DynamoDbWorkerLease implements WorkerLease {
     private readonly lockName: string,
   ) {}
 
-  async acquireLease(owner: string, now: Date, leaseMs: number): Promise<AcquireOutcome> {
+  /**
+   * With `minFencingToken` (a partition's lease, floored at its tick's token), the write first sets the token to the
+   * floor, on the further condition that the stored one is below it: one write, as the partition usually runs once
+   * a tick. When the stored token has reached the floor, the write's answer (ALL_OLD) says so and the ordinary
+   * write adds 1. Either way the token is max(stored + 1, floor), and the lease's own condition is the same.
+   */
+  async acquireLease(
+    owner: string,
+    now: Date,
+    leaseMs: number,
+    minFencingToken?: number,
+  ): Promise<AcquireOutcome> {
+    if (minFencingToken !== undefined) {
+      const floored = await this.write(owner, now, leaseMs, minFencingToken);
+      if (floored.acquired || floored.storedToken === undefined || floored.storedToken < minFencingToken)
+        return floored.outcome;
+    }
+    return (await this.write(owner, now, leaseMs, undefined)).outcome;
+  }
+
+  private async write(
+    owner: string,
+    now: Date,
+    leaseMs: number,
+    floor: number | undefined,
+  ): Promise<{ acquired: boolean; outcome: AcquireOutcome; storedToken: number | undefined }> {
     const leaseUntil = new Date(now.getTime() + leaseMs);
     try {
       const answer = await this.client.send(
@@ -79,7 +104,9 @@ export class DynamoDbWorkerLease implements WorkerLease {
           // expiresAt: items written before the kit were TTL-deleted after a day; this item must outlive a pause.
           UpdateExpression:
             'SET #owner = :owner, #writer = :owner, #leaseUntil = :leaseUntil, #acquiredAt = :acquiredAt ' +
-            'ADD #fencingToken :one REMOVE #expiresAt',
+            (floor === undefined
+              ? 'ADD #fencingToken :one REMOVE #expiresAt'
+              : ', #fencingToken = :floor REMOVE #expiresAt'),
           // Free, expired, or already ours: the SDK's retry after a lost answer meets its own first write. (The
           // owner is the run id, unique per attempt, so a Lambda retry of a timed-out attempt is not "ours".)
           // An item without a numeric leaseUntil (written by hand, say) could never expire: it counts as expired.
@@ -87,10 +114,13 @@ export class DynamoDbWorkerLease implements WorkerLease {
           // A pause refuses every new lease, but not the retry of a write that already took it: that run sees the
           // pause at its first poll and stops cleanly, instead of leaving its lease to expire unreleased.
           ConditionExpression:
-            '#owner = :owner OR (attribute_not_exists(#paused) AND (' +
+            '(#owner = :owner OR (attribute_not_exists(#paused) AND (' +
             '(attribute_not_exists(#owner) AND NOT #writer = :owner) OR ' +
             '(attribute_exists(#owner) AND (NOT attribute_type(#leaseUntil, :number) OR ' +
-            '#leaseUntil < :now OR #leaseUntil > :farAhead))))',
+            '#leaseUntil < :now OR #leaseUntil > :farAhead)))))' +
+            (floor === undefined
+              ? ''
+              : ' AND (attribute_not_exists(#fencingToken) OR #fencingToken < :floor)'),
           ExpressionAttributeNames: {
             '#owner': a.owner,
             '#leaseUntil': a.leaseUntil,
@@ -104,7 +134,7 @@ export class DynamoDbWorkerLease implements WorkerLease {
             ':owner': owner,
             ':leaseUntil': leaseUntil.getTime(),
             ':acquiredAt': now.toISOString(),
-            ':one': 1,
+            ...(floor === undefined ? { ':one': 1 } : { ':floor': floor }),
             ':now': now.getTime(),
             ':farAhead': now.getTime() + longestLeaseAheadMs,
             ':number': 'N',
@@ -116,19 +146,25 @@ export class DynamoDbWorkerLease implements WorkerLease {
         }),
       );
       const previousToken = answer.Attributes?.[a.fencingToken];
+      const lease: Lease = {
+        lockName: this.lockName,
+        owner,
+        leaseUntil,
+        fencingToken: floor ?? (typeof previousToken === 'number' ? previousToken : 0) + 1,
+      };
       return {
         acquired: true,
-        lease: {
-          lockName: this.lockName,
-          owner,
-          leaseUntil,
-          fencingToken: (typeof previousToken === 'number' ? previousToken : 0) + 1,
-        },
-        replaced: replacedHolderOf(answer.Attributes, owner, now),
+        outcome: { acquired: true, lease, replaced: replacedHolderOf(answer.Attributes, owner, now) },
+        storedToken: undefined,
       };
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return refusal(error.Item);
-      throw error;
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      const stored = error.Item ? unmarshall(error.Item)[a.fencingToken] : undefined;
+      return {
+        acquired: false,
+        outcome: refusal(error.Item),
+        storedToken: typeof stored === 'number' ? stored : undefined,
+      };
     }
   }
 

@@ -52,7 +52,10 @@ export interface PartitionFanOut {
 
 /** The engine that runs a tick's partitions: Step Functions in AWS, a small stand-in locally. */
 export interface PartitionEngine {
-  /** Starts one execution; the same name again must not start a second one. */
+  /**
+   * Starts one execution; the same name again must not start a second one, and a start that meets its own name's
+   * execution (a retry after a lost answer) resolves as started.
+   */
   startExecution(name: string, input: PartitionFanOut): Promise<void>;
 }
 
@@ -139,6 +142,18 @@ export function checkFixedPartitions(partitions: readonly string[]): void {
   } catch (error) {
     throw new ConfigError([`partitions: ${(error as Error).message}`]);
   }
+}
+
+/**
+ * The outcomes a partition's entry may replace in its tick's record (besides an entry of its own run id, its own
+ * retried write): a run's record replaces `pending` or a skip (a retried invocation that found the lease held by the
+ * very run that then finished); a skip replaces only `pending`. A finished run is never replaced, so Step Functions'
+ * retry of an invocation whose answer was lost cannot overwrite what the run did.
+ */
+export function replaceableOutcomes(entry: { readonly outcome?: unknown }): readonly string[] {
+  return entry.outcome === 'lock-held' || entry.outcome === 'paused'
+    ? ['pending']
+    : ['pending', 'lock-held', 'paused'];
 }
 
 /** What a tick's partitions came to: the tick's outcome once every partition has one. */

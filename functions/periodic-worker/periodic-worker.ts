@@ -70,7 +70,11 @@ export interface JobContext<P = Record<string, never>, S extends JobSummary = Jo
   readonly signal: AbortSignal;
   /** Milliseconds in which work may still start; at or below 0 the signal has fired. */
   timeLeftMs(): number;
-  /** Grows with every lease on this worker: put it in conditional writes to refuse a displaced holder's. */
+  /**
+   * Grows with every lease on this worker: put it in conditional writes to refuse a displaced holder's. A
+   * partition's is its own lease's, never below the token of the tick that started it (max(its last + 1, tick's)),
+   * so it also grows past every run of the worker before; partitions of one tick may share a value.
+   */
   readonly fencingToken: number | undefined;
   readonly log: RunLog;
   now(): Date;
@@ -343,7 +347,11 @@ export function createWorkerHandler<S extends JobSummary, D, P>(
         payload: invocation.payload,
         fields: invocation.tick.fields,
         remainingMs,
-        partition: { name: invocation.partition, tick: invocation.tick },
+        partition: {
+          name: invocation.partition,
+          tick: invocation.tick,
+          tickToken: invocation.tick.fencingToken,
+        },
       };
     } else {
       const invocation = parseWorkerInvocation(event, payload);
@@ -368,13 +376,13 @@ export function createWorkerHandler<S extends JobSummary, D, P>(
     try {
       const record = await run.execute();
       logger.info(`${title} completed`, { trigger, summary: record });
-      recordMetrics(logger, metrics, definition, record, run.jobSummary, true, partition !== undefined);
+      if (!run.repeated) recordMetrics(logger, metrics, definition, record, run, true);
       return record;
     } catch (error) {
       const record = run.failedRecord;
       if (record) {
         logger.error(`${title} failed`, { trigger, summary: record, error });
-        recordMetrics(logger, metrics, definition, record, run.jobSummary, false, partition !== undefined);
+        if (!run.repeated) recordMetrics(logger, metrics, definition, record, run, false);
       } else {
         logger.error(`${title} failed before it could run`, { trigger, error });
       }
@@ -398,7 +406,12 @@ interface RunRequest<P> {
    * A partition run: its name, and the tick whose record it writes its own into (undefined when the tick runs it
    * itself and writes the record once, at its end).
    */
-  readonly partition?: { readonly name: string; readonly tick: TickReference | undefined };
+  readonly partition?: {
+    readonly name: string;
+    readonly tick: TickReference | undefined;
+    /** The tick's worker token (also when the tick runs it itself): the floor of the partition's own token. */
+    readonly tickToken: number | undefined;
+  };
 }
 
 /** One invocation: lease (unless a dry run), the job under its budget, the record, the release. */
@@ -408,6 +421,10 @@ class WorkerRun<S extends JobSummary, D, P> {
   jobSummary: S | undefined;
   /** Set when the run failed after it started: what was logged, recorded and attached to the error. */
   failedRecord: RunRecord<S> | undefined;
+  /** A repeated partition invocation answered from its tick's record: already metered by the run that did it. */
+  repeated = false;
+  /** Set on the partition run whose entry left none of its tick's pending: whether the tick finished its work. */
+  tickComplete: boolean | undefined;
 
   constructor(
     private readonly definition: PeriodicWorkerDefinition<S, D, P>,
@@ -424,6 +441,11 @@ class WorkerRun<S extends JobSummary, D, P> {
 
   get dryRun(): boolean {
     return this.request.dryRun;
+  }
+
+  /** A partition's own run: an invocation the engine started (the partitions a tick runs itself are metered with it). */
+  get partitionRun(): boolean {
+    return this.request.partition !== undefined;
   }
 
   async execute(): Promise<RunRecord<S>> {
@@ -491,10 +513,19 @@ class WorkerRun<S extends JobSummary, D, P> {
       ]);
     }
     const lock = this.kit.partitionLease(partition);
+    const finished = await this.finishedEntry(partition);
+    if (finished) return finished;
     const paused = await workerLease.readPause();
     if (paused) return this.keepSkipped(this.skipped('paused', undefined, paused));
     const leaseNow = await this.readServiceClock();
-    const acquired = await lock.acquireLease(this.request.runId, leaseNow, config.leaseSeconds * 1000);
+    // The partition's token is at least its tick's: JobContext.fencingToken grows with every lease on the worker,
+    // so a job's writes conditioned on it refuse a run of the worker before the partitions came in.
+    const acquired = await lock.acquireLease(
+      this.request.runId,
+      leaseNow,
+      config.leaseSeconds * 1000,
+      this.request.partition?.tickToken,
+    );
     if (!acquired.acquired) {
       return this.keepSkipped(
         acquired.paused
@@ -508,6 +539,35 @@ class WorkerRun<S extends JobSummary, D, P> {
     } finally {
       await this.releaseQuietly(acquired.lease, lock);
     }
+  }
+
+  /**
+   * A partition invocation the engine repeated (the Map's Retry after a lost answer) finds its tick's entry no
+   * longer pending: it answers what is recorded, without running the job or metering it again (a failure fails
+   * again, so the execution still fails). Undefined when the entry is pending, or the tick's slot is gone.
+   */
+  private async finishedEntry(partition: string): Promise<RunRecord<S> | undefined> {
+    const tick = this.request.partition?.tick;
+    if (!tick || !this.kit.history.partitionEntry) return undefined;
+    const entry = await this.kit.history.partitionEntry(tick.fencingToken, partition);
+    if (entry === undefined || entry.outcome === 'pending') return undefined;
+    this.repeated = true;
+    const record = {
+      ...entry,
+      worker: this.kit.config.lockName,
+      trigger: this.request.trigger,
+      dryRun: false,
+    } as unknown as RunRecord<S>;
+    this.kit.logger.info('The partition already ran for this tick; not run again', {
+      partition,
+      recordedRun: entry.runId,
+      outcome: entry.outcome,
+    });
+    if (isFailure(String(entry.outcome))) {
+      this.failedRecord = record;
+      throw new PartitionsFailedError([partition]);
+    }
+    return record;
   }
 
   private async keepSkipped(record: RunRecord<S>): Promise<RunRecord<S>> {
@@ -577,7 +637,7 @@ class WorkerRun<S extends JobSummary, D, P> {
       const child = new WorkerRun(this.definition, this.kit, this.deps, {
         ...this.request,
         runId: `${this.request.runId}/${name}`,
-        partition: { name, tick: undefined },
+        partition: { name, tick: undefined, tickToken: lease?.fencingToken },
       });
       let record: RunRecord<S>;
       try {
@@ -628,7 +688,7 @@ class WorkerRun<S extends JobSummary, D, P> {
 
   /**
    * The record first, every partition pending (the partitions write into it, so it must exist before any starts),
-   * then one execution. Its name is the tick's: a retried start meets the execution it started.
+   * then one execution. Its name is the tick's own: a retried start that meets it (open or closed) counts as started.
    */
   private async fanOut(
     names: readonly string[],
@@ -649,14 +709,12 @@ class WorkerRun<S extends JobSummary, D, P> {
     try {
       await engine.startExecution(execution, { tick, partitions: names });
     } catch (error) {
-      const failed = this.record(
-        'failed',
-        {},
-        {
-          ...kitFields,
-          error: { name: errorName(error), message: errorMessage(error) },
-        },
-      );
+      // The partitions stay pending in the record: status shows what never started, and a late partition that did
+      // start (its engine answered after all) still finds its entry.
+      const failed = this.record('failed', { partitions: pending } as unknown as Partial<S>, {
+        ...kitFields,
+        error: { name: errorName(error), message: errorMessage(error) },
+      });
       this.failedRecord = failed;
       await this.keep(failed, lease);
       throw error;
@@ -862,11 +920,14 @@ class WorkerRun<S extends JobSummary, D, P> {
     try {
       if (!this.kit.history.recordPartition)
         throw new Error("The kit's run history cannot record partitions");
-      await this.kit.history.recordPartition(
+      const partitions = await this.kit.history.recordPartition(
         tick.fencingToken,
         partition.name,
         partitionEntryOf(record, partition.name) as Record<string, unknown>,
       );
+      const entries = Object.values(partitions ?? {}) as PartitionEntry[];
+      if (entries.length > 0 && entries.every((entry) => entry?.outcome !== 'pending'))
+        this.tickComplete = aggregateOutcome(entries).complete;
     } catch (error) {
       this.kit.logger.warn("Could not record the partition in its tick's record for the status command", {
         partition: partition.name,
@@ -925,10 +986,10 @@ function recordMetrics<S extends JobSummary, D, P>(
   metrics: Metrics,
   definition: PeriodicWorkerDefinition<S, D, P>,
   record: RunRecord<S>,
-  jobSummary: S | undefined,
+  run: Pick<WorkerRun<S, D, P>, 'jobSummary' | 'tickComplete' | 'partitionRun'>,
   heartbeat: boolean,
-  partitionRun: boolean,
 ): void {
+  const { jobSummary, partitionRun } = run;
   const count = (name: string, value: number) => metrics.addMetric(name, MetricUnit.Count, value);
   // The heartbeat, the lock and the pause are the tick's: a partition still running when the next tick finds it
   // (lock-held) is overlap the partition lease absorbs, not a stuck worker.
@@ -936,10 +997,16 @@ function recordMetrics<S extends JobSummary, D, P>(
     count(kitMetricNames.lockContended, record.outcome === 'lock-held' ? 1 : 0);
     count(kitMetricNames.runPaused, record.outcome === 'paused' ? 1 : 0);
   }
-  // A paused worker reports no completeness at all, so a long pause does not page as runs that never complete; a
-  // tick that fanned out has none yet (its partitions report theirs).
-  const judged = !['paused', 'fanned-out', ...(partitionRun ? ['lock-held'] : [])].includes(record.outcome);
-  if (judged) count(kitMetricNames.runComplete, record.complete ? 1 : 0);
+  // A paused worker reports no completeness at all, so a long pause does not page as runs that never complete.
+  // RunComplete is the tick's: a tick that fanned out reports 0 (not complete yet), and the partition whose entry
+  // left none pending reports the tick's aggregate; the other partitions report none. The alarm takes the Maximum
+  // over a period, so one partition that never finishes (stuck, killed) keeps every tick at 0 and shows; each
+  // partition's own 1 would have hidden it.
+  if (partitionRun) {
+    if (run.tickComplete !== undefined) count(kitMetricNames.runComplete, run.tickComplete ? 1 : 0);
+  } else if (record.outcome !== 'paused') {
+    count(kitMetricNames.runComplete, record.complete ? 1 : 0);
+  }
   metrics.addMetric(kitMetricNames.runDuration, MetricUnit.Milliseconds, record.durationMs);
   // A run that never reached the job (lock held, paused, failed before it returned a summary) has no figures. The
   // job's figures can never fail a run or touch the kit's own metrics (the heartbeat above all): a name the kit

@@ -42,8 +42,10 @@ export interface WorkerLease {
   /**
    * Takes the lease unless another run holds it or the worker is paused (a pause wins over a holder). `now` is
    * DynamoDB's time as the kit reads it (service-clock.ts): the holder's lease is judged, and ours ends, on it.
+   * The new fencing token is the stored one plus 1, or `minFencingToken` when that is larger (a partition's lease
+   * takes its tick's token as the floor, so a partition's token is never below the worker's).
    */
-  acquireLease(owner: string, now: Date, leaseMs: number): Promise<AcquireOutcome>;
+  acquireLease(owner: string, now: Date, leaseMs: number, minFencingToken?: number): Promise<AcquireOutcome>;
   /**
    * Frees the lock only if this lease still owns it. True when it is free (also when a retry meets its own earlier
    * release whose answer was lost); false only when a successor had taken it over.
@@ -136,9 +138,23 @@ export interface RunHistory {
   record(record: RunRecord, fencingToken: number, now: Date): Promise<void>;
   /**
    * Writes one partition's outcome into the record of the tick that fanned it out (the slot of `tickToken`), unless
-   * a later tick has taken that slot. Needed only by partitioned workers whose ticks fan out.
+   * a later tick has taken that slot or the entry there may not be replaced (`replaceableOutcomes`: a finished run
+   * stays). Answers the tick's partitions as they stand after the write, or undefined when nothing was written.
+   * Needed only by partitioned workers whose ticks fan out.
    */
-  recordPartition?(tickToken: number, partition: string, entry: Record<string, unknown>): Promise<void>;
+  recordPartition?(
+    tickToken: number,
+    partition: string,
+    entry: Record<string, unknown>,
+  ): Promise<Readonly<Record<string, unknown>> | undefined>;
+  /**
+   * One partition's entry in its tick's record, read consistently; undefined when the slot holds another tick.
+   * A partition invocation reads it first, so a repeated invocation does not run the job again.
+   */
+  partitionEntry?(
+    tickToken: number,
+    partition: string,
+  ): Promise<Readonly<Record<string, unknown>> | undefined>;
 }
 
 export type Trigger = 'schedule' | 'manual';

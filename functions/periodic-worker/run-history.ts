@@ -1,6 +1,7 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { type DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { lockTable, runKey } from './lock-table-schema';
+import { replaceableOutcomes } from './partitions';
 import type { RunHistory, RunRecord } from './ports';
 
 const a = lockTable.attributes;
@@ -49,28 +50,78 @@ export class DynamoDbRunHistory implements RunHistory {
   /**
    * One UpdateItem of the tick's slot: `summary.partitions.<partition>` becomes the partition's entry, only while
    * the slot still holds the tick's token (a later tick that reused the slot is left alone, and a partition cannot
-   * create a slot its tick never wrote). Partitions of one tick write disjoint map entries, so they never conflict.
+   * create a slot its tick never wrote) and the entry there may be replaced (`replaceableOutcomes`, or the same run
+   * id: its own retried write). Partitions of one tick write disjoint map entries, so they never conflict; DynamoDB
+   * applies the writes to the item one at a time, so exactly one partition's answer shows none pending.
    */
-  async recordPartition(tickToken: number, partition: string, entry: Record<string, unknown>): Promise<void> {
+  async recordPartition(
+    tickToken: number,
+    partition: string,
+    entry: Record<string, unknown>,
+  ): Promise<Readonly<Record<string, unknown>> | undefined> {
+    const replaceable = replaceableOutcomes(entry);
+    const values = Object.fromEntries(replaceable.map((outcome, i) => [`:replaceable${i}`, outcome]));
     try {
-      await this.client.send(
+      const answer = await this.client.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: { [a.lockName]: runKey(this.lockName, tickToken % this.size) },
           UpdateExpression: 'SET #summary.#partitions.#partition = :entry',
-          ConditionExpression: '#fencingToken = :tickToken AND attribute_exists(#summary.#partitions)',
+          ConditionExpression:
+            '#fencingToken = :tickToken AND attribute_exists(#summary.#partitions) AND (' +
+            'attribute_not_exists(#summary.#partitions.#partition) OR ' +
+            `#summary.#partitions.#partition.#outcome IN (${Object.keys(values).join(', ')}) OR ` +
+            '#summary.#partitions.#partition.#runId = :runId)',
           ExpressionAttributeNames: {
             '#summary': a.summary,
             '#partitions': lockTable.partitionsField,
             '#partition': partition,
             '#fencingToken': a.fencingToken,
+            '#outcome': 'outcome',
+            '#runId': 'runId',
           },
-          ExpressionAttributeValues: { ':entry': entry, ':tickToken': tickToken },
+          ExpressionAttributeValues: {
+            ':entry': entry,
+            ':tickToken': tickToken,
+            ':runId': String(entry.runId),
+            ...values,
+          },
+          ReturnValues: 'ALL_NEW',
         }),
       );
+      const partitions = (answer.Attributes?.[a.summary] as Record<string, unknown> | undefined)?.[
+        lockTable.partitionsField
+      ];
+      return typeof partitions === 'object' && partitions !== null
+        ? (partitions as Record<string, unknown>)
+        : undefined;
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return;
+      if (error instanceof ConditionalCheckFailedException) return undefined;
       throw error;
     }
+  }
+
+  async partitionEntry(
+    tickToken: number,
+    partition: string,
+  ): Promise<Readonly<Record<string, unknown>> | undefined> {
+    const answer = await this.client.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: { [a.lockName]: runKey(this.lockName, tickToken % this.size) },
+        ProjectionExpression: '#fencingToken, #summary.#partitions.#partition',
+        ExpressionAttributeNames: {
+          '#summary': a.summary,
+          '#partitions': lockTable.partitionsField,
+          '#partition': partition,
+          '#fencingToken': a.fencingToken,
+        },
+        ConsistentRead: true,
+      }),
+    );
+    if (answer.Item?.[a.fencingToken] !== tickToken) return undefined;
+    const summary = answer.Item[a.summary] as Record<string, Record<string, unknown>> | undefined;
+    const entry = summary?.[lockTable.partitionsField]?.[partition];
+    return typeof entry === 'object' && entry !== null ? (entry as Record<string, unknown>) : undefined;
   }
 }

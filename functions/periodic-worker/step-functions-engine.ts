@@ -1,4 +1,4 @@
-import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { ExecutionAlreadyExists, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { type ClientSettings, httpHandler } from '../shared/clients';
 import type { PartitionEngine, PartitionFanOut } from './partitions';
 
@@ -22,16 +22,23 @@ export class StepFunctionsPartitionEngine implements PartitionEngine {
   }
 
   /**
-   * A Standard execution's name is unique for 90 days, and a start with a name and input already used answers with
-   * that execution: the SDK's retry of a start whose answer was lost starts nothing twice.
+   * A Standard execution's name is unique for 90 days. A start repeated with the same name and input answers with
+   * the execution while it is open; once it has closed (or with another input) the answer is ExecutionAlreadyExists.
+   * The name is this tick's own (its fencing token and run id), so that answer means the SDK's retry of a start
+   * whose first answer was lost met the execution the first attempt started: started, not failed.
    */
   async startExecution(name: string, input: PartitionFanOut): Promise<void> {
-    await this.client.send(
-      new StartExecutionCommand({
-        stateMachineArn: this.stateMachineArn,
-        name,
-        input: JSON.stringify(input),
-      }),
-    );
+    try {
+      await this.client.send(
+        new StartExecutionCommand({
+          stateMachineArn: this.stateMachineArn,
+          name,
+          input: JSON.stringify(input),
+        }),
+      );
+    } catch (error) {
+      if (error instanceof ExecutionAlreadyExists) return;
+      throw error;
+    }
   }
 }

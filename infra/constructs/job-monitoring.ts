@@ -385,7 +385,9 @@ export class JobMonitoring extends Construct {
 
     this.incompleteRunsAlarm = this.addAlarm(
       new Alarm(this, 'IncompleteRunsAlarm', {
-        // Maximum: one run in a period that finished all its work makes the period good.
+        // Maximum: one run in a period that finished all its work makes the period good. A partitioned tick's
+        // RunComplete is the tick's (0 at fan-out, then its partitions' aggregate from the last to finish), so a
+        // partition that never finishes keeps it at 0 here too.
         metric: this.metric(kitMetricNames.runComplete, {
           statistic: 'Maximum',
           period: incompleteRuns.period,

@@ -188,7 +188,8 @@ export interface PeriodicWorkerProps {
 export interface PartitionsProps {
   /**
    * Partition invocations at once (the Map's `MaxConcurrency`), 1-40: an inline Map runs at most 40 iterations at
-   * once. Each is one concurrent Lambda execution of the account's (1,000 by default; 10 on some new accounts).
+   * once. Each is one concurrent Lambda execution of the account's (1,000 by default; 10 on some new accounts); with
+   * `reservedConcurrentExecutions`, at most that minus 1 (one stays for the schedule's tick).
    * @default 10
    */
   readonly maxConcurrency?: number;
@@ -397,6 +398,19 @@ export function resolvePeriodicWorkerSettings(
           props.partitions.maxConcurrency ?? defaultMaxConcurrency,
           partitionLimits.maxConcurrency,
         );
+  // With reserved concurrency, the Map must leave one execution for the schedule's tick: a tick due while the
+  // partitions run would else be throttled (and the pause, status and the next plan wait on it).
+  if (
+    reserved !== undefined &&
+    partitionsMaxConcurrency !== undefined &&
+    !Token.isUnresolved(reserved) &&
+    partitionsMaxConcurrency > reserved - 1
+  ) {
+    problems.push(
+      `partitions.maxConcurrency (${partitionsMaxConcurrency}) must be at most reservedConcurrentExecutions ` +
+        `(${reserved}) − 1: one reserved execution stays for the schedule's tick while the partitions run`,
+    );
+  }
   const settings: PeriodicWorkerSettings = {
     workerName,
     lockName,

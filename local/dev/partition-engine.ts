@@ -4,7 +4,9 @@
  * it) and runs the execution's Map as the construct's state machine does: every partition name of the input is one
  * item `{ partition, tick }`, at most `maxConcurrency` at once, each handed to `invoke` (the dev runner and the
  * tests run the worker's handler in a process of its own); an item that fails does not stop the others, and the
- * execution ends FAILED when any did. For local runs only: no retries, no history, no other API.
+ * execution ends FAILED when any did. A repeated start answers as Step Functions does: with the execution while it
+ * is open and the input is the same, else ExecutionAlreadyExists. For local runs only: no retries, no history, no
+ * other API.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -27,6 +29,8 @@ export interface LocalExecution {
   readonly partitions: readonly string[];
   /** SUCCEEDED once every item returned, FAILED when any failed. */
   readonly done: Promise<'SUCCEEDED' | 'FAILED'>;
+  /** True once `done` has settled: a repeated start then meets ExecutionAlreadyExists. */
+  readonly closed: boolean;
 }
 
 export interface LocalPartitionEngine {
@@ -40,7 +44,7 @@ export interface LocalPartitionEngine {
 
 export async function startLocalPartitionEngine(): Promise<LocalPartitionEngine> {
   const machines = new Map<string, LocalStateMachine>();
-  const executions: LocalExecution[] = [];
+  const executions: (LocalExecution & { closed: boolean; readonly input: string })[] = [];
   const server = createServer((request, response) => {
     void handle(request, response);
   });
@@ -66,15 +70,27 @@ export async function startLocalPartitionEngine(): Promise<LocalPartitionEngine>
       return answer(400, { __type: 'StateMachineDoesNotExist', message: `No state machine ${arn}` });
     const name = body.name ?? `local-${executions.length + 1}`;
     const executionArn = `${arn.replace(':stateMachine:', ':execution:')}:${name}`;
+    const inputText = body.input ?? '{}';
     const same = executions.find((e) => e.stateMachineArn === arn && e.name === name);
     if (same) {
-      // Step Functions answers a repeated start of a Standard execution (same name and input) with the first one.
+      // Step Functions answers a repeated start of a Standard execution with the first one only while it is open
+      // and the input is the same; else ExecutionAlreadyExists.
+      if (same.closed || same.input !== inputText) {
+        return answer(400, {
+          __type: 'ExecutionAlreadyExists',
+          message: `Execution Already Exists: '${executionArn}'`,
+        });
+      }
       return answer(200, { executionArn, startDate: Date.now() / 1000 });
     }
-    const input = JSON.parse(body.input ?? '{}') as { tick?: unknown; partitions?: unknown };
+    const input = JSON.parse(inputText) as { tick?: unknown; partitions?: unknown };
     const partitions = Array.isArray(input.partitions) ? input.partitions.map(String) : [];
     const done = runMap(machine, partitions, input.tick);
-    executions.push({ stateMachineArn: arn, name, partitions, done });
+    const execution = { stateMachineArn: arn, name, partitions, done, input: inputText, closed: false };
+    void done.then(() => {
+      execution.closed = true;
+    });
+    executions.push(execution);
     answer(200, { executionArn, startDate: Date.now() / 1000 });
   }
 

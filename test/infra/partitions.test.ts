@@ -157,6 +157,22 @@ describe('PeriodicWorker with partitions: the engine', () => {
     },
   );
 
+  it('refuses at synth a partitions.maxConcurrency that leaves the tick no room within reservedConcurrentExecutions, naming both', () => {
+    const build = () => workerStack({ reservedConcurrentExecutions: 4, partitions: { maxConcurrency: 4 } });
+
+    expect(build).toThrow(PeriodicWorkerPropsError);
+    expect(build).toThrow(/partitions\.maxConcurrency \(4\).*reservedConcurrentExecutions \(4\)/);
+  });
+
+  it('accepts partitions.maxConcurrency one below reservedConcurrentExecutions: the tick keeps its invocation', () => {
+    const { template: synth } = workerStack({
+      reservedConcurrentExecutions: 5,
+      partitions: { maxConcurrency: 4 },
+    });
+
+    synth().hasResourceProperties('AWS::Lambda::Function', { ReservedConcurrentExecutions: 5 });
+  });
+
   it('passes cdk-nag’s AwsSolutions and Serverless packs with no finding', () => {
     const app = appWithoutBundling({ outdir: mkdtempSync(path.join(outdir, 'nag-')) });
     workerStack({}, app);

@@ -1,6 +1,6 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { type KitConfig, loadKitConfig } from '../../functions/periodic-worker/config';
 import type { JobContext, JobSummary, PeriodicWorkerDefinition } from '../../functions/periodic-worker/index';
 import type { PartitionEngine, PartitionFanOut } from '../../functions/periodic-worker/partitions';
@@ -46,17 +46,26 @@ function kit(options: { engine?: PartitionEngine; config?: Partial<KitConfig> } 
     safetyMarginMs: 1_000,
     ...options.config,
   };
+  // The EMF documents each invocation publishes, as CloudWatch receives them.
+  const metrics = new Metrics({ namespace: 'Test', serviceName: worker });
+  const published: Record<string, unknown>[] = [];
+  const publish = metrics.publishStoredMetrics.bind(metrics);
+  vi.spyOn(metrics, 'publishStoredMetrics').mockImplementation(() => {
+    if (metrics.hasStoredMetrics())
+      published.push(metrics.serializeMetrics() as unknown as Record<string, unknown>);
+    return publish();
+  });
   const deps: KitDeps = {
     config,
     lease,
     history,
     logger: powertoolsLog(new Logger({ serviceName: worker, logLevel: 'SILENT' })),
-    metrics: new Metrics({ namespace: 'Test', serviceName: worker }),
+    metrics,
     now: () => t0,
     partitionLease,
     ...(options.engine ? { engine: options.engine } : {}),
   };
-  return { deps, lease, history, partitionLease };
+  return { deps, lease, history, partitionLease, published };
 }
 
 function partitioned(
@@ -239,6 +248,61 @@ describe('a partitioned worker', () => {
     await expect(handlerOf(definition, deps)(scheduledEvent, context)).rejects.toThrow(
       /Partition names must be 1-100 .*"not#fine"/,
     );
+  });
+
+  it('publishes RunComplete 0 for a fanned-out tick one of whose partitions did not finish, as a tick that ran them itself does', async () => {
+    const engine = new RecordingEngine();
+    const { deps, published } = kit({ engine });
+    const { definition } = partitioned(['done', 'stuck'], async (job) => ({
+      complete: job.partition === 'done',
+      processed: 1,
+    }));
+    const handler = handlerOf(definition, deps);
+    await handler(scheduledEvent, context);
+    const tick = engine.started[0]?.input.tick;
+
+    for (const partition of ['done', 'stuck'])
+      await handler({ partition, tick }, { ...context, awsRequestId: `req-${partition}` });
+
+    // The incomplete-runs alarm takes the Maximum of RunComplete over a period.
+    expect(published.map((document) => document.RunComplete)).toEqual([0, undefined, 0]);
+  });
+
+  it('publishes the tick’s RunComplete 1 from the last of its partitions to finish when every one completed', async () => {
+    const engine = new RecordingEngine();
+    const { deps, published } = kit({ engine });
+    const { definition } = partitioned(['a', 'b']);
+    const handler = handlerOf(definition, deps);
+    await handler(scheduledEvent, context);
+    const tick = engine.started[0]?.input.tick;
+
+    for (const partition of ['a', 'b'])
+      await handler({ partition, tick }, { ...context, awsRequestId: `req-${partition}` });
+
+    expect(published.map((document) => document.RunComplete)).toEqual([0, undefined, 1]);
+  });
+
+  it('gives a partition a fencing token at least its tick’s, so tokens grow with every lease on the worker', async () => {
+    const { deps } = kit();
+    const tokens: (number | undefined)[] = [];
+    const run = async (job: JobContext<Record<string, never>, Figures>) => {
+      tokens.push(job.fencingToken);
+      return { complete: true, processed: 1 };
+    };
+    const unpartitioned = handlerOf({ name: worker, run }, deps);
+    for (const id of ['r1', 'r2', 'r3'])
+      await unpartitioned(scheduledEvent, { ...context, awsRequestId: id });
+
+    await handlerOf({ name: worker, partitions: ['a'], run }, deps)(scheduledEvent, {
+      ...context,
+      awsRequestId: 'r4',
+    });
+    await handlerOf({ name: worker, partitions: ['a'], run }, deps)(scheduledEvent, {
+      ...context,
+      awsRequestId: 'r5',
+    });
+
+    expect(tokens).toEqual([1, 2, 3, 4, 5]);
   });
 
   it('refuses a fixed list with a repeated name when the handler is built', () => {

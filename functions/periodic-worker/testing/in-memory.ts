@@ -3,6 +3,7 @@
  * adapters (lease.ts, run-history.ts), so unit tests drive the kit's handler without an engine. This repository's
  * tests use them, and the package exports them (`passive-user-checker/testing`) for users' own workers.
  */
+import { replaceableOutcomes } from '../partitions';
 import type { AcquireOutcome, Lease, RunHistory, RunRecord, WorkerLease, WorkerPause } from '../ports';
 
 /** The worker's lock item as the fake keeps it. */
@@ -37,7 +38,12 @@ export class InMemoryWorkerLease {
 
   constructor(readonly lockName = 'test-worker') {}
 
-  async acquireLease(owner: string, now: Date, leaseMs: number): Promise<AcquireOutcome> {
+  async acquireLease(
+    owner: string,
+    now: Date,
+    leaseMs: number,
+    minFencingToken?: number,
+  ): Promise<AcquireOutcome> {
     this.acquireCalls.push(owner);
     const { item } = this;
     if (item.paused) {
@@ -53,7 +59,7 @@ export class InMemoryWorkerLease {
     item.owner = owner;
     item.writer = owner;
     item.leaseUntil = now.getTime() + leaseMs;
-    item.fencingToken += 1;
+    item.fencingToken = Math.max(item.fencingToken + 1, minFencingToken ?? 0);
     const lease: Lease = {
       lockName: this.lockName,
       owner,
@@ -118,14 +124,38 @@ export class InMemoryRunHistory {
   }
 
   /** What `DynamoDbRunHistory.recordPartition` does: the entry into the tick's kept record, if the slot is its. */
-  async recordPartition(tickToken: number, partition: string, entry: Record<string, unknown>): Promise<void> {
+  async recordPartition(
+    tickToken: number,
+    partition: string,
+    entry: Record<string, unknown>,
+  ): Promise<Readonly<Record<string, unknown>> | undefined> {
     this.failRecord?.();
-    const slot = tickToken % this.size;
-    const kept = this.slots.get(slot);
+    const partitions = this.partitionsOf(tickToken);
+    if (!partitions) return undefined;
+    const kept = partitions[partition] as { outcome?: unknown; runId?: unknown } | undefined;
+    const replaceable =
+      kept === undefined ||
+      replaceableOutcomes(entry).includes(String(kept.outcome)) ||
+      kept.runId === entry.runId;
+    if (!replaceable) return undefined;
+    partitions[partition] = entry;
+    return { ...partitions };
+  }
+
+  /** What `DynamoDbRunHistory.partitionEntry` does: the partition's entry in its tick's kept record. */
+  async partitionEntry(
+    tickToken: number,
+    partition: string,
+  ): Promise<Readonly<Record<string, unknown>> | undefined> {
+    return this.partitionsOf(tickToken)?.[partition] as Record<string, unknown> | undefined;
+  }
+
+  private partitionsOf(tickToken: number): Record<string, unknown> | undefined {
+    const kept = this.slots.get(tickToken % this.size);
     const partitions = (kept?.record as { partitions?: unknown } | undefined)?.partitions;
     if (!kept || kept.fencingToken !== tickToken || typeof partitions !== 'object' || partitions === null)
-      return;
-    (partitions as Record<string, unknown>)[partition] = entry;
+      return undefined;
+    return partitions as Record<string, unknown>;
   }
 
   /** The kept records, oldest fencing token first. */

@@ -4,9 +4,13 @@
  * reached through AWS_ENDPOINT_URL_SFN as in production), which runs each partition's invocation in a process of
  * its own, MaxConcurrency at once, on the engine DYNAMODB_ENGINE selects.
  */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { pauseWorker, workerStatus } from '../../../functions/periodic-worker/admin';
 import { kitEnvNames, periodicWorker, type RunRecord } from '../../../functions/periodic-worker/index';
+import { DynamoDbWorkerLease } from '../../../functions/periodic-worker/lease';
 import { lockTable, partitionLockKey } from '../../../functions/periodic-worker/lock-table-schema';
 import {
   type LocalPartitionEngine,
@@ -42,6 +46,41 @@ import {
 
 const a = lockTable.attributes;
 const worker = kitPartitionedWorkerName;
+
+/**
+ * Step Functions as it answers a start whose first answer was lost: the first request is accepted (the execution
+ * starts, and here has already closed) but its answer never arrives; the SDK's retry of the same name meets a closed
+ * execution, which Step Functions answers with ExecutionAlreadyExists whatever the input.
+ */
+async function startLostAnswerStepFunctions() {
+  const names: string[] = [];
+  const held: ServerResponse[] = [];
+  const server = createServer((request: IncomingMessage, response: ServerResponse) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => {
+      const { name } = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { name: string };
+      if (!names.includes(name)) {
+        names.push(name);
+        held.push(response);
+        return;
+      }
+      response.writeHead(400, { 'content-type': 'application/x-amz-json-1.0' });
+      response.end(
+        JSON.stringify({ __type: 'ExecutionAlreadyExists', message: `Execution Already Exists: '${name}'` }),
+      );
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    names,
+    async stop() {
+      for (const response of held) response.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
 const partitionedEntry = new URL('../../fixtures/invoke-kit-partitioned-worker.ts', import.meta.url).pathname;
 type Record_ = RunRecord<KitTestSummary>;
 
@@ -179,6 +218,38 @@ describe(`a partitioned worker's guarantees, fanned out on the local engine (${s
       expect(await t.cursor('p2')).toBe(6);
     });
 
+    it('shows a fanned-out tick’s outcome and summed figures once its partitions finished, and its partitions after an idle tick', async ({
+      expect,
+    }) => {
+      const t = await setup({
+        [kitTestWorkerEnv.partitions]: 'p0,p1,p2',
+        [kitTestWorkerEnv.items]: '6',
+        [kitTestWorkerEnv.poisonedItem]: '2',
+        [kitTestWorkerEnv.poisonedPartition]: 'p1',
+      });
+      await t.tick('tick-1');
+      await t.executionsOf()[0]?.done;
+      const idleTick = periodicWorker(kitPartitionedWorker, {
+        env: { ...process.env, ...t.env, [kitTestWorkerEnv.partitions]: 'p0,p2' },
+      });
+
+      const idle = await idleTick(
+        scheduledEvent,
+        lambdaContext('idle-tick', () => 9_000),
+      );
+      const status = await t.status();
+
+      expect(idle).toMatchObject({ outcome: 'completed', fencingToken: 2, partitions: {} });
+      expect(status.partitions?.fencingToken).toBe(1);
+      expect(status.partitions?.partitions.map((p) => [p.partition, p.state])).toEqual([
+        ['p0', 'done'],
+        ['p1', 'failed'],
+        ['p2', 'done'],
+      ]);
+      const fannedOut = status.history.find((run) => run.fencingToken === 1)?.summary;
+      expect(fannedOut).toMatchObject({ outcome: 'failed', complete: false, processed: 12 });
+    });
+
     it('starts no execution and no partition on a tick whose plan finds no work', async ({ expect }) => {
       const t = await setup({ [kitTestWorkerEnv.partitions]: 'p0,p1,p2', [kitTestWorkerEnv.items]: '0' });
 
@@ -271,5 +342,125 @@ describe(`a partitioned worker's guarantees, fanned out on the local engine (${s
         expect(await t.cursor(name)).toBeLessThan(200);
       }
     });
+  });
+  describe('retries: a lost answer, a repeated start, a repeated partition invocation', () => {
+    it('treats a retried start that meets its own, already closed, execution as started and keeps the pending partitions', async ({
+      expect,
+    }) => {
+      const sfn = await startLostAnswerStepFunctions();
+      try {
+        const table = await h.freshTable();
+        const env = {
+          ...h.env(table, {
+            [kitTestWorkerEnv.partitions]: 'p0,p1',
+            [kitTestWorkerEnv.items]: '4',
+            [kitEnvNames.requestTimeoutMs]: '1500',
+          }),
+          [kitEnvNames.partitionsStateMachineArn]:
+            'arn:aws:states:local:000000000000:stateMachine:lost-answer',
+          AWS_ENDPOINT_URL_SFN: sfn.endpoint,
+        };
+        // The SDK reads its endpoint from process.env, as in Lambda.
+        process.env.AWS_ENDPOINT_URL_SFN = sfn.endpoint;
+        const tick = periodicWorker(kitPartitionedWorker, { env: { ...process.env, ...env } });
+
+        const record = await tick(scheduledEvent, lambdaContext('tick-1'));
+
+        expect(sfn.names).toHaveLength(1);
+        expect(record).toMatchObject({ outcome: 'fanned-out', partitions: { p0: { outcome: 'pending' } } });
+        const status = await workerStatus(h.documents, table, worker);
+        expect(status.history[0]?.summary).toMatchObject({
+          outcome: 'fanned-out',
+          partitions: { p0: { outcome: 'pending' }, p1: { outcome: 'pending' } },
+        });
+      } finally {
+        process.env.AWS_ENDPOINT_URL_SFN = engine.endpoint;
+        await sfn.stop();
+      }
+    }, 30_000);
+
+    it('answers a repeated start with ExecutionAlreadyExists once the execution closed or when the input differs, as Step Functions does', async ({
+      expect,
+    }) => {
+      const arn = 'arn:aws:states:local:000000000000:stateMachine:repeated-start';
+      let release: () => void = () => {};
+      const gate = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      engine.register(arn, { maxConcurrency: 1, invoke: () => gate });
+      const client = new SFNClient({ endpoint: engine.endpoint, region: 'local', maxAttempts: 1 });
+      const start = (input: unknown) =>
+        client.send(
+          new StartExecutionCommand({ stateMachineArn: arn, name: 'tick-1', input: JSON.stringify(input) }),
+        );
+      const input = { tick: {}, partitions: ['p0'] };
+      await start(input);
+
+      const whileOpen = await start(input);
+      const otherInput = await start({ ...input, partitions: ['p1'] }).catch((error: Error) => error);
+      release();
+      await engine.executions.find((e) => e.stateMachineArn === arn)?.done;
+      const afterClose = await start(input).catch((error: Error) => error);
+      client.destroy();
+
+      expect(whileOpen.executionArn).toMatch(/:execution:repeated-start:tick-1$/);
+      expect(otherInput).toMatchObject({ name: 'ExecutionAlreadyExists' });
+      expect(afterClose).toMatchObject({ name: 'ExecutionAlreadyExists' });
+      expect(engine.executions.filter((e) => e.stateMachineArn === arn)).toHaveLength(1);
+    });
+    it('takes a partition’s lease with the token max(stored + 1, its tick’s), and refuses it while another run holds it', async ({
+      expect,
+    }) => {
+      const table = await h.freshTable();
+      const lock = new DynamoDbWorkerLease(h.documents, table, partitionLockKey(worker, 'p0'));
+      const now = new Date();
+      const tokenOf = (outcome: Awaited<ReturnType<typeof lock.acquireLease>>) =>
+        outcome.acquired ? outcome.lease.fencingToken : `refused (${outcome.holder?.owner})`;
+
+      const first = await lock.acquireLease('run-1', now, 60_000, 5);
+      if (first.acquired) await lock.releaseLease(first.lease);
+      const behind = await lock.acquireLease('run-2', now, 60_000, 3);
+      const whileHeld = await lock.acquireLease('run-3', now, 60_000, 9);
+      if (behind.acquired) await lock.releaseLease(behind.lease);
+      const ahead = await lock.acquireLease('run-4', now, 60_000, 9);
+
+      expect([first, behind, whileHeld, ahead].map(tokenOf)).toEqual([5, 6, 'refused (run-2)', 9]);
+      expect((await h.item(table, partitionLockKey(worker, 'p0')))?.[a.fencingToken]).toBe(9);
+    });
+
+    it('keeps the figures of the partition run that did the work when Step Functions invokes the partition again', async ({
+      expect,
+    }) => {
+      const table = await h.freshTable();
+      const arn = `arn:aws:states:local:000000000000:stateMachine:${table.slice(0, 60)}`;
+      const env = {
+        ...h.env(table, { [kitTestWorkerEnv.partitions]: 'p0,p1', [kitTestWorkerEnv.items]: '6' }),
+        [kitEnvNames.partitionsStateMachineArn]: arn,
+        AWS_ENDPOINT_URL_SFN: engine.endpoint,
+      };
+      const handler = periodicWorker(kitPartitionedWorker, { env: { ...process.env, ...env } });
+      // As the Map's Retry on Lambda.ServiceException does after the function ran but its answer was lost: the same
+      // item invoked again, with a new request id.
+      engine.register(arn, {
+        maxConcurrency: 2,
+        invoke: async (item) => {
+          await handler(item, lambdaContext(`partition-${item.partition}`));
+          if (item.partition === 'p0')
+            await handler(item, lambdaContext(`partition-${item.partition}-retry`));
+        },
+      });
+
+      await handler(scheduledEvent, lambdaContext('tick-1'));
+      await Promise.all(engine.executions.filter((e) => e.stateMachineArn === arn).map((e) => e.done));
+
+      const entries = await entriesOf(await workerStatus(h.documents, table, worker));
+      expect(entries.p0).toMatchObject({
+        outcome: 'completed',
+        processed: 6,
+        runId: expect.stringMatching(/^partition-p0\//),
+      });
+      expect(entries.p1).toMatchObject({ outcome: 'completed', processed: 6 });
+      expect((await h.item(table, cursorKey(`${worker}#p0`)))?.[kitTestItem.next]).toBe(6);
+    }, 30_000);
   });
 });
