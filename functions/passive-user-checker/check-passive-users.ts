@@ -135,8 +135,15 @@ class PassivationRun {
   private passivated = 0;
   private raceSkipped = 0;
   private notActive = 0;
-  /** Actionable-looking stale index entries the scan found (before the status check): the backlog's basis. */
+  /**
+   * The accepted backlog (a number the runs keep) plus the actionable-looking entries the scan found (before the
+   * status check).
+   */
   private staleEntries = 0;
+  /** Stale entries the candidate pages met and left in the index (not active, failed): a complete run's backlog. */
+  private staleLeft = 0;
+  /** Where the breaker's scan started: the last accepted cutoff while a backlog waits, else the whole range. */
+  private scanFrom: string | undefined;
   private breakerMemory: BreakerState | undefined;
   /** A count of the whole index made by this run, to be kept for the runs after it. */
   private countedActive: BreakerState['activeUsers'];
@@ -236,26 +243,22 @@ class PassivationRun {
   /**
    * Judges the flow, not the stock. A login path that stopped writing `lastLoginAt` shows up as many users
    * crossing the cutoff within a short window; a long-dormant population is a stock that an operator approves
-   * once. So each run scans the stale range (keys only: an idle tick reads one empty page per shard), counts only
-   * entries it would act on, and splits them into the backlog earlier runs accepted and the users that crossed
-   * since (entries from the last passing run's cutoff on, plus any that appeared below it, such as an import).
-   * The rules apply to those crossings within `BREAKER_WINDOW_HOURS`, remembered in the lock table. Returns the
-   * shards that have work.
+   * once. So each run counts only entries it would act on among the users that crossed since the last accepted
+   * cutoff (keys only: an idle tick reads one empty page per shard), and keeps the backlog earlier runs accepted
+   * as a number, never reading it again: a tick costs what it does, not what waits. With no backlog waiting it
+   * reads the whole stale range, which then holds only crossings (also any that appeared below the cutoff, such
+   * as an import). The rules apply to those crossings within `BREAKER_WINDOW_HOURS`, remembered in the lock
+   * table. Returns the shards that have work: every shard while a backlog waits.
    */
   private async checkBreaker(): Promise<string[]> {
-    // The state is read while the scan's first pages are on their way: the scan needs it only to classify.
-    const memoryRead = this.deps.breakerState.read();
-    memoryRead.catch(() => undefined);
+    // Read first: it says which range to scan (the crossings only, while an accepted backlog waits).
+    const memory = await this.deps.breakerState.read();
     const { breakerMaxStale, breakerMaxStalePercent, breakerMinStale, breakerWindowHours } = this.config;
     let zone = 0;
     let below = 0;
     let exempt = 0;
-    let judgedUntil: string | undefined;
-    const stateKnown = memoryRead.then((state) => {
-      judgedUntil = state.judgedUntil;
-    });
-    // Awaited by each shard before it classifies; a failed read is reported there (or below), not as unhandled.
-    stateKnown.catch(() => undefined);
+    const judgedUntil = memory.judgedUntil;
+    this.scanFrom = memory.backlog > 0 ? judgedUntil : undefined;
     // Every entry that needs a write counts as work for its shard: a stale one, and one whose lastLoginAt must
     // be rewritten (another spelling of an instant) or taken out of the index (no instant at all).
     const perShard = await this.scanStaleRange((entry) => {
@@ -269,13 +272,15 @@ class PassivationRun {
       else if (judgedUntil === undefined || lastLogin.iso >= judgedUntil) zone += 1;
       else below += 1;
       return !entry.neverPassivate || lastLogin.kind === 'instant';
-    }, stateKnown);
-    const memory = await memoryRead;
+    });
     this.breakerMemory = memory;
     this.exempt = exempt;
-    this.staleEntries = zone + below;
+    // Below the accepted cutoff only while nothing waited (the whole range was read); else the backlog is known.
+    this.staleEntries = memory.backlog + zone + below;
     this.zoneEntries = zone;
-    const staleShards = this.shards.filter((_, index) => (perShard[index] ?? 0) > 0);
+    const staleShards = this.shards.filter(
+      (_, index) => this.scanFrom !== undefined || (perShard[index] ?? 0) > 0,
+    );
 
     const earlier = this.crossingsInWindow(memory).reduce((sum, crossing) => sum + crossing.crossed, 0);
     let notActive = 0;
@@ -298,7 +303,7 @@ class PassivationRun {
           `more than BREAKER_MAX_STALE (${breakerMaxStale})`;
       } else if (windowCrossed > 0 && windowCrossed >= breakerMinStale && breakerMaxStalePercent < 100) {
         // The accepted backlog is already known stale: a surge is judged against the users outside it.
-        activeUsers = Math.max(1, (await this.activeUserCount(fresh)) - Math.min(memory.backlog, below));
+        activeUsers = Math.max(1, (await this.activeUserCount(fresh)) - memory.backlog);
         if (windowCrossed * 100 > breakerMaxStalePercent * activeUsers) {
           const percent = ((windowCrossed * 100) / Math.max(activeUsers, 1)).toFixed(1);
           reason =
@@ -341,7 +346,7 @@ class PassivationRun {
     this.breaker = {
       tripped: reason !== undefined && !overridden,
       staleUsers: this.staleEntries - notActive,
-      backlog: Math.min(below, memory.backlog),
+      backlog: memory.backlog,
       crossed,
       windowCrossed: crossed + earlier,
       windowHours: breakerWindowHours,
@@ -381,18 +386,14 @@ class PassivationRun {
    * handing each entry to `visit` once `ready` has settled; returns, per shard, how many entries `visit` counted as
    * actionable (true). Between pages a pause or the budget stops it.
    */
-  private async scanStaleRange(
-    visit: (entry: StaleIndexEntry) => boolean,
-    ready: Promise<unknown> = Promise.resolve(),
-  ): Promise<number[]> {
+  private async scanStaleRange(visit: (entry: StaleIndexEntry) => boolean): Promise<number[]> {
     return Promise.all(
       this.shards.map(async (shard) => {
         let actionable = 0;
         let start: Record<string, unknown> | undefined;
         do {
           if (start && !this.mayStartWork()) break;
-          const page = await this.deps.users.staleIndexPage(shard, this.cutoffIso, start);
-          await ready;
+          const page = await this.deps.users.staleIndexPage(shard, this.cutoffIso, start, this.scanFrom);
           for (const entry of page.entries) if (visit(entry)) actionable += 1;
           start = page.next;
         } while (start);
@@ -494,7 +495,11 @@ class PassivationRun {
   private async recordBacklog(summary: CheckerSummary): Promise<void> {
     const accepted = this.acceptedState;
     if (!accepted || this.job.dryRun) return;
-    const backlog = Math.max(0, this.staleEntries - this.passivated - this.raceSkipped);
+    // A complete run read every shard's stale range to its end: what it left there is the backlog, exactly (users
+    // of the backlog who logged in meanwhile are no longer counted). Else the number is kept up to date.
+    const backlog = summary.complete
+      ? this.staleLeft
+      : Math.max(0, this.staleEntries - this.passivated - this.raceSkipped);
     const approval =
       accepted.approval && !accepted.approval.drainedAt && !accepted.approval.withdrawnAt && summary.complete
         ? { ...accepted.approval, drainedAt: this.job.now().toISOString() }
@@ -579,10 +584,16 @@ class PassivationRun {
    */
   private async passivatePage(candidates: readonly StaleCandidate[]): Promise<void> {
     for (const candidate of candidates) {
-      if (this.knownNotActive.has(candidate.userId)) continue;
+      if (this.knownNotActive.has(candidate.userId)) {
+        this.staleLeft += 1;
+        continue;
+      }
       const lastLogin = readInstant(candidate.lastLoginAt);
       const stale = !candidate.neverPassivate && canonicalStale(lastLogin, this.cutoffIso) !== undefined;
-      // Exempt entries were counted by the breaker's scan; skipped here without a second count.
+      // Exempt entries in the range the breaker's scan read were counted there; below it, they are counted here.
+      if (candidate.neverPassivate && this.scanFrom !== undefined && candidate.lastLoginAt < this.scanFrom) {
+        this.exempt += 1;
+      }
       if (lastLogin.kind === 'canonical' && !stale) continue;
       if (!this.mayStartWork()) break;
       if (!stale) {
@@ -675,6 +686,7 @@ class PassivationRun {
       }
       if (result === 'not-active') {
         this.notActive += 1;
+        this.staleLeft += 1;
         this.job.log.warn('Skipped an index entry whose item is not active (still has activeShard)', {
           userId: candidate.userId,
         });

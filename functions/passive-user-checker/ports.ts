@@ -57,12 +57,14 @@ export type PassivationResult = 'passivated' | 'changed' | 'not-active';
 export interface UserStore {
   /**
    * One page (up to 1 MB) of the index entries with `lastLoginAt < cutoff` in one shard: keys and
-   * `neverPassivate` only, exempt entries included, so the breaker can tell what a run would act on.
+   * `neverPassivate` only, exempt entries included, so the breaker can tell what a run would act on. With
+   * `fromIso`, only the entries with `fromIso <= lastLoginAt < cutoff`: the users who crossed since then.
    */
   staleIndexPage(
     shard: string,
     cutoffIso: string,
     start: Record<string, unknown> | undefined,
+    fromIso?: string,
   ): Promise<StaleIndexPage>;
   /** Every index entry in one shard (all active users), read as counts only. */
   countActive(shard: string): Promise<number>;
