@@ -120,6 +120,15 @@ export function breakerStateOf(item: Record<string, unknown> | undefined): Break
     typeof (stored.activeUsers as { countedAt?: unknown }).countedAt === 'string'
       ? (stored.activeUsers as BreakerState['activeUsers'])
       : undefined;
+  const drained = stored.drainedShards;
+  const drainedShards =
+    drained && typeof drained === 'object' && !Array.isArray(drained)
+      ? Object.fromEntries(
+          Object.entries(drained as Record<string, unknown>).filter(
+            (entry): entry is [string, number] => typeof entry[1] === 'number' && entry[1] >= 0,
+          ),
+        )
+      : undefined;
   return {
     version: version as number,
     judgedUntil: typeof stored.judgedUntil === 'string' ? stored.judgedUntil : undefined,
@@ -128,6 +137,7 @@ export function breakerStateOf(item: Record<string, unknown> | undefined): Break
     approval,
     activeUsers,
     windowReset,
+    ...(drainedShards === undefined ? {} : { drainedShards }),
   };
 }
 

@@ -87,7 +87,22 @@ export async function checkPassiveUsers(
   deps: CheckPassiveUsersDeps,
   job: JobContext<CheckerPayload>,
 ): Promise<CheckerSummary> {
-  return new PassivationRun(config, deps, job).execute();
+  const run = new PassivationRun(config, deps, job);
+  return job.partition === undefined ? run.execute() : run.executePartition(job.partition);
+}
+
+/**
+ * A partitioned tick's plan, under the worker's lease and before any fan-out: the breaker judged once (a trip
+ * throws, as an unpartitioned run does; a verdict is accepted, and written, before any partition starts), and
+ * the shards with work returned: each becomes one partition, which passivates its own shard up to
+ * `MAX_PASSIVATIONS_PER_RUN` and sends its warnings. An idle tick reads one empty page per shard and starts none.
+ */
+export async function planPassivation(
+  config: WorkerConfig,
+  deps: CheckPassiveUsersDeps,
+  job: JobContext<CheckerPayload>,
+): Promise<string[]> {
+  return new PassivationRun(config, deps, job).plan();
 }
 
 /** The summary of a run that did not reach the job (lock held, paused): its cutoff and shards, nothing done. */
@@ -121,7 +136,14 @@ export function idleSummary(
 class PassivationRun {
   readonly startedAt: Date;
   private readonly cutoffIso: string;
+  /**
+   * Users are passivated below this: the cutoff, or in a partition the breaker's accepted cutoff when that is
+   * earlier (a user who crossed after the tick's plan judged them waits for the next tick's plan).
+   */
+  private passivateBeforeIso: string;
+  /** The shards this run works on: all of them, or a partition's one. */
   private readonly shards: readonly string[];
+  private readonly allShards: readonly string[];
   private readonly limiter: ConcurrencyLimiter;
   /** Passivations started and not yet settled (at most UPDATE_CONCURRENCY alive, one waiting per shard). */
   private readonly writesInFlight = new Set<Promise<void>>();
@@ -144,6 +166,8 @@ class PassivationRun {
   private staleLeft = 0;
   /** Where the breaker's scan started: the last accepted cutoff while a backlog waits, else the whole range. */
   private scanFrom: string | undefined;
+  /** The shards in which the breaker's scan found work (crossings, repairs). */
+  private crossedShards: readonly string[] = [];
   private breakerMemory: BreakerState | undefined;
   /** A count of the whole index made by this run, to be kept for the runs after it. */
   private countedActive: BreakerState['activeUsers'];
@@ -178,7 +202,9 @@ class PassivationRun {
   ) {
     this.startedAt = job.startedAt;
     this.cutoffIso = new Date(this.startedAt.getTime() - config.inactiveDays * dayMs).toISOString();
-    this.shards = Array.from({ length: config.activeShards }, (_, shard) => String(shard));
+    this.passivateBeforeIso = this.cutoffIso;
+    this.allShards = Array.from({ length: config.activeShards }, (_, shard) => String(shard));
+    this.shards = job.partition === undefined ? this.allShards : [job.partition];
     this.limiter = new ConcurrencyLimiter(config.updateConcurrency);
     const events = deps.events;
     this.outbox = events && new EventOutbox((batch) => events.publishPassivated(batch));
@@ -219,6 +245,102 @@ class PassivationRun {
     const summary = this.summary();
     await this.recordBacklog(summary);
     return summary;
+  }
+
+  /** The plan of a partitioned tick: the breaker's pass and its verdict accepted; the shards with work. */
+  async plan(): Promise<string[]> {
+    this.job.log.info('Planning the shards with stale users', {
+      runId: this.job.runId,
+      cutoff: this.cutoffIso,
+      dryRun: this.job.dryRun,
+      shards: this.shards.length,
+    });
+    const staleShards = this.mayStartWork() ? await this.guarded(() => this.checkBreaker()) : [];
+    if (this.breaker?.tripped && !this.job.dryRun) throw new BreakerTrippedError(this.summary());
+    if (staleShards !== undefined && staleShards.length > 0 && !this.mayStartWork()) return [];
+    const accepted = this.breaker && !this.job.dryRun ? await this.guarded(() => this.acceptVerdict()) : true;
+    if (this.systemicError !== undefined) throw new SystemicFailureError(this.summary(), this.systemicError);
+    if (this.breaker && !this.breaker.tripped) {
+      this.job.log.info('Breaker passed; fanning out the shards with work', {
+        staleUsers: this.breaker.staleUsers,
+        backlog: this.breaker.backlog,
+        crossed: this.breaker.crossed,
+        shards: accepted ? (staleShards?.length ?? 0) : 0,
+      });
+    }
+    return accepted ? (staleShards ?? []) : [];
+  }
+
+  /**
+   * One partition of a tick: its shard's passivations (the breaker was judged by the tick's plan, which accepted
+   * what the partitions drain: users below its accepted cutoff), its shard's warnings, and what it did taken off
+   * the backlog.
+   */
+  async executePartition(shard: string): Promise<CheckerSummary> {
+    if (!this.allShards.includes(shard)) {
+      throw new RangeError(`Partition "${shard}" is no shard of ACTIVE_SHARDS=${this.config.activeShards}`);
+    }
+    const memory = this.mayStartWork() ? await this.guarded(() => this.deps.breakerState.read()) : undefined;
+    // No accepted cutoff: nothing was ever accepted, so nothing stale is passivated here.
+    const judgedUntil = memory?.judgedUntil;
+    if (judgedUntil !== undefined) {
+      this.passivateBeforeIso = judgedUntil < this.cutoffIso ? judgedUntil : this.cutoffIso;
+      await this.guarded(() => this.passivateShard(shard));
+    }
+    await this.settlePassivations();
+    if (this.config.warningDays > 0 && this.deps.events && !this.job.dryRun && this.mayStartUncappedWork()) {
+      await this.guarded(() => this.warnShard(shard));
+    }
+    if (this.systemicError === undefined && this.passivationsFailed >= systemicFailureThreshold) {
+      if (this.passivated + this.raceSkipped === 0) {
+        this.systemicError = new Error(`all ${this.passivationsFailed} passivation updates failed`);
+      }
+    }
+    if (this.systemicError !== undefined) throw new SystemicFailureError(this.summary(), this.systemicError);
+    const summary = this.summary();
+    if (memory) await this.recordPartitionBacklog(summary, shard);
+    return summary;
+  }
+
+  /**
+   * After a partition: what it passivated taken off the backlog, and its shard marked drained when it read the
+   * shard's stale range to the end. Once every shard is drained, what they left is the backlog, exactly, and an
+   * approval is marked drained. Retried on a version conflict (the tick's other partitions write it too); best
+   * effort, as for an unpartitioned run.
+   */
+  private async recordPartitionBacklog(summary: CheckerSummary, shard: string): Promise<void> {
+    if (this.job.dryRun) return;
+    try {
+      for (let attempt = 0; attempt < 10; attempt += 1) {
+        const { version, ...state } = await this.deps.breakerState.read();
+        const drainedShards: Record<string, number> = { ...(state.drainedShards ?? {}) };
+        if (summary.complete) drainedShards[shard] = this.staleLeft;
+        else delete drainedShards[shard];
+        const allDrained = this.allShards.every((name) => drainedShards[name] !== undefined);
+        const backlog = allDrained
+          ? Object.values(drainedShards).reduce((sum, left) => sum + left, 0)
+          : Math.max(0, state.backlog - this.passivated - this.raceSkipped);
+        const approval =
+          allDrained && state.approval && !state.approval.drainedAt && !state.approval.withdrawnAt
+            ? { ...state.approval, drainedAt: this.job.now().toISOString() }
+            : state.approval;
+        const activeUsers = state.activeUsers && {
+          ...state.activeUsers,
+          count: Math.max(0, state.activeUsers.count - this.passivated),
+        };
+        const next = { ...state, backlog, approval, activeUsers, drainedShards };
+        if (sameState(state, next)) return;
+        if (await this.deps.breakerState.write(withoutVersion(next), version)) return;
+      }
+      this.job.log.warn(
+        'Could not record the breaker backlog (busy); the next plan judges the difference',
+        {},
+      );
+    } catch (error) {
+      this.job.log.warn('Could not record the breaker backlog; the next plan judges the difference', {
+        error: errorName(error),
+      });
+    }
   }
 
   /** Runs a step; a thrown error stops all further work and fails the run once in-flight work settles. */
@@ -278,8 +400,12 @@ class PassivationRun {
     // Below the accepted cutoff only while nothing waited (the whole range was read); else the backlog is known.
     this.staleEntries = memory.backlog + zone + below;
     this.zoneEntries = zone;
+    // While a backlog waits, every shard not yet drained by a partition may hold some of it.
+    const drained = memory.drainedShards ?? {};
+    this.crossedShards = this.shards.filter((_, index) => (perShard[index] ?? 0) > 0);
     const staleShards = this.shards.filter(
-      (_, index) => this.scanFrom !== undefined || (perShard[index] ?? 0) > 0,
+      (shard, index) =>
+        (perShard[index] ?? 0) > 0 || (this.scanFrom !== undefined && drained[shard] === undefined),
     );
 
     const earlier = this.crossingsInWindow(memory).reduce((sum, crossing) => sum + crossing.crossed, 0);
@@ -455,6 +581,15 @@ class PassivationRun {
     if (verdict.crossed > 0 && !verdict.overridden) {
       crossings.push({ cutoff: this.cutoffIso, crossed: verdict.crossed });
     }
+    // Partitioned runs: a shard with new work is no longer drained; a new stock (nothing waited) starts afresh.
+    const drainedShards =
+      this.scanFrom === undefined || memory.drainedShards === undefined
+        ? undefined
+        : Object.fromEntries(
+            Object.entries(memory.drainedShards).filter(([shard]) => !this.crossedShards.includes(shard)),
+          );
+    const allDrained =
+      drainedShards !== undefined && this.allShards.every((shard) => drainedShards[shard] !== undefined);
     const next: Omit<BreakerState, 'version'> = {
       // Moves on whenever anything stood in the zone (also entries that turned out not active, so they are
       // checked once, not on every tick), and never backwards (a run with a slow clock).
@@ -463,11 +598,14 @@ class PassivationRun {
         (memory.judgedUntil === undefined || this.cutoffIso > memory.judgedUntil)
           ? this.cutoffIso
           : memory.judgedUntil,
-      backlog: this.staleEntries,
+      backlog: allDrained
+        ? Object.values(drainedShards).reduce((sum, left) => sum + left, 0)
+        : this.staleEntries,
       crossings,
       approval: verdict.approval,
       activeUsers: this.countedActive ?? memory.activeUsers,
       windowReset: memory.windowReset,
+      drainedShards,
     };
     if (sameState(memory, next)) {
       this.acceptedState = memory;
@@ -509,7 +647,13 @@ class PassivationRun {
       ...accepted.activeUsers,
       count: Math.max(0, accepted.activeUsers.count - this.passivated),
     };
-    const next: Omit<BreakerState, 'version'> = { ...accepted, backlog, approval, activeUsers };
+    const next: Omit<BreakerState, 'version'> = {
+      ...accepted,
+      backlog,
+      approval,
+      activeUsers,
+      drainedShards: undefined,
+    };
     if (sameState(accepted, next)) return;
     try {
       await this.deps.breakerState.write(withoutVersion(next), accepted.version);
@@ -522,7 +666,8 @@ class PassivationRun {
 
   private async passivateShard(shard: string): Promise<void> {
     await this.forEachPage(
-      (start) => this.deps.users.staleCandidatesPage(shard, this.cutoffIso, this.config.queryPageSize, start),
+      (start) =>
+        this.deps.users.staleCandidatesPage(shard, this.passivateBeforeIso, this.config.queryPageSize, start),
       (candidates) => this.passivatePage(candidates),
       () => this.mayStartWork(),
       'passivation',
@@ -589,11 +734,13 @@ class PassivationRun {
         continue;
       }
       const lastLogin = readInstant(candidate.lastLoginAt);
-      const stale = !candidate.neverPassivate && canonicalStale(lastLogin, this.cutoffIso) !== undefined;
+      const stale =
+        !candidate.neverPassivate && canonicalStale(lastLogin, this.passivateBeforeIso) !== undefined;
       // Exempt entries in the range the breaker's scan read were counted there; below it, they are counted here.
-      if (candidate.neverPassivate && this.scanFrom !== undefined && candidate.lastLoginAt < this.scanFrom) {
-        this.exempt += 1;
-      }
+      const scanned =
+        this.job.partition === undefined &&
+        (this.scanFrom === undefined || candidate.lastLoginAt >= this.scanFrom);
+      if (candidate.neverPassivate && !scanned) this.exempt += 1;
       if (lastLogin.kind === 'canonical' && !stale) continue;
       if (!this.mayStartWork()) break;
       if (!stale) {
@@ -672,7 +819,7 @@ class PassivationRun {
       const rewrite = lastLogin.kind === 'instant' ? rewriteOf(candidate, lastLogin) : undefined;
       const result = await this.deps.users.passivateIfStillStale(
         candidate.userId,
-        this.cutoffIso,
+        this.passivateBeforeIso,
         passivatedAt,
         rewrite,
       );
@@ -857,6 +1004,7 @@ class PassivationRun {
   private summary(): CheckerSummary {
     return {
       ...idleSummary(this.config, this.startedAt),
+      shards: this.shards.length,
       pages: this.pages,
       candidates: this.candidates,
       warningPages: this.warningPages,
@@ -883,8 +1031,8 @@ class PassivationRun {
 function withoutVersion(
   state: Omit<BreakerState, 'version'> & { version?: number },
 ): Omit<BreakerState, 'version'> {
-  const { judgedUntil, backlog, crossings, approval, activeUsers, windowReset } = state;
-  return { judgedUntil, backlog, crossings, approval, activeUsers, windowReset };
+  const { judgedUntil, backlog, crossings, approval, activeUsers, windowReset, drainedShards } = state;
+  return { judgedUntil, backlog, crossings, approval, activeUsers, windowReset, drainedShards };
 }
 
 function sameState(a: Omit<BreakerState, 'version'>, b: Omit<BreakerState, 'version'>): boolean {

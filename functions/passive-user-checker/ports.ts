@@ -183,6 +183,11 @@ export interface BreakerState {
   readonly activeUsers: { readonly count: number; readonly countedAt: string } | undefined;
   /** Who last cleared the window by hand (`breaker reset`), and when. */
   readonly windowReset?: { readonly by: string; readonly at: string } | undefined;
+  /**
+   * Partitioned runs: the shards whose partition read its stale range to the end since the backlog was accepted,
+   * with how many entries it left there (not active). Once every shard is in it, those are the whole backlog.
+   */
+  readonly drainedShards?: Readonly<Record<string, number>> | undefined;
 }
 
 export interface BreakerStore {
