@@ -311,7 +311,8 @@ class PassivationRun {
   private async recordPartitionBacklog(summary: CheckerSummary, shard: string): Promise<void> {
     if (this.job.dryRun) return;
     try {
-      for (let attempt = 0; attempt < 10; attempt += 1) {
+      // Every partition of a tick may finish at once: one write wins per round, so as many rounds as shards.
+      for (let attempt = 0; attempt < Math.min(this.allShards.length + 4, 64); attempt += 1) {
         const { version, ...state } = await this.deps.breakerState.read();
         const drainedShards: Record<string, number> = { ...(state.drainedShards ?? {}) };
         if (summary.complete) drainedShards[shard] = this.staleLeft;
