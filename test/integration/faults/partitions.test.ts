@@ -124,7 +124,9 @@ describe(`the checker on partitions, one per shard, fanned out on the local engi
 
     const ticks: RunSummary[] = [];
     while (ticks.length < 4 && !(await drained(fanned))) ticks.push(await t.tick(`tick-${ticks.length}`));
+    const mark = h.proxy.mark();
     const idle = await t.tick('idle');
+    const idleUserCalls = h.proxy.find({ tableName: fanned.usersTableName, after: mark });
     let singleTicks = 0;
     while (singleTicks < 40 && !(await drained(single))) {
       await unpartitioned(scheduledEvent, lambdaContext(`single-${singleTicks}`));
@@ -144,6 +146,7 @@ describe(`the checker on partitions, one per shard, fanned out on the local engi
     ).toBe(true);
     // The idle tick after the drain reads one empty page per shard and starts nothing.
     expect(idle).toMatchObject({ outcome: 'completed' });
+    expect(idleUserCalls.map((call) => call.operation)).toEqual(Array(shards).fill('Query'));
     expect(t.executions()).toHaveLength(2);
     expect(singleTicks).toBe(32);
   }, 300_000);
