@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { lockTable } from '../periodic-worker/lock-table-schema';
-import type { BreakerState, BreakerStore } from './ports';
+import type { BreakerState, BreakerStore, DrainCursor } from './ports';
 
 /**
  * The breaker's memory (approval, accepted backlog, recent crossings): the checker's own item beside its lock item
@@ -129,6 +129,18 @@ export function breakerStateOf(item: Record<string, unknown> | undefined): Break
           ),
         )
       : undefined;
+  const cursors = stored.drainCursor;
+  const drainCursor =
+    cursors && typeof cursors === 'object' && !Array.isArray(cursors)
+      ? Object.fromEntries(
+          Object.entries(cursors as Record<string, { at?: unknown; left?: unknown } | null>).filter(
+            (entry): entry is [string, DrainCursor] =>
+              typeof entry[1]?.at === 'string' && typeof entry[1]?.left === 'number' && entry[1].left >= 0,
+          ),
+        )
+      : undefined;
+  const unexplained =
+    typeof stored.unexplained === 'number' && stored.unexplained > 0 ? stored.unexplained : undefined;
   return {
     version: version as number,
     judgedUntil: typeof stored.judgedUntil === 'string' ? stored.judgedUntil : undefined,
@@ -138,6 +150,8 @@ export function breakerStateOf(item: Record<string, unknown> | undefined): Break
     activeUsers,
     windowReset,
     ...(drainedShards === undefined ? {} : { drainedShards }),
+    ...(drainCursor === undefined ? {} : { drainCursor }),
+    ...(unexplained === undefined ? {} : { unexplained }),
   };
 }
 

@@ -14,6 +14,7 @@ import type {
   CandidatePage,
   CheckerSummary,
   DomainEvents,
+  DrainCursor,
   LastLoginRewrite,
   StaleCandidate,
   StaleIndexEntry,
@@ -166,6 +167,18 @@ class PassivationRun {
   private staleLeft = 0;
   /** Where the breaker's scan started: the last accepted cutoff while a backlog waits, else the whole range. */
   private scanFrom: string | undefined;
+  /** While a backlog waits: at most this many users below the accepted cutoff are passivated (the backlog read). */
+  private explainedBelow = 0;
+  private belowStarted = 0;
+  /** Stale entries below the accepted cutoff that the backlog does not explain: left alone, judged by the next run. */
+  private unexplained = 0;
+  /** The unexplained entries the last run met, judged by this one. */
+  private carried = 0;
+  /** Per shard, the stale entries this run met (not the unexplained), the last one met, and those it passivated. */
+  private readonly drainPositions = new Map<
+    string,
+    { at: string | undefined; met: number; behind: number; passivated: number }
+  >();
   /** The shards in which the breaker's scan found work (crossings, repairs). */
   private crossedShards: readonly string[] = [];
   private breakerMemory: BreakerState | undefined;
@@ -382,6 +395,11 @@ class PassivationRun {
     let exempt = 0;
     const judgedUntil = memory.judgedUntil;
     this.scanFrom = memory.backlog > 0 ? judgedUntil : undefined;
+    this.explainedBelow = memory.backlog;
+    // What the last drain met below the accepted cutoff beyond the backlog: judged now, as crossings. With no
+    // backlog the whole range is read, which counts them afresh.
+    const carried = this.scanFrom === undefined ? 0 : (memory.unexplained ?? 0);
+    this.carried = carried;
     // Every entry that needs a write counts as work for its shard: a stale one, and one whose lastLoginAt must
     // be rewritten (another spelling of an instant) or taken out of the index (no instant at all).
     const perShard = await this.scanStaleRange((entry) => {
@@ -399,7 +417,7 @@ class PassivationRun {
     this.breakerMemory = memory;
     this.exempt = exempt;
     // Below the accepted cutoff only while nothing waited (the whole range was read); else the backlog is known.
-    this.staleEntries = memory.backlog + zone + below;
+    this.staleEntries = memory.backlog + zone + below + carried;
     this.zoneEntries = zone;
     // While a backlog waits, every shard not yet drained by a partition may hold some of it.
     const drained = memory.drainedShards ?? {};
@@ -417,7 +435,7 @@ class PassivationRun {
     // Users below the last accepted cutoff are credited against the backlog; the rest of them crossed (were added).
     // Not-active entries found there are taken off that excess: at worst they hide as many additions.
     const crossedNow = () =>
-      zone - (notActive - notActiveBelow) + Math.max(0, below - memory.backlog - notActiveBelow);
+      carried + zone - (notActive - notActiveBelow) + Math.max(0, below - memory.backlog - notActiveBelow);
 
     const judge = async (fresh: boolean): Promise<void> => {
       const crossed = crossedNow();
@@ -607,6 +625,9 @@ class PassivationRun {
       activeUsers: this.countedActive ?? memory.activeUsers,
       windowReset: memory.windowReset,
       drainedShards,
+      // Accepted, the additions are part of the backlog: the cursors, which would keep them out, start afresh.
+      drainCursor: this.carried > 0 ? undefined : memory.drainCursor,
+      unexplained: undefined,
     };
     if (sameState(memory, next)) {
       this.acceptedState = memory;
@@ -636,9 +657,16 @@ class PassivationRun {
     if (!accepted || this.job.dryRun) return;
     // A complete run read every shard's stale range to its end: what it left there is the backlog, exactly (users
     // of the backlog who logged in meanwhile are no longer counted). Else the number is kept up to date.
-    const backlog = summary.complete
-      ? this.staleLeft
-      : Math.max(0, this.staleEntries - this.passivated - this.raceSkipped);
+    // Never more than what the accepted stock still explains: what a run found beyond it is not the backlog but
+    // unexplained, and the next run judges it.
+    const explained = Math.max(0, this.staleEntries - this.passivated - this.raceSkipped);
+    const backlog = summary.complete ? Math.min(explained, this.staleLeft) : explained;
+    const drainCursor: Record<string, DrainCursor> = { ...(accepted.drainCursor ?? {}) };
+    for (const [shard, position] of this.drainPositions) {
+      if (position.at !== undefined) {
+        drainCursor[shard] = { at: position.at, left: Math.max(0, position.met - position.passivated) };
+      }
+    }
     const approval =
       accepted.approval && !accepted.approval.drainedAt && !accepted.approval.withdrawnAt && summary.complete
         ? { ...accepted.approval, drainedAt: this.job.now().toISOString() }
@@ -654,6 +682,8 @@ class PassivationRun {
       approval,
       activeUsers,
       drainedShards: undefined,
+      drainCursor: Object.keys(drainCursor).length > 0 ? drainCursor : undefined,
+      unexplained: this.unexplained > 0 ? this.unexplained : undefined,
     };
     if (sameState(accepted, next)) return;
     try {
@@ -669,7 +699,7 @@ class PassivationRun {
     await this.forEachPage(
       (start) =>
         this.deps.users.staleCandidatesPage(shard, this.passivateBeforeIso, this.config.queryPageSize, start),
-      (candidates) => this.passivatePage(candidates),
+      (candidates) => this.passivatePage(candidates, shard),
       () => this.mayStartWork(),
       'passivation',
     );
@@ -728,10 +758,18 @@ class PassivationRun {
    * next page starts writing while this one's last writes and their events are still under way, so a page
    * boundary never leaves slots idle. Each write hands its event to the outbox as it succeeds.
    */
-  private async passivatePage(candidates: readonly StaleCandidate[]): Promise<void> {
+  private async passivatePage(candidates: readonly StaleCandidate[], shard: string): Promise<void> {
+    let position = this.drainPositions.get(shard);
+    if (position === undefined) {
+      position = { at: undefined, met: 0, behind: 0, passivated: 0 };
+      this.drainPositions.set(shard, position);
+    }
+    const drain = position;
     for (const candidate of candidates) {
       if (this.knownNotActive.has(candidate.userId)) {
         this.staleLeft += 1;
+        drain.met += 1;
+        drain.at = candidate.lastLoginAt;
         continue;
       }
       const lastLogin = readInstant(candidate.lastLoginAt);
@@ -750,6 +788,12 @@ class PassivationRun {
         if (!this.job.dryRun) await this.startWrite(() => this.repairLastLogin(candidate, lastLogin));
         continue;
       }
+      const belowAccepted =
+        this.scanFrom !== undefined && canonicalStale(lastLogin, this.scanFrom) !== undefined;
+      if (belowAccepted && this.unexplainedBelow(candidate, shard, drain)) {
+        this.unexplained += 1;
+        continue;
+      }
       if (this.job.dryRun) {
         this.wouldPassivate += 1;
         if (this.sampleUserIds.length < dryRunSampleSize) this.sampleUserIds.push(candidate.userId);
@@ -760,12 +804,30 @@ class PassivationRun {
         break;
       }
       this.passivationsStarted += 1;
+      if (belowAccepted) this.belowStarted += 1;
+      drain.met += 1;
+      drain.at = candidate.lastLoginAt;
       await this.startWrite(async () => {
         const event = await this.passivate(candidate, lastLogin);
+        if (event) drain.passivated += 1;
         // In the write's slot: a bus slower than the writes holds slots, so events never pile up in memory.
         if (event) await this.outbox?.add(event);
       });
     }
+  }
+
+  /**
+   * Whether a stale entry below the accepted cutoff is more than the backlog explains: the backlog is a number, so
+   * at most that many are passivated; and before where the last drain stopped in this shard, only as many stand as
+   * it left there: more are additions (an import, a backfill), which no one judged.
+   */
+  private unexplainedBelow(candidate: StaleCandidate, shard: string, position: { behind: number }): boolean {
+    const cursor = this.acceptedState?.drainCursor?.[shard];
+    if (cursor !== undefined && candidate.lastLoginAt < cursor.at) {
+      position.behind += 1;
+      if (position.behind > cursor.left) return true;
+    }
+    return this.belowStarted >= this.explainedBelow;
   }
 
   /**
@@ -1033,7 +1095,18 @@ function withoutVersion(
   state: Omit<BreakerState, 'version'> & { version?: number },
 ): Omit<BreakerState, 'version'> {
   const { judgedUntil, backlog, crossings, approval, activeUsers, windowReset, drainedShards } = state;
-  return { judgedUntil, backlog, crossings, approval, activeUsers, windowReset, drainedShards };
+  const { drainCursor, unexplained } = state;
+  return {
+    judgedUntil,
+    backlog,
+    crossings,
+    approval,
+    activeUsers,
+    windowReset,
+    drainedShards,
+    drainCursor,
+    unexplained,
+  };
 }
 
 function sameState(a: Omit<BreakerState, 'version'>, b: Omit<BreakerState, 'version'>): boolean {

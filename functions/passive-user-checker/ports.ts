@@ -188,6 +188,20 @@ export interface BreakerState {
    * with how many entries it left there (not active). Once every shard is in it, those are the whole backlog.
    */
   readonly drainedShards?: Readonly<Record<string, number>> | undefined;
+  /**
+   * Unpartitioned drains, per shard: the stored `lastLoginAt` of the last stale entry a run met below the accepted
+   * cutoff, and how many stale entries were left in the index up to it. More entries than that before it were
+   * added since (an import, a backfill): they are not the backlog.
+   */
+  readonly drainCursor?: Readonly<Record<string, DrainCursor>> | undefined;
+  /** Stale entries below the accepted cutoff beyond what the backlog explains, met by a run: the next run judges them. */
+  readonly unexplained?: number | undefined;
+}
+
+/** How far a drain read one shard's stale range, and what it left behind there. */
+export interface DrainCursor {
+  readonly at: string;
+  readonly left: number;
 }
 
 export interface BreakerStore {
