@@ -170,6 +170,8 @@ class PassivationRun {
   /** While a backlog waits: at most this many users below the accepted cutoff are passivated (the backlog read). */
   private explainedBelow = 0;
   private belowStarted = 0;
+  /** A partition's share of the backlog, taken off the breaker's item before it passivates. */
+  private reserved = 0;
   /** Stale entries below the accepted cutoff that the backlog does not explain: left alone, judged by the next run. */
   private unexplained = 0;
   /** The unexplained entries the last run met, judged by this one. */
@@ -298,6 +300,10 @@ class PassivationRun {
     const judgedUntil = memory?.judgedUntil;
     if (judgedUntil !== undefined) {
       this.passivateBeforeIso = judgedUntil < this.cutoffIso ? judgedUntil : this.cutoffIso;
+      // Everything this partition passivates is below the accepted cutoff, so it spends the backlog: a page's share
+      // is taken off the breaker's item before it is written, so that two partitions never spend the same remainder.
+      this.scanFrom = this.passivateBeforeIso;
+      this.explainedBelow = this.job.dryRun ? (memory?.backlog ?? 0) : 0;
       await this.guarded(() => this.passivateShard(shard));
     }
     await this.settlePassivations();
@@ -316,6 +322,27 @@ class PassivationRun {
   }
 
   /**
+   * A partition's share of the backlog for one page, taken off the breaker's item with its optimistic version
+   * before it passivates (only what it is about to use, so no partition starves the others); what it does not
+   * spend goes back when it records its work. A partition that dies in between leaves its share taken: the next
+   * plan that reads the whole range judges those users again (the safe side).
+   */
+  private async reserveBacklog(wanted: number): Promise<number> {
+    // Each refusal means another partition's write went through: every partition of a tick may reserve at once
+    // and record at once, so a few rounds per shard.
+    for (let attempt = 0; attempt < Math.min(4 * this.allShards.length + 4, 256); attempt += 1) {
+      const { version, ...state } = await this.deps.breakerState.read();
+      const share = Math.min(wanted, state.backlog);
+      if (share <= 0) return 0;
+      if (await this.deps.breakerState.write({ ...state, backlog: state.backlog - share }, version)) {
+        this.reserved += share;
+        return share;
+      }
+    }
+    return 0;
+  }
+
+  /**
    * After a partition: what it passivated taken off the backlog, and its shard marked drained when it read the
    * shard's stale range to the end. Once every shard is drained, what they left is the backlog, exactly, and an
    * approval is marked drained. Retried on a version conflict (the tick's other partitions write it too); best
@@ -324,16 +351,22 @@ class PassivationRun {
   private async recordPartitionBacklog(summary: CheckerSummary, shard: string): Promise<void> {
     if (this.job.dryRun) return;
     try {
-      // Every partition of a tick may finish at once: one write wins per round, so as many rounds as shards.
-      for (let attempt = 0; attempt < Math.min(this.allShards.length + 4, 64); attempt += 1) {
+      // Every partition of a tick may finish at once, and take its shares of the backlog at once: one write wins
+      // per round, so a few rounds per shard.
+      for (let attempt = 0; attempt < Math.min(4 * this.allShards.length + 4, 256); attempt += 1) {
         const { version, ...state } = await this.deps.breakerState.read();
         const drainedShards: Record<string, number> = { ...(state.drainedShards ?? {}) };
         if (summary.complete) drainedShards[shard] = this.staleLeft;
         else delete drainedShards[shard];
         const allDrained = this.allShards.every((name) => drainedShards[name] !== undefined);
+        // The unspent share goes back; what the drained shards left lowers the backlog, never raises it.
+        const explained = state.backlog + Math.max(0, this.reserved - this.passivated - this.raceSkipped);
         const backlog = allDrained
-          ? Object.values(drainedShards).reduce((sum, left) => sum + left, 0)
-          : Math.max(0, state.backlog - this.passivated - this.raceSkipped);
+          ? Math.min(
+              explained,
+              Object.values(drainedShards).reduce((sum, left) => sum + left, 0),
+            )
+          : explained;
         const approval =
           allDrained && state.approval && !state.approval.drainedAt && !state.approval.withdrawnAt
             ? { ...state.approval, drainedAt: this.job.now().toISOString() }
@@ -765,7 +798,7 @@ class PassivationRun {
       this.drainPositions.set(shard, position);
     }
     const drain = position;
-    for (const candidate of candidates) {
+    for (const [index, candidate] of candidates.entries()) {
       if (this.knownNotActive.has(candidate.userId)) {
         this.staleLeft += 1;
         drain.met += 1;
@@ -790,7 +823,26 @@ class PassivationRun {
       }
       const belowAccepted =
         this.scanFrom !== undefined && canonicalStale(lastLogin, this.scanFrom) !== undefined;
+      if (
+        belowAccepted &&
+        this.job.partition !== undefined &&
+        !this.job.dryRun &&
+        this.belowStarted >= this.explainedBelow
+      ) {
+        const wanted = Math.min(
+          candidates.length - index,
+          this.config.maxPassivationsPerRun - this.passivationsStarted,
+        );
+        const share = await this.guarded(() => this.reserveBacklog(wanted));
+        if (share === undefined) break;
+        this.explainedBelow += share;
+      }
       if (belowAccepted && this.unexplainedBelow(candidate, shard, drain)) {
+        // A partition's share is spent: the rest of the backlog may be another partition's, so it only stops.
+        if (this.job.partition !== undefined) {
+          this.stop('per-run-cap');
+          break;
+        }
         this.unexplained += 1;
         continue;
       }

@@ -181,4 +181,44 @@ describe(`the checker on partitions, one per shard, fanned out on the local engi
     expect(t.executions()[0]?.partitions).toHaveLength(shards);
     expect(statusesOf(await h.users(names), ids).every((status) => status === 'passive')).toBe(true);
   }, 120_000);
+
+  it('passivates below the accepted cutoff no more users than the approved backlog explains when dormant users are imported during the drain, then trips', async () => {
+    const now = new Date();
+    const names = await h.freshTables();
+    const approved = evenlyStale('approved', 160, now);
+    // Older than every approved user (the partitions drain oldest first), 20 in each shard.
+    const imported = Array.from({ length: 320 }, (_, i) => ({
+      ...activeUser({
+        userId: `imported-${String(i).padStart(5, '0')}`,
+        lastLoginAt: new Date(now.getTime() - (2_000 + i) * dayMs).toISOString(),
+        activeShards: shards,
+      }),
+      [usersTable.attributes.activeShard]: String(i % shards),
+    }));
+    await h.seed(names, approved);
+    const t = partitioned(names, {
+      [envNames.activeShards]: String(shards),
+      [envNames.maxPassivationsPerRun]: '8',
+      [envNames.breakerMaxStale]: '100',
+      [envNames.requestTimeoutMs]: '10000',
+    });
+    await expect(t.tick('tripped')).rejects.toThrow(/Mass-passivation breaker tripped/);
+    await realHandler(t.env)({ overrideBreaker: true, approvedBy: 'ops@test' }, lambdaContext('approve'));
+    await Promise.all(t.executions().map((e) => e.done));
+    const afterApproval = statusesOf(
+      await h.users(names),
+      approved.map((u) => u.userId),
+    ).filter((status) => status === 'passive').length;
+
+    await h.seed(names, imported);
+    const drain = await t.tick('drain');
+    const trip = await t.tick('after-drain').catch((error: unknown) => error);
+
+    const users = await h.users(names);
+    const passive = [...approved, ...imported].filter((u) => statusesOf(users, [u.userId])[0] === 'passive');
+    expect(afterApproval).toBe(128);
+    expect(drain).toMatchObject({ outcome: 'fanned-out' });
+    expect(passive).toHaveLength(160);
+    expect(String(trip)).toMatch(/breaker tripped, nothing was written: \d+ users crossed the cutoff/);
+  }, 180_000);
 });
