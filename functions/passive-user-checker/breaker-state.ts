@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { lockTable } from '../periodic-worker/lock-table-schema';
-import type { BreakerState, BreakerStore } from './ports';
+import type { BreakerState, BreakerStore, DrainCursor } from './ports';
 
 /**
  * The breaker's memory (approval, accepted backlog, recent crossings): the checker's own item beside its lock item
@@ -120,6 +120,27 @@ export function breakerStateOf(item: Record<string, unknown> | undefined): Break
     typeof (stored.activeUsers as { countedAt?: unknown }).countedAt === 'string'
       ? (stored.activeUsers as BreakerState['activeUsers'])
       : undefined;
+  const drained = stored.drainedShards;
+  const drainedShards =
+    drained && typeof drained === 'object' && !Array.isArray(drained)
+      ? Object.fromEntries(
+          Object.entries(drained as Record<string, unknown>).filter(
+            (entry): entry is [string, number] => typeof entry[1] === 'number' && entry[1] >= 0,
+          ),
+        )
+      : undefined;
+  const cursors = stored.drainCursor;
+  const drainCursor =
+    cursors && typeof cursors === 'object' && !Array.isArray(cursors)
+      ? Object.fromEntries(
+          Object.entries(cursors as Record<string, { at?: unknown; left?: unknown } | null>).filter(
+            (entry): entry is [string, DrainCursor] =>
+              typeof entry[1]?.at === 'string' && typeof entry[1]?.left === 'number' && entry[1].left >= 0,
+          ),
+        )
+      : undefined;
+  const unexplained =
+    typeof stored.unexplained === 'number' && stored.unexplained > 0 ? stored.unexplained : undefined;
   return {
     version: version as number,
     judgedUntil: typeof stored.judgedUntil === 'string' ? stored.judgedUntil : undefined,
@@ -128,6 +149,9 @@ export function breakerStateOf(item: Record<string, unknown> | undefined): Break
     approval,
     activeUsers,
     windowReset,
+    ...(drainedShards === undefined ? {} : { drainedShards }),
+    ...(drainCursor === undefined ? {} : { drainCursor }),
+    ...(unexplained === undefined ? {} : { unexplained }),
   };
 }
 

@@ -14,6 +14,7 @@ import type {
   CandidatePage,
   CheckerSummary,
   DomainEvents,
+  DrainCursor,
   LastLoginRewrite,
   StaleCandidate,
   StaleIndexEntry,
@@ -87,7 +88,22 @@ export async function checkPassiveUsers(
   deps: CheckPassiveUsersDeps,
   job: JobContext<CheckerPayload>,
 ): Promise<CheckerSummary> {
-  return new PassivationRun(config, deps, job).execute();
+  const run = new PassivationRun(config, deps, job);
+  return job.partition === undefined ? run.execute() : run.executePartition(job.partition);
+}
+
+/**
+ * A partitioned tick's plan, under the worker's lease and before any fan-out: the breaker judged once (a trip
+ * throws, as an unpartitioned run does; a verdict is accepted, and written, before any partition starts), and
+ * the shards with work returned: each becomes one partition, which passivates its own shard up to
+ * `MAX_PASSIVATIONS_PER_RUN` and sends its warnings. An idle tick reads one empty page per shard and starts none.
+ */
+export async function planPassivation(
+  config: WorkerConfig,
+  deps: CheckPassiveUsersDeps,
+  job: JobContext<CheckerPayload>,
+): Promise<string[]> {
+  return new PassivationRun(config, deps, job).plan();
 }
 
 /** The summary of a run that did not reach the job (lock held, paused): its cutoff and shards, nothing done. */
@@ -121,7 +137,14 @@ export function idleSummary(
 class PassivationRun {
   readonly startedAt: Date;
   private readonly cutoffIso: string;
+  /**
+   * Users are passivated below this: the cutoff, or in a partition the breaker's accepted cutoff when that is
+   * earlier (a user who crossed after the tick's plan judged them waits for the next tick's plan).
+   */
+  private passivateBeforeIso: string;
+  /** The shards this run works on: all of them, or a partition's one. */
   private readonly shards: readonly string[];
+  private readonly allShards: readonly string[];
   private readonly limiter: ConcurrencyLimiter;
   /** Passivations started and not yet settled (at most UPDATE_CONCURRENCY alive, one waiting per shard). */
   private readonly writesInFlight = new Set<Promise<void>>();
@@ -135,8 +158,31 @@ class PassivationRun {
   private passivated = 0;
   private raceSkipped = 0;
   private notActive = 0;
-  /** Actionable-looking stale index entries the scan found (before the status check): the backlog's basis. */
+  /**
+   * The accepted backlog (a number the runs keep) plus the actionable-looking entries the scan found (before the
+   * status check).
+   */
   private staleEntries = 0;
+  /** Stale entries the candidate pages met and left in the index (not active, failed): a complete run's backlog. */
+  private staleLeft = 0;
+  /** Where the breaker's scan started: the last accepted cutoff while a backlog waits, else the whole range. */
+  private scanFrom: string | undefined;
+  /** While a backlog waits: at most this many users below the accepted cutoff are passivated (the backlog read). */
+  private explainedBelow = 0;
+  private belowStarted = 0;
+  /** A partition's share of the backlog, taken off the breaker's item before it passivates. */
+  private reserved = 0;
+  /** Stale entries below the accepted cutoff that the backlog does not explain: left alone, judged by the next run. */
+  private unexplained = 0;
+  /** The unexplained entries the last run met, judged by this one. */
+  private carried = 0;
+  /** Per shard, the stale entries this run met (not the unexplained), the last one met, and those it passivated. */
+  private readonly drainPositions = new Map<
+    string,
+    { at: string | undefined; met: number; behind: number; passivated: number }
+  >();
+  /** The shards in which the breaker's scan found work (crossings, repairs). */
+  private crossedShards: readonly string[] = [];
   private breakerMemory: BreakerState | undefined;
   /** A count of the whole index made by this run, to be kept for the runs after it. */
   private countedActive: BreakerState['activeUsers'];
@@ -171,7 +217,9 @@ class PassivationRun {
   ) {
     this.startedAt = job.startedAt;
     this.cutoffIso = new Date(this.startedAt.getTime() - config.inactiveDays * dayMs).toISOString();
-    this.shards = Array.from({ length: config.activeShards }, (_, shard) => String(shard));
+    this.passivateBeforeIso = this.cutoffIso;
+    this.allShards = Array.from({ length: config.activeShards }, (_, shard) => String(shard));
+    this.shards = job.partition === undefined ? this.allShards : [job.partition];
     this.limiter = new ConcurrencyLimiter(config.updateConcurrency);
     const events = deps.events;
     this.outbox = events && new EventOutbox((batch) => events.publishPassivated(batch));
@@ -214,6 +262,134 @@ class PassivationRun {
     return summary;
   }
 
+  /** The plan of a partitioned tick: the breaker's pass and its verdict accepted; the shards with work. */
+  async plan(): Promise<string[]> {
+    this.job.log.info('Planning the shards with stale users', {
+      runId: this.job.runId,
+      cutoff: this.cutoffIso,
+      dryRun: this.job.dryRun,
+      shards: this.shards.length,
+    });
+    const staleShards = this.mayStartWork() ? await this.guarded(() => this.checkBreaker()) : [];
+    if (this.breaker?.tripped && !this.job.dryRun) throw new BreakerTrippedError(this.summary());
+    if (staleShards !== undefined && staleShards.length > 0 && !this.mayStartWork()) return [];
+    const accepted = this.breaker && !this.job.dryRun ? await this.guarded(() => this.acceptVerdict()) : true;
+    if (this.systemicError !== undefined) throw new SystemicFailureError(this.summary(), this.systemicError);
+    if (this.breaker && !this.breaker.tripped) {
+      this.job.log.info('Breaker passed; fanning out the shards with work', {
+        staleUsers: this.breaker.staleUsers,
+        backlog: this.breaker.backlog,
+        crossed: this.breaker.crossed,
+        shards: accepted ? (staleShards?.length ?? 0) : 0,
+      });
+    }
+    return accepted ? (staleShards ?? []) : [];
+  }
+
+  /**
+   * One partition of a tick: its shard's passivations (the breaker was judged by the tick's plan, which accepted
+   * what the partitions drain: users below its accepted cutoff), its shard's warnings, and what it did taken off
+   * the backlog.
+   */
+  async executePartition(shard: string): Promise<CheckerSummary> {
+    if (!this.allShards.includes(shard)) {
+      throw new RangeError(`Partition "${shard}" is no shard of ACTIVE_SHARDS=${this.config.activeShards}`);
+    }
+    const memory = this.mayStartWork() ? await this.guarded(() => this.deps.breakerState.read()) : undefined;
+    // No accepted cutoff: nothing was ever accepted, so nothing stale is passivated here.
+    const judgedUntil = memory?.judgedUntil;
+    if (judgedUntil !== undefined) {
+      this.passivateBeforeIso = judgedUntil < this.cutoffIso ? judgedUntil : this.cutoffIso;
+      // Everything this partition passivates is below the accepted cutoff, so it spends the backlog: a page's share
+      // is taken off the breaker's item before it is written, so that two partitions never spend the same remainder.
+      this.scanFrom = this.passivateBeforeIso;
+      this.explainedBelow = this.job.dryRun ? (memory?.backlog ?? 0) : 0;
+      await this.guarded(() => this.passivateShard(shard));
+    }
+    await this.settlePassivations();
+    if (this.config.warningDays > 0 && this.deps.events && !this.job.dryRun && this.mayStartUncappedWork()) {
+      await this.guarded(() => this.warnShard(shard));
+    }
+    if (this.systemicError === undefined && this.passivationsFailed >= systemicFailureThreshold) {
+      if (this.passivated + this.raceSkipped === 0) {
+        this.systemicError = new Error(`all ${this.passivationsFailed} passivation updates failed`);
+      }
+    }
+    if (this.systemicError !== undefined) throw new SystemicFailureError(this.summary(), this.systemicError);
+    const summary = this.summary();
+    if (memory) await this.recordPartitionBacklog(summary, shard);
+    return summary;
+  }
+
+  /**
+   * A partition's share of the backlog for one page, taken off the breaker's item with its optimistic version
+   * before it passivates (only what it is about to use, so no partition starves the others); what it does not
+   * spend goes back when it records its work. A partition that dies in between leaves its share taken: the next
+   * plan that reads the whole range judges those users again (the safe side).
+   */
+  private async reserveBacklog(wanted: number): Promise<number> {
+    // Each refusal means another partition's write went through: every partition of a tick may reserve at once
+    // and record at once, so a few rounds per shard.
+    for (let attempt = 0; attempt < Math.min(4 * this.allShards.length + 4, 256); attempt += 1) {
+      const { version, ...state } = await this.deps.breakerState.read();
+      const share = Math.min(wanted, state.backlog);
+      if (share <= 0) return 0;
+      if (await this.deps.breakerState.write({ ...state, backlog: state.backlog - share }, version)) {
+        this.reserved += share;
+        return share;
+      }
+    }
+    return 0;
+  }
+
+  /**
+   * After a partition: what it passivated taken off the backlog, and its shard marked drained when it read the
+   * shard's stale range to the end. Once every shard is drained, what they left is the backlog, exactly, and an
+   * approval is marked drained. Retried on a version conflict (the tick's other partitions write it too); best
+   * effort, as for an unpartitioned run.
+   */
+  private async recordPartitionBacklog(summary: CheckerSummary, shard: string): Promise<void> {
+    if (this.job.dryRun) return;
+    try {
+      // Every partition of a tick may finish at once, and take its shares of the backlog at once: one write wins
+      // per round, so a few rounds per shard.
+      for (let attempt = 0; attempt < Math.min(4 * this.allShards.length + 4, 256); attempt += 1) {
+        const { version, ...state } = await this.deps.breakerState.read();
+        const drainedShards: Record<string, number> = { ...(state.drainedShards ?? {}) };
+        if (summary.complete) drainedShards[shard] = this.staleLeft;
+        else delete drainedShards[shard];
+        const allDrained = this.allShards.every((name) => drainedShards[name] !== undefined);
+        // The unspent share goes back; what the drained shards left lowers the backlog, never raises it.
+        const explained = state.backlog + Math.max(0, this.reserved - this.passivated - this.raceSkipped);
+        const backlog = allDrained
+          ? Math.min(
+              explained,
+              Object.values(drainedShards).reduce((sum, left) => sum + left, 0),
+            )
+          : explained;
+        const approval =
+          allDrained && state.approval && !state.approval.drainedAt && !state.approval.withdrawnAt
+            ? { ...state.approval, drainedAt: this.job.now().toISOString() }
+            : state.approval;
+        const activeUsers = state.activeUsers && {
+          ...state.activeUsers,
+          count: Math.max(0, state.activeUsers.count - this.passivated),
+        };
+        const next = { ...state, backlog, approval, activeUsers, drainedShards };
+        if (sameState(state, next)) return;
+        if (await this.deps.breakerState.write(withoutVersion(next), version)) return;
+      }
+      this.job.log.warn(
+        'Could not record the breaker backlog (busy); the next plan judges the difference',
+        {},
+      );
+    } catch (error) {
+      this.job.log.warn('Could not record the breaker backlog; the next plan judges the difference', {
+        error: errorName(error),
+      });
+    }
+  }
+
   /** Runs a step; a thrown error stops all further work and fails the run once in-flight work settles. */
   private async guarded<T>(step: () => Promise<T>): Promise<T | undefined> {
     try {
@@ -236,26 +412,27 @@ class PassivationRun {
   /**
    * Judges the flow, not the stock. A login path that stopped writing `lastLoginAt` shows up as many users
    * crossing the cutoff within a short window; a long-dormant population is a stock that an operator approves
-   * once. So each run scans the stale range (keys only: an idle tick reads one empty page per shard), counts only
-   * entries it would act on, and splits them into the backlog earlier runs accepted and the users that crossed
-   * since (entries from the last passing run's cutoff on, plus any that appeared below it, such as an import).
-   * The rules apply to those crossings within `BREAKER_WINDOW_HOURS`, remembered in the lock table. Returns the
-   * shards that have work.
+   * once. So each run counts only entries it would act on among the users that crossed since the last accepted
+   * cutoff (keys only: an idle tick reads one empty page per shard), and keeps the backlog earlier runs accepted
+   * as a number, never reading it again: a tick costs what it does, not what waits. With no backlog waiting it
+   * reads the whole stale range, which then holds only crossings (also any that appeared below the cutoff, such
+   * as an import). The rules apply to those crossings within `BREAKER_WINDOW_HOURS`, remembered in the lock
+   * table. Returns the shards that have work: every shard while a backlog waits.
    */
   private async checkBreaker(): Promise<string[]> {
-    // The state is read while the scan's first pages are on their way: the scan needs it only to classify.
-    const memoryRead = this.deps.breakerState.read();
-    memoryRead.catch(() => undefined);
+    // Read first: it says which range to scan (the crossings only, while an accepted backlog waits).
+    const memory = await this.deps.breakerState.read();
     const { breakerMaxStale, breakerMaxStalePercent, breakerMinStale, breakerWindowHours } = this.config;
     let zone = 0;
     let below = 0;
     let exempt = 0;
-    let judgedUntil: string | undefined;
-    const stateKnown = memoryRead.then((state) => {
-      judgedUntil = state.judgedUntil;
-    });
-    // Awaited by each shard before it classifies; a failed read is reported there (or below), not as unhandled.
-    stateKnown.catch(() => undefined);
+    const judgedUntil = memory.judgedUntil;
+    this.scanFrom = memory.backlog > 0 ? judgedUntil : undefined;
+    this.explainedBelow = memory.backlog;
+    // What the last drain met below the accepted cutoff beyond the backlog: judged now, as crossings. With no
+    // backlog the whole range is read, which counts them afresh.
+    const carried = this.scanFrom === undefined ? 0 : (memory.unexplained ?? 0);
+    this.carried = carried;
     // Every entry that needs a write counts as work for its shard: a stale one, and one whose lastLoginAt must
     // be rewritten (another spelling of an instant) or taken out of the index (no instant at all).
     const perShard = await this.scanStaleRange((entry) => {
@@ -269,13 +446,19 @@ class PassivationRun {
       else if (judgedUntil === undefined || lastLogin.iso >= judgedUntil) zone += 1;
       else below += 1;
       return !entry.neverPassivate || lastLogin.kind === 'instant';
-    }, stateKnown);
-    const memory = await memoryRead;
+    });
     this.breakerMemory = memory;
     this.exempt = exempt;
-    this.staleEntries = zone + below;
+    // Below the accepted cutoff only while nothing waited (the whole range was read); else the backlog is known.
+    this.staleEntries = memory.backlog + zone + below + carried;
     this.zoneEntries = zone;
-    const staleShards = this.shards.filter((_, index) => (perShard[index] ?? 0) > 0);
+    // While a backlog waits, every shard not yet drained by a partition may hold some of it.
+    const drained = memory.drainedShards ?? {};
+    this.crossedShards = this.shards.filter((_, index) => (perShard[index] ?? 0) > 0);
+    const staleShards = this.shards.filter(
+      (shard, index) =>
+        (perShard[index] ?? 0) > 0 || (this.scanFrom !== undefined && drained[shard] === undefined),
+    );
 
     const earlier = this.crossingsInWindow(memory).reduce((sum, crossing) => sum + crossing.crossed, 0);
     let notActive = 0;
@@ -285,7 +468,7 @@ class PassivationRun {
     // Users below the last accepted cutoff are credited against the backlog; the rest of them crossed (were added).
     // Not-active entries found there are taken off that excess: at worst they hide as many additions.
     const crossedNow = () =>
-      zone - (notActive - notActiveBelow) + Math.max(0, below - memory.backlog - notActiveBelow);
+      carried + zone - (notActive - notActiveBelow) + Math.max(0, below - memory.backlog - notActiveBelow);
 
     const judge = async (fresh: boolean): Promise<void> => {
       const crossed = crossedNow();
@@ -298,7 +481,7 @@ class PassivationRun {
           `more than BREAKER_MAX_STALE (${breakerMaxStale})`;
       } else if (windowCrossed > 0 && windowCrossed >= breakerMinStale && breakerMaxStalePercent < 100) {
         // The accepted backlog is already known stale: a surge is judged against the users outside it.
-        activeUsers = Math.max(1, (await this.activeUserCount(fresh)) - Math.min(memory.backlog, below));
+        activeUsers = Math.max(1, (await this.activeUserCount(fresh)) - memory.backlog);
         if (windowCrossed * 100 > breakerMaxStalePercent * activeUsers) {
           const percent = ((windowCrossed * 100) / Math.max(activeUsers, 1)).toFixed(1);
           reason =
@@ -341,7 +524,7 @@ class PassivationRun {
     this.breaker = {
       tripped: reason !== undefined && !overridden,
       staleUsers: this.staleEntries - notActive,
-      backlog: Math.min(below, memory.backlog),
+      backlog: memory.backlog,
       crossed,
       windowCrossed: crossed + earlier,
       windowHours: breakerWindowHours,
@@ -381,18 +564,14 @@ class PassivationRun {
    * handing each entry to `visit` once `ready` has settled; returns, per shard, how many entries `visit` counted as
    * actionable (true). Between pages a pause or the budget stops it.
    */
-  private async scanStaleRange(
-    visit: (entry: StaleIndexEntry) => boolean,
-    ready: Promise<unknown> = Promise.resolve(),
-  ): Promise<number[]> {
+  private async scanStaleRange(visit: (entry: StaleIndexEntry) => boolean): Promise<number[]> {
     return Promise.all(
       this.shards.map(async (shard) => {
         let actionable = 0;
         let start: Record<string, unknown> | undefined;
         do {
           if (start && !this.mayStartWork()) break;
-          const page = await this.deps.users.staleIndexPage(shard, this.cutoffIso, start);
-          await ready;
+          const page = await this.deps.users.staleIndexPage(shard, this.cutoffIso, start, this.scanFrom);
           for (const entry of page.entries) if (visit(entry)) actionable += 1;
           start = page.next;
         } while (start);
@@ -454,6 +633,15 @@ class PassivationRun {
     if (verdict.crossed > 0 && !verdict.overridden) {
       crossings.push({ cutoff: this.cutoffIso, crossed: verdict.crossed });
     }
+    // Partitioned runs: a shard with new work is no longer drained; a new stock (nothing waited) starts afresh.
+    const drainedShards =
+      this.scanFrom === undefined || memory.drainedShards === undefined
+        ? undefined
+        : Object.fromEntries(
+            Object.entries(memory.drainedShards).filter(([shard]) => !this.crossedShards.includes(shard)),
+          );
+    const allDrained =
+      drainedShards !== undefined && this.allShards.every((shard) => drainedShards[shard] !== undefined);
     const next: Omit<BreakerState, 'version'> = {
       // Moves on whenever anything stood in the zone (also entries that turned out not active, so they are
       // checked once, not on every tick), and never backwards (a run with a slow clock).
@@ -462,11 +650,17 @@ class PassivationRun {
         (memory.judgedUntil === undefined || this.cutoffIso > memory.judgedUntil)
           ? this.cutoffIso
           : memory.judgedUntil,
-      backlog: this.staleEntries,
+      backlog: allDrained
+        ? Object.values(drainedShards).reduce((sum, left) => sum + left, 0)
+        : this.staleEntries,
       crossings,
       approval: verdict.approval,
       activeUsers: this.countedActive ?? memory.activeUsers,
       windowReset: memory.windowReset,
+      drainedShards,
+      // Accepted, the additions are part of the backlog: the cursors, which would keep them out, start afresh.
+      drainCursor: this.carried > 0 ? undefined : memory.drainCursor,
+      unexplained: undefined,
     };
     if (sameState(memory, next)) {
       this.acceptedState = memory;
@@ -494,7 +688,18 @@ class PassivationRun {
   private async recordBacklog(summary: CheckerSummary): Promise<void> {
     const accepted = this.acceptedState;
     if (!accepted || this.job.dryRun) return;
-    const backlog = Math.max(0, this.staleEntries - this.passivated - this.raceSkipped);
+    // A complete run read every shard's stale range to its end: what it left there is the backlog, exactly (users
+    // of the backlog who logged in meanwhile are no longer counted). Else the number is kept up to date.
+    // Never more than what the accepted stock still explains: what a run found beyond it is not the backlog but
+    // unexplained, and the next run judges it.
+    const explained = Math.max(0, this.staleEntries - this.passivated - this.raceSkipped);
+    const backlog = summary.complete ? Math.min(explained, this.staleLeft) : explained;
+    const drainCursor: Record<string, DrainCursor> = { ...(accepted.drainCursor ?? {}) };
+    for (const [shard, position] of this.drainPositions) {
+      if (position.at !== undefined) {
+        drainCursor[shard] = { at: position.at, left: Math.max(0, position.met - position.passivated) };
+      }
+    }
     const approval =
       accepted.approval && !accepted.approval.drainedAt && !accepted.approval.withdrawnAt && summary.complete
         ? { ...accepted.approval, drainedAt: this.job.now().toISOString() }
@@ -504,7 +709,15 @@ class PassivationRun {
       ...accepted.activeUsers,
       count: Math.max(0, accepted.activeUsers.count - this.passivated),
     };
-    const next: Omit<BreakerState, 'version'> = { ...accepted, backlog, approval, activeUsers };
+    const next: Omit<BreakerState, 'version'> = {
+      ...accepted,
+      backlog,
+      approval,
+      activeUsers,
+      drainedShards: undefined,
+      drainCursor: Object.keys(drainCursor).length > 0 ? drainCursor : undefined,
+      unexplained: this.unexplained > 0 ? this.unexplained : undefined,
+    };
     if (sameState(accepted, next)) return;
     try {
       await this.deps.breakerState.write(withoutVersion(next), accepted.version);
@@ -517,8 +730,9 @@ class PassivationRun {
 
   private async passivateShard(shard: string): Promise<void> {
     await this.forEachPage(
-      (start) => this.deps.users.staleCandidatesPage(shard, this.cutoffIso, this.config.queryPageSize, start),
-      (candidates) => this.passivatePage(candidates),
+      (start) =>
+        this.deps.users.staleCandidatesPage(shard, this.passivateBeforeIso, this.config.queryPageSize, start),
+      (candidates) => this.passivatePage(candidates, shard),
       () => this.mayStartWork(),
       'passivation',
     );
@@ -577,18 +791,59 @@ class PassivationRun {
    * next page starts writing while this one's last writes and their events are still under way, so a page
    * boundary never leaves slots idle. Each write hands its event to the outbox as it succeeds.
    */
-  private async passivatePage(candidates: readonly StaleCandidate[]): Promise<void> {
-    for (const candidate of candidates) {
-      if (this.knownNotActive.has(candidate.userId)) continue;
+  private async passivatePage(candidates: readonly StaleCandidate[], shard: string): Promise<void> {
+    let position = this.drainPositions.get(shard);
+    if (position === undefined) {
+      position = { at: undefined, met: 0, behind: 0, passivated: 0 };
+      this.drainPositions.set(shard, position);
+    }
+    const drain = position;
+    for (const [index, candidate] of candidates.entries()) {
+      if (this.knownNotActive.has(candidate.userId)) {
+        this.staleLeft += 1;
+        drain.met += 1;
+        drain.at = candidate.lastLoginAt;
+        continue;
+      }
       const lastLogin = readInstant(candidate.lastLoginAt);
-      const stale = !candidate.neverPassivate && canonicalStale(lastLogin, this.cutoffIso) !== undefined;
-      // Exempt entries were counted by the breaker's scan; skipped here without a second count.
+      const stale =
+        !candidate.neverPassivate && canonicalStale(lastLogin, this.passivateBeforeIso) !== undefined;
+      // Exempt entries in the range the breaker's scan read were counted there; below it, they are counted here.
+      const scanned =
+        this.job.partition === undefined &&
+        (this.scanFrom === undefined || candidate.lastLoginAt >= this.scanFrom);
+      if (candidate.neverPassivate && !scanned) this.exempt += 1;
       if (lastLogin.kind === 'canonical' && !stale) continue;
       if (!this.mayStartWork()) break;
       if (!stale) {
         // Not to be passivated, but not to be read on every tick either: rewritten (a non-canonical instant,
         // which then sorts where it belongs) or taken out of the index (no instant). Dry runs write nothing.
         if (!this.job.dryRun) await this.startWrite(() => this.repairLastLogin(candidate, lastLogin));
+        continue;
+      }
+      const belowAccepted =
+        this.scanFrom !== undefined && canonicalStale(lastLogin, this.scanFrom) !== undefined;
+      if (
+        belowAccepted &&
+        this.job.partition !== undefined &&
+        !this.job.dryRun &&
+        this.belowStarted >= this.explainedBelow
+      ) {
+        const wanted = Math.min(
+          candidates.length - index,
+          this.config.maxPassivationsPerRun - this.passivationsStarted,
+        );
+        const share = await this.guarded(() => this.reserveBacklog(wanted));
+        if (share === undefined) break;
+        this.explainedBelow += share;
+      }
+      if (belowAccepted && this.unexplainedBelow(candidate, shard, drain)) {
+        // A partition's share is spent: the rest of the backlog may be another partition's, so it only stops.
+        if (this.job.partition !== undefined) {
+          this.stop('per-run-cap');
+          break;
+        }
+        this.unexplained += 1;
         continue;
       }
       if (this.job.dryRun) {
@@ -601,12 +856,30 @@ class PassivationRun {
         break;
       }
       this.passivationsStarted += 1;
+      if (belowAccepted) this.belowStarted += 1;
+      drain.met += 1;
+      drain.at = candidate.lastLoginAt;
       await this.startWrite(async () => {
         const event = await this.passivate(candidate, lastLogin);
+        if (event) drain.passivated += 1;
         // In the write's slot: a bus slower than the writes holds slots, so events never pile up in memory.
         if (event) await this.outbox?.add(event);
       });
     }
+  }
+
+  /**
+   * Whether a stale entry below the accepted cutoff is more than the backlog explains: the backlog is a number, so
+   * at most that many are passivated; and before where the last drain stopped in this shard, only as many stand as
+   * it left there: more are additions (an import, a backfill), which no one judged.
+   */
+  private unexplainedBelow(candidate: StaleCandidate, shard: string, position: { behind: number }): boolean {
+    const cursor = this.acceptedState?.drainCursor?.[shard];
+    if (cursor !== undefined && candidate.lastLoginAt < cursor.at) {
+      position.behind += 1;
+      if (position.behind > cursor.left) return true;
+    }
+    return this.belowStarted >= this.explainedBelow;
   }
 
   /**
@@ -661,7 +934,7 @@ class PassivationRun {
       const rewrite = lastLogin.kind === 'instant' ? rewriteOf(candidate, lastLogin) : undefined;
       const result = await this.deps.users.passivateIfStillStale(
         candidate.userId,
-        this.cutoffIso,
+        this.passivateBeforeIso,
         passivatedAt,
         rewrite,
       );
@@ -675,6 +948,7 @@ class PassivationRun {
       }
       if (result === 'not-active') {
         this.notActive += 1;
+        this.staleLeft += 1;
         this.job.log.warn('Skipped an index entry whose item is not active (still has activeShard)', {
           userId: candidate.userId,
         });
@@ -845,6 +1119,7 @@ class PassivationRun {
   private summary(): CheckerSummary {
     return {
       ...idleSummary(this.config, this.startedAt),
+      shards: this.shards.length,
       pages: this.pages,
       candidates: this.candidates,
       warningPages: this.warningPages,
@@ -871,8 +1146,19 @@ class PassivationRun {
 function withoutVersion(
   state: Omit<BreakerState, 'version'> & { version?: number },
 ): Omit<BreakerState, 'version'> {
-  const { judgedUntil, backlog, crossings, approval, activeUsers, windowReset } = state;
-  return { judgedUntil, backlog, crossings, approval, activeUsers, windowReset };
+  const { judgedUntil, backlog, crossings, approval, activeUsers, windowReset, drainedShards } = state;
+  const { drainCursor, unexplained } = state;
+  return {
+    judgedUntil,
+    backlog,
+    crossings,
+    approval,
+    activeUsers,
+    windowReset,
+    drainedShards,
+    drainCursor,
+    unexplained,
+  };
 }
 
 function sameState(a: Omit<BreakerState, 'version'>, b: Omit<BreakerState, 'version'>): boolean {

@@ -1,3 +1,4 @@
+import { kitEnvNames } from '../periodic-worker/config';
 import {
   type KitDeps,
   kitFromEnvironment,
@@ -12,6 +13,7 @@ import {
   type CheckPassiveUsersDeps,
   checkPassiveUsers,
   idleSummary,
+  planPassivation,
 } from './check-passive-users';
 import { createEventBridgeClient, EventBridgeDomainEvents } from './event-publisher';
 import { checkerPayload } from './invocation';
@@ -52,6 +54,19 @@ export const passiveUserChecker: PeriodicWorkerDefinition<CheckerSummary, Checke
 };
 
 /**
+ * The checker as its environment deploys it: partitioned by shard when the construct gave it a state machine
+ * (`PARTITIONS_STATE_MACHINE_ARN`, the `partitions` prop), else one run per tick as before. Partitioned, the tick
+ * plans (the breaker judged once, its verdict accepted, the shards with work returned) and each shard with work
+ * runs in its own invocation, capped at `MAX_PASSIVATIONS_PER_RUN` each.
+ */
+export function passiveUserCheckerFor(
+  env: NodeJS.ProcessEnv,
+): PeriodicWorkerDefinition<CheckerSummary, CheckerDeps, CheckerPayload> {
+  if (!env[kitEnvNames.partitionsStateMachineArn]) return passiveUserChecker;
+  return { ...passiveUserChecker, partitions: (job, deps) => planPassivation(deps.config, deps, job) };
+}
+
+/**
  * The checker's handler over other wiring (the CLI's, the local runner's, tests'): `job` may replace the job's
  * adapters, `kit` the kit's (a client on another endpoint, a logger, a clock). Both are built once, at the first
  * invocation, from `env`.
@@ -66,7 +81,7 @@ export function checkerHandler(
   const env = options.env ?? process.env;
   return periodicWorker(
     {
-      ...passiveUserChecker,
+      ...passiveUserCheckerFor(env),
       setup: (e) => (options.job ?? ((deps) => deps))(checkerDepsFromEnvironment(e)),
     },
     { env, kit: options.kit ?? ((e) => kitFromEnvironment(serviceName, e)) },
@@ -81,4 +96,4 @@ export function wireFromEnvironment(env: NodeJS.ProcessEnv = process.env): {
   return { kit: kitFromEnvironment(serviceName, env), deps: checkerDepsFromEnvironment(env) };
 }
 
-export const handler = periodicWorker(passiveUserChecker);
+export const handler = periodicWorker(passiveUserCheckerFor(process.env));

@@ -57,12 +57,14 @@ export type PassivationResult = 'passivated' | 'changed' | 'not-active';
 export interface UserStore {
   /**
    * One page (up to 1 MB) of the index entries with `lastLoginAt < cutoff` in one shard: keys and
-   * `neverPassivate` only, exempt entries included, so the breaker can tell what a run would act on.
+   * `neverPassivate` only, exempt entries included, so the breaker can tell what a run would act on. With
+   * `fromIso`, only the entries with `fromIso <= lastLoginAt < cutoff`: the users who crossed since then.
    */
   staleIndexPage(
     shard: string,
     cutoffIso: string,
     start: Record<string, unknown> | undefined,
+    fromIso?: string,
   ): Promise<StaleIndexPage>;
   /** Every index entry in one shard (all active users), read as counts only. */
   countActive(shard: string): Promise<number>;
@@ -181,6 +183,25 @@ export interface BreakerState {
   readonly activeUsers: { readonly count: number; readonly countedAt: string } | undefined;
   /** Who last cleared the window by hand (`breaker reset`), and when. */
   readonly windowReset?: { readonly by: string; readonly at: string } | undefined;
+  /**
+   * Partitioned runs: the shards whose partition read its stale range to the end since the backlog was accepted,
+   * with how many entries it left there (not active). Once every shard is in it, those are the whole backlog.
+   */
+  readonly drainedShards?: Readonly<Record<string, number>> | undefined;
+  /**
+   * Unpartitioned drains, per shard: the stored `lastLoginAt` of the last stale entry a run met below the accepted
+   * cutoff, and how many stale entries were left in the index up to it. More entries than that before it were
+   * added since (an import, a backfill): they are not the backlog.
+   */
+  readonly drainCursor?: Readonly<Record<string, DrainCursor>> | undefined;
+  /** Stale entries below the accepted cutoff beyond what the backlog explains, met by a run: the next run judges them. */
+  readonly unexplained?: number | undefined;
+}
+
+/** How far a drain read one shard's stale range, and what it left behind there. */
+export interface DrainCursor {
+  readonly at: string;
+  readonly left: number;
 }
 
 export interface BreakerStore {

@@ -45,21 +45,31 @@ export class DynamoDbUserStore implements UserStore {
     shard: string,
     cutoffIso: string,
     start: Record<string, unknown> | undefined,
+    fromIso?: string,
   ): Promise<StaleIndexPage> {
     // No Limit: pages of up to 1 MB (thousands of keys), the same reads a COUNT would pay for. No filter either:
-    // exempt and malformed entries are told apart here, and counted as what they are.
+    // exempt and malformed entries are told apart here, and counted as what they are. BETWEEN includes the
+    // cutoff itself: an entry exactly at it (not stale) is dropped below rather than read with a filter.
     const page = await this.client.send(
       new QueryCommand({
         TableName: this.tableName,
         IndexName: index.name,
-        KeyConditionExpression: '#shard = :shard AND #lastLoginAt < :cutoff',
+        KeyConditionExpression:
+          fromIso === undefined
+            ? '#shard = :shard AND #lastLoginAt < :cutoff'
+            : '#shard = :shard AND #lastLoginAt BETWEEN :from AND :cutoff',
         ProjectionExpression: '#userId, #lastLoginAt, #neverPassivate',
         ExpressionAttributeNames: { ...names, '#userId': a.userId },
-        ExpressionAttributeValues: { ':shard': shard, ':cutoff': cutoffIso },
+        ExpressionAttributeValues: {
+          ':shard': shard,
+          ':cutoff': cutoffIso,
+          ...(fromIso === undefined ? {} : { ':from': fromIso }),
+        },
         ExclusiveStartKey: start,
       }),
     );
-    const entries = (page.Items ?? []).map((item) => ({
+    const items = (page.Items ?? []).filter((item) => item[a.lastLoginAt] !== cutoffIso);
+    const entries = items.map((item) => ({
       userId: String(item[a.userId]),
       lastLoginAt: typeof item[a.lastLoginAt] === 'string' ? item[a.lastLoginAt] : '',
       neverPassivate: item[a.neverPassivate] === true,

@@ -605,17 +605,17 @@ class WorkerRun<S extends JobSummary, D, P> {
           await this.keep(record, lease);
           return record;
         }
-        const record = this.record(
-          'failed',
-          {},
-          {
-            complete: false,
-            stopReason: budget.stopReason,
-            fencingToken: lease?.fencingToken,
-            error: { name: errorName(error), message: errorMessage(error) },
-          },
-        );
+        // A plan may fail as a run does (a job's own outcome, such as `breaker-tripped`, with its summary).
+        const failure = error instanceof RunFailedError ? (error as RunFailedError<S>) : undefined;
+        this.jobSummary = failure?.summary as S | undefined;
+        const record = this.record(failure?.outcome ?? 'failed', (failure?.summary as S | undefined) ?? {}, {
+          complete: false,
+          stopReason: budget.stopReason,
+          fencingToken: lease?.fencingToken,
+          error: { name: errorName(error), message: errorMessage(error) },
+        });
         this.failedRecord = record;
+        if (failure) Object.defineProperty(failure, 'summary', { value: record });
         await this.keep(record, lease);
         throw error;
       } finally {

@@ -29,6 +29,7 @@ import {
 import { usersTable as usersSchema } from '../../functions/shared/users-table-schema';
 import { handlerEntry, workerSource } from './handler-bundle';
 import {
+  type PartitionsProps,
   PeriodicWorker,
   type PeriodicWorkerProps,
   PeriodicWorkerPropsError,
@@ -176,6 +177,15 @@ export interface PassiveUserCheckerProps {
    * @default - the stack's one workers' dashboard
    */
   readonly dashboard?: Dashboard;
+  /**
+   * Runs the checker's shards as partitions: the tick judges the breaker once and fans the shards with stale
+   * users out to a Step Functions Map, one invocation per shard, `maxConcurrency` at once, each capped at
+   * `maxPassivationsPerRun` (so a tick passivates up to shards × cap). An idle tick starts nothing. Turn it on
+   * when a backlog takes more ticks to drain than you want (README "Scale"); the default stays off until it is
+   * measured as deployed.
+   * @default - off: one invocation per tick does every shard, capped at `maxPassivationsPerRun` in all
+   */
+  readonly partitions?: PartitionsProps;
 }
 
 /** A prop the job cannot run with; thrown at synth time, naming the prop and what it accepts. */
@@ -452,6 +462,7 @@ function checkerWorkerProps(props: PassiveUserCheckerProps): PeriodicWorkerProps
       : { reservedConcurrentExecutions: props.reservedConcurrentExecutions }),
     ...(props.alarmAction === undefined ? {} : { alarmAction: props.alarmAction }),
     ...(props.dashboard === undefined ? {} : { dashboard: props.dashboard }),
+    ...(props.partitions === undefined ? {} : { partitions: props.partitions }),
   };
 
   const kit = resolvePeriodicWorkerSettings(workerProps);

@@ -14,7 +14,7 @@ import {
   PeriodicWorkerPropsError,
 } from '../../infra/constructs/periodic-worker';
 import { addSecurityChecks } from '../../infra/security-checks';
-import { appWithoutBundling, asList, identityStatements } from './support';
+import { appWithoutBundling, asList, identityStatements, synthStack } from './support';
 
 const outdir = mkdtempSync(path.join(tmpdir(), 'partitions-infra-'));
 afterAll(() => rmSync(outdir, { recursive: true, force: true }));
@@ -189,5 +189,20 @@ describe('PeriodicWorker with partitions: the engine', () => {
       plugin.violations.map((v) => `${plugin.pluginName}: ${v.ruleName} (${v.severity})`),
     );
     expect(found).toEqual([]);
+  });
+});
+
+describe('PassiveUserChecker with partitions', () => {
+  it('gives the checker a state machine and its ARN when partitions are on, and neither by default', () => {
+    const on = synthStack({ checker: { partitions: { maxConcurrency: 16 } } }).template;
+    const off = synthStack().template;
+
+    on.hasResourceProperties('AWS::StepFunctions::StateMachine', {
+      DefinitionString: Match.anyValue(),
+    });
+    on.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ PARTITIONS_STATE_MACHINE_ARN: Match.anyValue() }) },
+    });
+    off.resourceCountIs('AWS::StepFunctions::StateMachine', 0);
   });
 });

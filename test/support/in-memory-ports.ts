@@ -47,10 +47,17 @@ export class InMemoryUserStore implements UserStore {
   }
 
   /** Reads the whole range as one page (a real page holds up to 1 MB of keys). */
-  async staleIndexPage(shard: string, cutoffIso: string): Promise<StaleIndexPage> {
+  async staleIndexPage(
+    shard: string,
+    cutoffIso: string,
+    _start?: Record<string, unknown>,
+    fromIso?: string,
+  ): Promise<StaleIndexPage> {
     this.reads.push(`scan:${shard}`);
     const entries = this.indexEntries(shard)
-      .filter((user) => user.lastLoginAt < cutoffIso)
+      .filter(
+        (user) => user.lastLoginAt < cutoffIso && (fromIso === undefined || user.lastLoginAt >= fromIso),
+      )
       .map((user) => ({
         userId: user.userId,
         lastLoginAt: user.lastLoginAt,

@@ -492,6 +492,31 @@ describe('checkPassiveUsers', () => {
       expect(breakerState.state.backlog).toBe(0);
     });
 
+    it('reads none of an approved backlog in its breaker pass while the backlog drains, only who crossed since', async () => {
+      const dormant = Array.from({ length: 1_000 }, (_, i) => user(`dormant${i}`, 31 + (i % 500)));
+      const fresh = Array.from({ length: 20 }, (_, i) => user(`fresh${i}`, i));
+      const { store, breakerState, clock, run } = setup([...dormant, ...fresh], {
+        maxPassivationsPerRun: 100,
+        breakerMaxStale: 50,
+      });
+      await run({ overrideBreaker: true, approvedBy: 'ops' });
+      let scanned = 0;
+      const staleIndexPage = store.staleIndexPage.bind(store);
+      store.staleIndexPage = async (...args) => {
+        const page = await staleIndexPage(...args);
+        scanned += page.entries.length;
+        return page;
+      };
+      clock.advance(600_000);
+
+      const summary = await run();
+
+      expect(summary).toMatchObject({ passivated: 100, stopReason: 'per-run-cap' });
+      expect(summary.breaker).toMatchObject({ tripped: false, crossed: 0, backlog: 900 });
+      expect(scanned).toBe(0);
+      expect(breakerState.state.backlog).toBe(800);
+    });
+
     it('trips again on a surge of users crossing the cutoff within hours, after an approved backlog drained', async () => {
       const dormant = Array.from({ length: 50 }, (_, i) => user(`dormant${i}`, 40 + i));
       // 40 users whose last login lies just inside the cutoff: they cross over the next two hours.
@@ -700,10 +725,11 @@ describe('checkPassiveUsers', () => {
       });
       await run({ overrideBreaker: true });
       clock.advance(600_000);
-      // Half of the real actives cross at once (a login path that broke 30 days ago).
+      // Half of the real actives cross at once (a login path that broke 30 days ago): their last logins lie
+      // between the approved cutoff and this run's.
       for (const u of actives.slice(0, 10)) {
         const entry = store.users.get(u.userId);
-        if (entry) entry.lastLoginAt = daysAgo(31);
+        if (entry) entry.lastLoginAt = new Date(now.getTime() - 30 * 86_400_000 + 300_000).toISOString();
       }
 
       await expect(run()).rejects.toBeInstanceOf(BreakerTrippedError);
