@@ -19,6 +19,7 @@ import {
   startFaultHarness,
   statusesOf,
   testShards,
+  userLastSeenAt,
 } from './harness';
 
 const tenMinutes = 10 * 60_000;
@@ -38,8 +39,7 @@ describe(`the breaker on a first deployment with a dormant backlog (${selectedEn
     const names = await h.freshTables();
     const start = new Date();
     let clock = start.getTime();
-    const user = (userId: string, lastLoginMs: number): UserItem =>
-      activeUser({ userId, lastLoginAt: new Date(lastLoginMs).toISOString(), activeShards: testShards });
+    const user = userLastSeenAt;
     // 1,500 dormant 31 to 900 days; 400 fresh within 20 days; 600 whose logins lie just inside the cutoff, so
     // that they cross it between 90 minutes and 3.5 hours from now (after the backlog has drained).
     const dormant = Array.from({ length: 1500 }, (_, i) =>

@@ -6,7 +6,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunSummary } from '../../../functions/passive-user-checker/ports';
 import { envNames } from '../../../functions/shared/config';
 import { dayMs } from '../../../functions/shared/instant';
-import { activeUser, type UserItem } from '../../../local/checker/seed';
 import { selectedEngineKind } from '../../../local/engine';
 import { engineHookTimeoutMs } from '../../support/engine';
 import {
@@ -16,7 +15,7 @@ import {
   scheduledEvent,
   startFaultHarness,
   statusesOf,
-  testShards,
+  userLastSeenAt,
 } from './harness';
 
 const minute = 60_000;
@@ -37,8 +36,7 @@ describe(`the breaker under ordinary churn (${selectedEngineKind()})`, () => {
     const names = await h.freshTables();
     const start = Date.parse('2026-12-10T00:00:00.000Z');
     let clock = start;
-    const user = (userId: string, lastLoginMs: number): UserItem =>
-      activeUser({ userId, lastLoginAt: new Date(lastLoginMs).toISOString(), activeShards: testShards });
+    const user = userLastSeenAt;
     // A user crosses the cutoff (30 days) `after` ms from the start: its last login lies 30 days before then.
     const crossingAt = (userId: string, after: number) => user(userId, start - 30 * dayMs + after);
     const fresh = Array.from({ length: 200 }, (_, i) =>

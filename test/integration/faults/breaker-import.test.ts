@@ -7,7 +7,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunSummary } from '../../../functions/passive-user-checker/ports';
 import { envNames } from '../../../functions/shared/config';
 import { dayMs } from '../../../functions/shared/instant';
-import { activeUser, type UserItem } from '../../../local/checker/seed';
 import { selectedEngineKind } from '../../../local/engine';
 import { engineHookTimeoutMs } from '../../support/engine';
 import {
@@ -17,7 +16,7 @@ import {
   scheduledEvent,
   startFaultHarness,
   statusesOf,
-  testShards,
+  userLastSeenAt,
 } from './harness';
 
 const tenMinutes = 10 * 60_000;
@@ -37,8 +36,7 @@ describe(`the breaker and an import while an approved backlog drains (${selected
     const names = await h.freshTables();
     const start = new Date();
     let clock = start.getTime();
-    const user = (userId: string, lastLoginMs: number): UserItem =>
-      activeUser({ userId, lastLoginAt: new Date(lastLoginMs).toISOString(), activeShards: testShards });
+    const user = userLastSeenAt;
     const approved = Array.from({ length: 300 }, (_, i) =>
       user(`approved-${i}`, start.getTime() - (60 + (i % 200)) * dayMs),
     );
@@ -93,8 +91,7 @@ describe(`the breaker and an import while an approved backlog drains (${selected
     const names = await h.freshTables();
     const start = new Date();
     let clock = start.getTime();
-    const user = (userId: string, lastLoginMs: number): UserItem =>
-      activeUser({ userId, lastLoginAt: new Date(lastLoginMs).toISOString(), activeShards: testShards });
+    const user = userLastSeenAt;
     const approved = Array.from({ length: 300 }, (_, i) =>
       user(`approved-${i}`, start.getTime() - (60 + (i % 200)) * dayMs),
     );

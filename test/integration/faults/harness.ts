@@ -159,6 +159,11 @@ export function lambdaContext(
   return { awsRequestId, getRemainingTimeInMillis: remainingMs };
 }
 
+/** One active user of the test's shards whose last login was at `lastLoginMs` (epoch ms). */
+export function userLastSeenAt(userId: string, lastLoginMs: number): UserItem {
+  return activeUser({ userId, lastLoginAt: new Date(lastLoginMs).toISOString(), activeShards: testShards });
+}
+
 /** Active users whose last login lies `firstDaysAgo`, `firstDaysAgo + 1`, … days before `now`. */
 export function usersLastSeen(
   prefix: string,
