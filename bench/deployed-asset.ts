@@ -3,6 +3,9 @@
  * `Handler` names, and the environment the template gives it, read from the synthesized template rather than
  * restated here. Table names are tokens there (`Ref`s to the stack's tables); they are resolved to local tables
  * through the stack's own outputs (`UsersTableName`, `LockTableName`), so any other token is an error, not a guess.
+ * The one other token allowed is the ARN of one of the stack's own state machines (`PARTITIONS_STATE_MACHINE_ARN`
+ * with partitions on: a `Fn::Join` of the partition, region and account around the machine's fixed name), resolved
+ * to a local ARN of that name.
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -22,8 +25,18 @@ export const stackOutputs = {
 
 export type TableRole = 'users' | 'lock';
 
-/** An environment value in the template: a literal, or a reference to one of the stack's tables. */
-export type TemplateEnvValue = string | { readonly table: TableRole };
+/**
+ * An environment value in the template: a literal, a reference to one of the stack's tables, or the ARN of one of
+ * its state machines (by name).
+ */
+export type TemplateEnvValue = string | { readonly table: TableRole } | { readonly stateMachine: string };
+
+/** The region and account a state machine's ARN is resolved with locally (the region the child runs in). */
+export const localArnParts = { partition: 'aws', region: 'us-east-1', account: '000000000000' } as const;
+
+/** The local ARN of the stack's state machine `name`: what `PARTITIONS_STATE_MACHINE_ARN` is set to. */
+export const localStateMachineArn = (name: string): string =>
+  `arn:${localArnParts.partition}:states:${localArnParts.region}:${localArnParts.account}:stateMachine:${name}`;
 
 export interface DeployedFunction {
   readonly logicalId: string;
@@ -72,6 +85,8 @@ export interface SynthOptions {
   /** The project tree to synthesize (default: this working tree). */
   readonly sourceDir?: string | undefined;
   readonly stackName?: string;
+  /** The CDK app to run instead of cdk.json's (`cdk synth --app "<command>"`), e.g. `npx tsx bench/partitioned-app.ts`. */
+  readonly app?: string;
 }
 
 /**
@@ -83,7 +98,8 @@ export function synthesizeStack(options: SynthOptions = {}): SynthesizedStack {
   const outdir = mkdtempSync(join(tmpdir(), 'passive-user-checker-deployed-'));
   const started = Date.now();
   const cdk = join(repoRoot, 'node_modules', '.bin', 'cdk');
-  const result = spawnSync(cdk, ['synth', '--quiet', '-o', outdir, stackName], {
+  const app = options.app === undefined ? [] : ['--app', options.app];
+  const result = spawnSync(cdk, ['synth', '--quiet', ...app, '-o', outdir, stackName], {
     cwd: options.sourceDir ?? repoRoot,
     encoding: 'utf8',
     env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
@@ -161,12 +177,14 @@ export function checkerFunction(template: CfnTemplate, outdir: string): Deployed
       continue;
     }
     const role = tableRoles.get(refOf(value) ?? '');
-    if (role === undefined) {
+    const stateMachine = role === undefined ? stateMachineNameOf(template, value) : undefined;
+    if (role === undefined && stateMachine === undefined) {
       throw new DeployedAssetError(
-        `${logicalId}: ${name} is ${JSON.stringify(value)}, neither a literal nor one of the stack's tables`,
+        `${logicalId}: ${name} is ${JSON.stringify(value)}, neither a literal nor one of the stack's tables ` +
+          'or state machines',
       );
     }
-    environment[name] = { table: role };
+    environment[name] = role === undefined ? { stateMachine: stateMachine as string } : { table: role };
   }
   const bytes = readFileSync(entryFile);
   return {
@@ -181,6 +199,38 @@ export function checkerFunction(template: CfnTemplate, outdir: string): Deployed
     timeoutSeconds: Number(properties.Timeout ?? 3),
     environment,
   };
+}
+
+/** The pseudo parameters a state machine's ARN is built from, as resolved locally. */
+const pseudoParameters: Readonly<Record<string, string>> = {
+  'AWS::Partition': localArnParts.partition,
+  'AWS::Region': localArnParts.region,
+  'AWS::AccountId': localArnParts.account,
+};
+
+/**
+ * The name of the stack's state machine whose ARN `value` is: a `Fn::Join` with "" of literals and the pseudo
+ * parameters above that makes `arn:…:states:…:stateMachine:<name>`, where `<name>` is the `StateMachineName` of an
+ * `AWS::StepFunctions::StateMachine` of the template. Anything else: undefined.
+ */
+export function stateMachineNameOf(template: CfnTemplate, value: unknown): string | undefined {
+  const join = (value as { 'Fn::Join'?: unknown } | null)?.['Fn::Join'];
+  if (!Array.isArray(join) || join.length !== 2 || join[0] !== '' || !Array.isArray(join[1]))
+    return undefined;
+  let text = '';
+  for (const part of join[1] as unknown[]) {
+    const resolved = typeof part === 'string' ? part : pseudoParameters[refOf(part) ?? ''];
+    if (resolved === undefined) return undefined;
+    text += resolved;
+  }
+  const prefix = `arn:${localArnParts.partition}:states:${localArnParts.region}:${localArnParts.account}:stateMachine:`;
+  if (!text.startsWith(prefix)) return undefined;
+  const name = text.slice(prefix.length);
+  const declared = Object.values(template.Resources).some(
+    (resource) =>
+      resource.Type === 'AWS::StepFunctions::StateMachine' && resource.Properties?.StateMachineName === name,
+  );
+  return declared ? name : undefined;
 }
 
 function refOf(value: unknown): string | undefined {
@@ -200,9 +250,11 @@ export function resolveEnvironment(
     env[name] =
       typeof value === 'string'
         ? value
-        : value.table === 'users'
-          ? tables.usersTableName
-          : tables.lockTableName;
+        : 'stateMachine' in value
+          ? localStateMachineArn(value.stateMachine)
+          : value.table === 'users'
+            ? tables.usersTableName
+            : tables.lockTableName;
   }
   for (const [name, value] of Object.entries(overrides)) {
     if (value === undefined) delete env[name];

@@ -1,9 +1,11 @@
 /**
  * The as-deployed benchmark's yardstick, in a child process of its own: BENCH_CONCURRENCY workers sending the
  * passivation's conditional UpdateItem (the same update and condition as `passivateIfStillStale`) for each of the
- * BENCH_USERS seeded users, on a plain `DynamoDBClient` with the SDK's defaults. It shares nothing with the
+ * BENCH_USERS seeded users (or for exactly the ids listed in BENCH_USER_IDS_FILE, one a line: a partition's
+ * shard), on a plain `DynamoDBClient` with the SDK's defaults. It shares nothing with the
  * function's wiring (client settings, document marshalling, limiter), so the function's handicaps are not in it.
  */
+import { readFileSync } from 'node:fs';
 import { DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { dayMs } from '../functions/shared/instant';
 import { userStatus, usersTable } from '../functions/shared/users-table-schema';
@@ -12,11 +14,13 @@ import { benchUserId } from './seeding';
 
 const a = usersTable.attributes;
 const tableName = process.env.USERS_TABLE_NAME ?? '';
-const users = Number(process.env.BENCH_USERS);
+const idsFile = process.env.BENCH_USER_IDS_FILE;
+const listedIds = idsFile ? readFileSync(idsFile, 'utf8').split('\n').filter(Boolean) : undefined;
+const users = listedIds ? listedIds.length : Number(process.env.BENCH_USERS);
 const concurrency = Number(process.env.BENCH_CONCURRENCY || 16);
 const inactiveDays = Number(process.env.INACTIVE_DAYS || 30);
 if (!tableName || !Number.isInteger(users) || users < 0) {
-  throw new Error('USERS_TABLE_NAME and BENCH_USERS (the seeded count) are required');
+  throw new Error('USERS_TABLE_NAME and BENCH_USERS (the seeded count) or BENCH_USER_IDS_FILE are required');
 }
 
 const client = new DynamoDBClient({});
@@ -84,7 +88,8 @@ await reportInvocation(0, async () => {
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
       while (next < users) {
-        const userId = benchUserId(order[next++] as number);
+        const index = order[next++] as number;
+        const userId = listedIds ? (listedIds[index] as string) : benchUserId(index);
         if (await passivate(userId)) passivated += 1;
       }
     }),

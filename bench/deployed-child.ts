@@ -1,6 +1,7 @@
 /**
  * The as-deployed benchmark's child: loads the synthesized bundle named by BENCH_HANDLER_URL, as Lambda's Node.js
- * runtime would, and invokes its handler export once with a scheduled event and a Lambda-like context whose
+ * runtime would, and invokes its handler export once with a scheduled event (or the event BENCH_EVENT_JSON holds:
+ * a partition's Map item `{ partition, tick }` as the state machine sends it) and a Lambda-like context whose
  * remaining time counts down from the function's timeout. Knows nothing of the handler beyond its signature.
  */
 import { randomUUID } from 'node:crypto';
@@ -22,7 +23,7 @@ const handler = loaded[exportName];
 if (typeof handler !== 'function') throw new Error(`the bundle exports no function "${exportName}"`);
 
 const now = new Date();
-const event = {
+const scheduledEvent = {
   version: '0',
   id: randomUUID(),
   'detail-type': 'Scheduled Event',
@@ -33,6 +34,8 @@ const event = {
   resources: [`arn:aws:events:${region}:000000000000:rule/bench`],
   detail: {},
 };
+const eventJson = process.env.BENCH_EVENT_JSON;
+const event: unknown = eventJson ? JSON.parse(eventJson) : scheduledEvent;
 const deadline = Date.now() + timeoutMs;
 const context = {
   awsRequestId: randomUUID(),
