@@ -369,7 +369,7 @@ export async function measureDeployed(options: DeployedOptions): Promise<Deploye
 export const eventsLabel = (mode: EventsMode): string => (mode === 'off' ? 'off' : `${mode} ms`);
 
 /** What Lambda's runtime puts in every function's environment, besides the template's variables. */
-function lambdaRuntimeEnv(fn: DeployedFunction): Record<string, string> {
+export function lambdaRuntimeEnv(fn: DeployedFunction): Record<string, string> {
   const name = 'PassiveUsersStack-bench';
   return {
     PATH: process.env.PATH ?? '/usr/bin:/bin',
@@ -389,12 +389,12 @@ function lambdaRuntimeEnv(fn: DeployedFunction): Record<string, string> {
   };
 }
 
-interface ChildOutcome {
+export interface ChildOutcome {
   readonly report: ChildReport;
   readonly logLines: number;
 }
 
-async function runChild(
+export async function runChild(
   file: string,
   nodeFlags: readonly string[],
   env: Record<string, string>,
@@ -431,7 +431,7 @@ interface Observed extends ChildOutcome {
   readonly concurrency: number;
 }
 
-function summarise(
+export function summarise(
   runner: DeployedRunner,
   events: EventsMode,
   users: number,
@@ -726,7 +726,7 @@ function rssGrowth(
   };
 }
 
-function median(values: readonly number[]): number {
+export function median(values: readonly number[]): number {
   const sorted = [...values].sort((x, y) => x - y);
   const middle = Math.floor(sorted.length / 2);
   if (sorted.length === 0) return Number.NaN;

@@ -1,0 +1,44 @@
+/**
+ * The `deployed-partitions` section of `npm run bench`: synthesizes the partitioned app (bench/partitioned-app.ts),
+ * measures each partition as deployed and renders the verdicts and the tables.
+ */
+import { loadavg } from 'node:os';
+import type { BuildDir } from './bundling';
+import { synthesizeStack } from './deployed-asset';
+import { measureDeployedPartitions } from './deployed-partitions';
+import { deployedPartitionsSection, deployedPartitionsVerdicts } from './deployed-partitions-report';
+import { verdictLines, verdictTable } from './report';
+import type { SetupClients } from './seeding';
+
+/** The app that builds infra/app.ts's stack with the checker's partitions on. */
+export const partitionedApp = 'npx tsx bench/partitioned-app.ts';
+
+export async function measureDeployedPartitionsSection(options: {
+  readonly endpoint: string;
+  readonly setup: SetupClients;
+  readonly buildDir: BuildDir;
+  readonly users: number;
+  readonly rounds: number;
+  readonly warmupUsers: number;
+  readonly progress: (message: string) => void;
+}): Promise<string> {
+  options.progress(`cdk synth --app "${partitionedApp}": the checker with partitions on, as deployed`);
+  const synthesized = synthesizeStack({ app: partitionedApp });
+  try {
+    const started = new Date();
+    const result = await measureDeployedPartitions({ ...options, fn: synthesized.checker });
+    const verdicts = deployedPartitionsVerdicts(result);
+    return [
+      `Measured ${started.toISOString()} (${((Date.now() - started.getTime()) / 1000).toFixed(0)} s; load average ` +
+        `${loadavg()
+          .map((l) => l.toFixed(2))
+          .join(' / ')} at the end).`,
+      '',
+      verdictTable(verdicts),
+      deployedPartitionsSection(result),
+      ...verdictLines(verdicts),
+    ].join('\n');
+  } finally {
+    synthesized.remove();
+  }
+}
