@@ -62,7 +62,7 @@ const usage = `Usage: npm run bench -- [--engine dynalite|dynamodb-local] [--qui
   --lambda-heap     run the memory child with the heap flags Lambda's Node.js runtime uses for a ${stackMemoryMb} MB function
   --out <dir>       where results.json and the SVGs go (default: bench/, or a temporary directory with --quick)
   --synth-ref <ref> synthesize the function measured as deployed from this commit's tree (git archive), not the working tree
-  --sections <list> only these of ${['cold-start', 'idle', 'throughput', 'deployed', 'latency', 'memory'].join(', ')}: for tuning; prints,
+  --sections <list> only these of ${['cold-start', 'idle', 'throughput', 'deployed', 'latency', 'memory', 'deployed-partitions'].join(', ')}: for tuning; prints,
                     records nothing (but deployed, on the full profile: into results.json's "deployed" entry)
   --redraw          measure nothing: redraw the SVGs (and, in bench/, the BENCHMARKS.md sections) from <dir>/results.json`;
 
@@ -91,6 +91,12 @@ export interface Profile {
   readonly deployedEventModes: readonly EventsMode[];
   readonly deployedPinnedSizes: readonly number[];
   readonly deployedWarmupUsers: number;
+  /** Each partition as deployed (issue 18 point 8): stale users over the shards, rounds. */
+  readonly deployedPartitions: {
+    readonly users: number;
+    readonly rounds: number;
+    readonly warmupUsers: number;
+  };
 }
 
 export const profiles = {
@@ -111,6 +117,7 @@ export const profiles = {
     deployedEventModes: ['off', 0, 15],
     deployedPinnedSizes: [4_000],
     deployedWarmupUsers: 5_000,
+    deployedPartitions: { users: 20_000, rounds: 3, warmupUsers: 5_000 },
   },
   quick: {
     idleUsers: 2_000,
@@ -129,6 +136,7 @@ export const profiles = {
     deployedEventModes: ['off', 15],
     deployedPinnedSizes: [500],
     deployedWarmupUsers: 200,
+    deployedPartitions: { users: 800, rounds: 1, warmupUsers: 200 },
   },
 } as const satisfies Record<string, Profile>;
 
@@ -161,7 +169,15 @@ function sourceState(): BenchRun['source'] {
 
 const progress = (message: string) => process.stderr.write(`[bench] ${message}\n`);
 
-const sectionNames = ['cold-start', 'idle', 'throughput', 'deployed', 'latency', 'memory'] as const;
+const sectionNames = [
+  'cold-start',
+  'idle',
+  'throughput',
+  'deployed',
+  'latency',
+  'memory',
+  'deployed-partitions',
+] as const;
 type SectionName = (typeof sectionNames)[number];
 
 function parseSections(raw: string | undefined): Set<SectionName> {
@@ -260,7 +276,8 @@ async function main(argv: string[]): Promise<number> {
     }
     // The in-process sections import the handler's own modules: loaded only when asked for, so that benchmark 2
     // as deployed (which runs the synthesized bundle) does not depend on them.
-    const inProcess = sections.size > (sections.has('deployed') ? 1 : 0);
+    const inProcess =
+      sections.size > (sections.has('deployed') ? 1 : 0) + (sections.has('deployed-partitions') ? 1 : 0);
     const handlerBundle =
       sections.has('cold-start') || sections.has('memory')
         ? await dir.bundle(handlerEntry, 'handler')
@@ -328,6 +345,22 @@ async function main(argv: string[]): Promise<number> {
           warmupUsers: profile.deployedWarmupUsers,
           progress,
         });
+      }
+
+      if (sections.has('deployed-partitions')) {
+        // Issue 18 point 8: printed, and for a full run into bench/ written to its section of BENCHMARKS.md.
+        const { measureDeployedPartitionsSection } = await import('./deployed-partitions-section');
+        const markdown = await measureDeployedPartitionsSection({
+          endpoint: engine.endpoint,
+          setup,
+          buildDir: dir,
+          ...profile.deployedPartitions,
+          progress,
+        });
+        console.log(markdown);
+        if (profileName === 'full' && outDir === benchDir) {
+          updateBenchmarksDoc(`deployed-partitions:${kind}`, markdown);
+        }
       }
 
       let latency: LatencyPoint[] | undefined;
