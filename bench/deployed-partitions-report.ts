@@ -89,6 +89,62 @@ export function deployedPartitionsSection(result: DeployedPartitionsResult): str
       ['all', result.overall.partitions, ...ratioCells(result.overall), ''],
     ],
   );
+  const pairs = result.rounds.flatMap((r) => r.pairs);
+  const medianOf = (values: readonly number[]) => {
+    const sorted = [...values].sort((x, y) => x - y);
+    return sorted.length === 0 ? Number.NaN : (sorted[Math.floor(sorted.length / 2)] as number);
+  };
+  const of = (pick: (p: (typeof pairs)[number]) => number | undefined) =>
+    medianOf(pairs.flatMap((p) => (pick(p) === undefined ? [] : [pick(p) as number])));
+  paragraph(
+    "**Where a partition's time goes** (medians over every partition): function wall ",
+    `${fixed(
+      of((p) => p.function.wallSeconds * 1000),
+      0,
+    )} ms = head ${fixed(
+      of((p) => p.function.timeline?.headMs),
+      0,
+    )} `,
+    `(the bare loop's first write at ${fixed(
+      of((p) => p.bare.firstWriteMs),
+      0,
+    )} ms) + write phase `,
+    `${fixed(
+      of((p) => p.function.timeline?.writePhaseMs),
+      0,
+    )} ms + tail ${fixed(
+      of((p) => p.function.timeline?.tailMs),
+      0,
+    )} ms; `,
+    `bare loop wall ${fixed(
+      of((p) => p.bare.wallSeconds * 1000),
+      0,
+    )} ms. Writes in flight over the write phase: `,
+    `function ${fixed(
+      of((p) => p.function.timeline?.meanUpdatesInWritePhase),
+      1,
+    )}, bare loop (sampled) `,
+    `${fixed(
+      of((p) => p.bare.meanUpdatesInFlight),
+      1,
+    )} of ${result.concurrency}; page gap (a page's last write to `,
+    `the next page's first) ${fixed(
+      of((p) => p.function.timeline?.medianPageGapMs),
+      0,
+    )} ms over `,
+    `${fixed(
+      of((p) => p.function.timeline?.pageTransitions),
+      0,
+    )} transitions; lock- and breaker-table requests `,
+    `${fixed(
+      of((p) => p.function.requests.Other),
+      0,
+    )} a partition; median write at the proxy `,
+    `${fixed(
+      of((p) => p.function.timeline?.medianWriteMs),
+      1,
+    )} ms.`,
+  );
   paragraph(
     'Every partition (head = invocation start to its first passivation write; tail = last write to the end; idle ',
     'slots = 1 − mean writes in flight over the write phase ÷ concurrency; other = lock- and breaker-table requests):',

@@ -1,8 +1,11 @@
 /**
  * The `deployed-partitions` section of `npm run bench`: synthesizes the partitioned app (bench/partitioned-app.ts),
- * measures each partition as deployed and renders the verdicts and the tables.
+ * measures each partition as deployed, keeps the result in `<outDir>/deployed-partitions.json` and renders the
+ * verdicts and the tables.
  */
+import { writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
+import { join } from 'node:path';
 import type { BuildDir } from './bundling';
 import { synthesizeStack } from './deployed-asset';
 import { measureDeployedPartitions } from './deployed-partitions';
@@ -20,6 +23,7 @@ export async function measureDeployedPartitionsSection(options: {
   readonly users: number;
   readonly rounds: number;
   readonly warmupUsers: number;
+  readonly outDir: string;
   readonly progress: (message: string) => void;
 }): Promise<string> {
   options.progress(`cdk synth --app "${partitionedApp}": the checker with partitions on, as deployed`);
@@ -27,6 +31,7 @@ export async function measureDeployedPartitionsSection(options: {
   try {
     const started = new Date();
     const result = await measureDeployedPartitions({ ...options, fn: synthesized.checker });
+    writeFileSync(join(options.outDir, 'deployed-partitions.json'), `${JSON.stringify(result, null, 1)}\n`);
     const verdicts = deployedPartitionsVerdicts(result);
     return [
       `Measured ${started.toISOString()} (${((Date.now() - started.getTime()) / 1000).toFixed(0)} s; load average ` +

@@ -355,6 +355,7 @@ async function main(argv: string[]): Promise<number> {
           setup,
           buildDir: dir,
           ...profile.deployedPartitions,
+          outDir,
           progress,
         });
         console.log(markdown);
