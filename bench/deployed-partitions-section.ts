@@ -25,7 +25,7 @@ export async function measureDeployedPartitionsSection(options: {
   readonly warmupUsers: number;
   readonly outDir: string;
   readonly progress: (message: string) => void;
-}): Promise<string> {
+}): Promise<{ readonly markdown: string; readonly verdictLines: readonly string[] }> {
   options.progress(`cdk synth --app "${partitionedApp}": the checker with partitions on, as deployed`);
   const synthesized = synthesizeStack({ app: partitionedApp });
   try {
@@ -33,7 +33,7 @@ export async function measureDeployedPartitionsSection(options: {
     const result = await measureDeployedPartitions({ ...options, fn: synthesized.checker });
     writeFileSync(join(options.outDir, 'deployed-partitions.json'), `${JSON.stringify(result, null, 1)}\n`);
     const verdicts = deployedPartitionsVerdicts(result);
-    return [
+    const markdown = [
       `Measured ${started.toISOString()} (${((Date.now() - started.getTime()) / 1000).toFixed(0)} s; load average ` +
         `${loadavg()
           .map((l) => l.toFixed(2))
@@ -41,8 +41,8 @@ export async function measureDeployedPartitionsSection(options: {
       '',
       verdictTable(verdicts),
       deployedPartitionsSection(result),
-      ...verdictLines(verdicts),
     ].join('\n');
+    return { markdown, verdictLines: verdictLines(verdicts) };
   } finally {
     synthesized.remove();
   }

@@ -350,7 +350,7 @@ async function main(argv: string[]): Promise<number> {
       if (sections.has('deployed-partitions')) {
         // Issue 18 point 8: printed, and for a full run into bench/ written to its section of BENCHMARKS.md.
         const { measureDeployedPartitionsSection } = await import('./deployed-partitions-section');
-        const markdown = await measureDeployedPartitionsSection({
+        const { markdown, verdictLines: lines } = await measureDeployedPartitionsSection({
           endpoint: engine.endpoint,
           setup,
           buildDir: dir,
@@ -358,7 +358,7 @@ async function main(argv: string[]): Promise<number> {
           outDir,
           progress,
         });
-        console.log(markdown);
+        console.log([markdown, ...lines].join('\n'));
         if (profileName === 'full' && outDir === benchDir) {
           updateBenchmarksDoc(`deployed-partitions:${kind}`, markdown);
         }
