@@ -1,10 +1,10 @@
 /**
  * The `deployed-partitions` section of `npm run bench`: synthesizes the partitioned app (bench/partitioned-app.ts),
- * measures each partition as deployed, keeps the result in `<outDir>/deployed-partitions.json` and renders the
- * verdicts and the tables.
+ * measures each partition as deployed, keeps the raw result in the temporary directory (for a closer look at the
+ * timelines; not committed: a few hundred KB) and renders the verdicts and the tables.
  */
 import { writeFileSync } from 'node:fs';
-import { loadavg } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BuildDir } from './bundling';
 import { synthesizeStack } from './deployed-asset';
@@ -23,7 +23,6 @@ export async function measureDeployedPartitionsSection(options: {
   readonly users: number;
   readonly rounds: number;
   readonly warmupUsers: number;
-  readonly outDir: string;
   readonly progress: (message: string) => void;
 }): Promise<{ readonly markdown: string; readonly verdictLines: readonly string[] }> {
   options.progress(`cdk synth --app "${partitionedApp}": the checker with partitions on, as deployed`);
@@ -31,7 +30,9 @@ export async function measureDeployedPartitionsSection(options: {
   try {
     const started = new Date();
     const result = await measureDeployedPartitions({ ...options, fn: synthesized.checker });
-    writeFileSync(join(options.outDir, 'deployed-partitions.json'), `${JSON.stringify(result, null, 1)}\n`);
+    const resultFile = join(tmpdir(), 'passive-user-checker-deployed-partitions.json');
+    writeFileSync(resultFile, `${JSON.stringify(result, null, 1)}\n`);
+    options.progress(`partitions as deployed: the raw result is in ${resultFile}`);
     const verdicts = deployedPartitionsVerdicts(result);
     const markdown = [
       `Measured ${started.toISOString()} (${((Date.now() - started.getTime()) / 1000).toFixed(0)} s; load average ` +

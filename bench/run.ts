@@ -355,7 +355,6 @@ async function main(argv: string[]): Promise<number> {
           setup,
           buildDir: dir,
           ...profile.deployedPartitions,
-          outDir,
           progress,
         });
         console.log([markdown, ...lines].join('\n'));
