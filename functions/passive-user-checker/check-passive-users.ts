@@ -1,3 +1,4 @@
+import type { PartitionPlan } from '../periodic-worker/partitions';
 import { type JobContext, RunFailedError } from '../periodic-worker/periodic-worker';
 import { stopReasonOf } from '../periodic-worker/run-budget';
 import { errorMessage, errorName, isTransientAwsError } from '../shared/aws-errors';
@@ -95,14 +96,14 @@ export async function checkPassiveUsers(
 /**
  * A partitioned tick's plan, under the worker's lease and before any fan-out: the breaker judged once (a trip
  * throws, as an unpartitioned run does; a verdict is accepted, and written, before any partition starts), and
- * the shards with work returned: each becomes one partition, which passivates its own shard up to
+ * the shards with work returned (with whether their work fits one invocation): each becomes one partition, which passivates its own shard up to
  * `MAX_PASSIVATIONS_PER_RUN` and sends its warnings. An idle tick reads one empty page per shard and starts none.
  */
 export async function planPassivation(
   config: WorkerConfig,
   deps: CheckPassiveUsersDeps,
   job: JobContext<CheckerPayload>,
-): Promise<string[]> {
+): Promise<PartitionPlan> {
   return new PassivationRun(config, deps, job).plan();
 }
 
@@ -246,7 +247,7 @@ class PassivationRun {
 
     await Promise.all(workShards.map((shard) => this.guarded(() => this.passivateShard(shard))));
     await this.settlePassivations();
-    if (this.config.warningDays > 0 && this.deps.events && !this.job.dryRun && this.mayStartUncappedWork()) {
+    if (this.warnsThisRun() && this.mayStartUncappedWork()) {
       await Promise.all(this.shards.map((shard) => this.guarded(() => this.warnShard(shard))));
     }
 
@@ -262,8 +263,13 @@ class PassivationRun {
     return summary;
   }
 
-  /** The plan of a partitioned tick: the breaker's pass and its verdict accepted; the shards with work. */
-  async plan(): Promise<string[]> {
+  /**
+   * The plan of a partitioned tick: the breaker's pass and its verdict accepted; the shards with work, and whether
+   * their work fits one invocation: the stale users it knows of (the backlog and the crossings) and the entries to
+   * repair, at most one run's `MAX_PASSIVATIONS_PER_RUN`. Such a tick (a trickle of crossings, the end of a drain)
+   * runs its shards itself and starts no execution.
+   */
+  async plan(): Promise<PartitionPlan> {
     this.job.log.info('Planning the shards with stale users', {
       runId: this.job.runId,
       cutoff: this.cutoffIso,
@@ -283,7 +289,13 @@ class PassivationRun {
         shards: accepted ? (staleShards?.length ?? 0) : 0,
       });
     }
-    return accepted ? (staleShards ?? []) : [];
+    const work = (this.breaker?.staleUsers ?? 0) + this.malformed;
+    // Warnings are due in every shard, stale users or not: each shard is then a partition (its warning pages).
+    const withWork = this.warnsThisRun() ? this.allShards : (staleShards ?? []);
+    return {
+      partitions: accepted ? withWork : [],
+      fitsOneInvocation: work <= this.config.maxPassivationsPerRun,
+    };
   }
 
   /**
@@ -307,7 +319,7 @@ class PassivationRun {
       await this.guarded(() => this.passivateShard(shard));
     }
     await this.settlePassivations();
-    if (this.config.warningDays > 0 && this.deps.events && !this.job.dryRun && this.mayStartUncappedWork()) {
+    if (this.warnsThisRun() && this.mayStartUncappedWork()) {
       await this.guarded(() => this.warnShard(shard));
     }
     if (this.systemicError === undefined && this.passivationsFailed >= systemicFailureThreshold) {
@@ -388,6 +400,11 @@ class PassivationRun {
         error: errorName(error),
       });
     }
+  }
+
+  /** Inactivity warnings are sent by this run: `WARNING_DAYS` set, an event bus, and not a dry run. */
+  private warnsThisRun(): boolean {
+    return this.config.warningDays > 0 && this.deps.events !== undefined && !this.job.dryRun;
   }
 
   /** Runs a step; a thrown error stops all further work and fails the run once in-flight work settles. */
