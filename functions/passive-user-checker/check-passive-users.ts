@@ -103,7 +103,7 @@ export async function planPassivation(
   config: WorkerConfig,
   deps: CheckPassiveUsersDeps,
   job: JobContext<CheckerPayload>,
-): Promise<PartitionPlan> {
+): Promise<PartitionPlan<CheckerSummary>> {
   return new PassivationRun(config, deps, job).plan();
 }
 
@@ -269,7 +269,7 @@ class PassivationRun {
    * repair, at most one run's `MAX_PASSIVATIONS_PER_RUN`. Such a tick (a trickle of crossings, the end of a drain)
    * runs its shards itself and starts no execution.
    */
-  async plan(): Promise<PartitionPlan> {
+  async plan(): Promise<PartitionPlan<CheckerSummary>> {
     this.job.log.info('Planning the shards with stale users', {
       runId: this.job.runId,
       cutoff: this.cutoffIso,
@@ -295,6 +295,8 @@ class PassivationRun {
     return {
       partitions: accepted ? withWork : [],
       fitsOneInvocation: work <= this.config.maxPassivationsPerRun,
+      // The tick's figures when no shard has work: what the breaker's pass read and judged.
+      summary: this.summary(),
     };
   }
 

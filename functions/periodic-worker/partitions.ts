@@ -118,28 +118,34 @@ export function parsePartitionInvocation<P>(event: unknown, spec: PayloadSpec<P>
  * Work that fits runs in the tick itself, partition after partition under their leases, with no engine call (a
  * trickle of work then costs no execution and no partition invocation); the rest fans out.
  */
-export type PartitionPlan =
+export type PartitionPlan<S extends JobSummary = JobSummary> =
   | readonly string[]
-  | { readonly partitions: readonly string[]; readonly fitsOneInvocation: boolean };
+  | {
+      readonly partitions: readonly string[];
+      readonly fitsOneInvocation: boolean;
+      /** The plan's own figures: the tick's summary (record, log line, metrics) when no partition has work. */
+      readonly summary?: S;
+    };
 
 /** A plan's answer, checked. */
 export interface CheckedPlan {
   readonly names: readonly string[];
   readonly fitsOneInvocation: boolean;
+  readonly summary: unknown;
 }
 
 /** A plan's answer, checked: the names (see `checkedPartitions`) and whether they fit one invocation. */
 export function checkedPlan(planned: unknown): CheckedPlan {
   if (typeof planned === 'object' && planned !== null && !Array.isArray(planned)) {
-    const { partitions, fitsOneInvocation } = planned as Record<string, unknown>;
+    const { partitions, fitsOneInvocation, summary } = planned as Record<string, unknown>;
     if (typeof fitsOneInvocation !== 'boolean') {
       throw new TypeError(
         `The partitions plan's fitsOneInvocation must be true or false, got ${JSON.stringify(fitsOneInvocation)}`,
       );
     }
-    return { names: checkedPartitions(partitions), fitsOneInvocation };
+    return { names: checkedPartitions(partitions), fitsOneInvocation, summary };
   }
-  return { names: checkedPartitions(planned), fitsOneInvocation: false };
+  return { names: checkedPartitions(planned), fitsOneInvocation: false, summary: undefined };
 }
 
 /** The partitions a plan returned, checked: names a lock key can carry, no repeats, at most the per-tick limit. */

@@ -119,7 +119,7 @@ export interface PeriodicWorkerDefinition<S extends JobSummary, D = undefined, P
    */
   readonly partitions?:
     | readonly string[]
-    | ((job: JobContext<P, S>, deps: D) => Promise<PartitionPlan> | PartitionPlan);
+    | ((job: JobContext<P, S>, deps: D) => Promise<PartitionPlan<S>> | PartitionPlan<S>);
   /** One run of the job. Return a plain summary; throw to fail the invocation (its alarms fire). */
   readonly run: (job: JobContext<P, S>, deps: D) => Promise<S>;
   /**
@@ -586,10 +586,15 @@ class WorkerRun<S extends JobSummary, D, P> {
     const plan = this.definition.partitions ?? [];
     let names: readonly string[];
     let fitsOneInvocation = false;
+    let planSummary: unknown;
     if (typeof plan === 'function') {
       const budget = this.newBudget(lease);
       try {
-        ({ names, fitsOneInvocation } = checkedPlan(
+        ({
+          names,
+          fitsOneInvocation,
+          summary: planSummary,
+        } = checkedPlan(
           await plan(
             this.jobContext(budget, lease, () => {}),
             this.deps,
@@ -631,11 +636,32 @@ class WorkerRun<S extends JobSummary, D, P> {
     if (names.length > 1 && !fitsOneInvocation && !this.request.dryRun && lease && this.kit.engine) {
       return this.fanOut(names, lease, this.kit.engine);
     }
-    return this.runPartitionsHere(names, lease);
+    return this.runPartitionsHere(names, lease, planSummary as S | undefined);
   }
 
-  /** The partitions one after another in this invocation, each under its own lease; the record written once. */
-  private async runPartitionsHere(names: readonly string[], lease: Lease | undefined): Promise<RunRecord<S>> {
+  /**
+   * The partitions one after another in this invocation, each under its own lease; the record written once. With
+   * none, the plan's own summary (if it gave one) is the tick's, as an unpartitioned run's would be.
+   */
+  private async runPartitionsHere(
+    names: readonly string[],
+    lease: Lease | undefined,
+    planSummary: S | undefined,
+  ): Promise<RunRecord<S>> {
+    if (names.length === 0 && planSummary !== undefined) {
+      this.jobSummary = planSummary;
+      const record = this.record(
+        this.request.dryRun ? 'dry-run' : 'completed',
+        { ...planSummary, partitions: {} },
+        {
+          complete: planSummary.complete,
+          stopReason: planSummary.stopReason,
+          fencingToken: lease?.fencingToken,
+        },
+      );
+      await this.keep(record, lease);
+      return record;
+    }
     const entries: Record<string, PartitionEntry> = {};
     for (const name of names) {
       const child = new WorkerRun(this.definition, this.kit, this.deps, {

@@ -148,7 +148,8 @@ describe(`the checker on partitions, one per shard, fanned out on the local engi
       ).every((status) => status === 'active'),
     ).toBe(true);
     // The idle tick after the drain reads one empty page per shard and starts nothing.
-    expect(idle).toMatchObject({ outcome: 'completed' });
+    // …and its record (log line, metrics) carries the plan's figures, as an unpartitioned idle tick's does.
+    expect(idle).toMatchObject({ outcome: 'completed', shards, passivated: 0, candidates: 0 });
     expect(idleUserCalls.map((call) => call.operation)).toEqual(Array(shards).fill('Query'));
     expect(t.executions()).toHaveLength(2);
     expect(singleTicks).toBe(32);
