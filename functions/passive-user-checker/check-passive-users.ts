@@ -331,77 +331,103 @@ class PassivationRun {
     }
     if (this.systemicError !== undefined) throw new SystemicFailureError(this.summary(), this.systemicError);
     const summary = this.summary();
-    if (memory) await this.recordPartitionBacklog(summary, shard);
+    if (memory) await this.recordPartitionBacklog(summary, shard, memory);
     return summary;
   }
 
   /**
-   * A partition's share of the backlog for one page, taken off the breaker's item with its optimistic version
+   * A partition's share of the backlog for one page, taken off the breaker's item in one conditional update
    * before it passivates (only what it is about to use, so no partition starves the others); what it does not
    * spend goes back when it records its work. A partition that dies in between leaves its share taken: the next
-   * plan that reads the whole range judges those users again (the safe side).
+   * plan that reads the whole range judges those users again (the safe side). One update, not a read and a write
+   * with the version: a tick's partitions all take at once, and each refusal cost a round trip more.
    */
   private async reserveBacklog(wanted: number): Promise<number> {
-    // Each refusal means another partition's write went through: every partition of a tick may reserve at once
-    // and record at once, so a few rounds per shard.
-    for (let attempt = 0; attempt < Math.min(4 * this.allShards.length + 4, 256); attempt += 1) {
-      const { version, ...state } = await this.deps.breakerState.read();
-      const share = Math.min(wanted, state.backlog);
-      if (share <= 0) return 0;
-      if (await this.deps.breakerState.write({ ...state, backlog: state.backlog - share }, version)) {
-        this.reserved += share;
-        return share;
-      }
-    }
-    return 0;
+    const share = await this.deps.breakerState.takeBacklog(wanted);
+    this.reserved += share;
+    return share;
   }
 
   /**
    * After a partition: what it passivated taken off the backlog, and its shard marked drained when it read the
-   * shard's stale range to the end. Once every shard is drained, what they left is the backlog, exactly, and an
-   * approval is marked drained. Retried on a version conflict (the tick's other partitions write it too); best
-   * effort, as for an unpartitioned run.
+   * shard's stale range to the end, in one update. Once every shard is drained, what they left is the backlog,
+   * exactly, and an approval is marked drained: the partition that sees that closes the drain with the version.
+   * Best effort, as for an unpartitioned run.
    */
-  private async recordPartitionBacklog(summary: CheckerSummary, shard: string): Promise<void> {
+  private async recordPartitionBacklog(
+    summary: CheckerSummary,
+    shard: string,
+    memory: BreakerState,
+  ): Promise<void> {
     if (this.job.dryRun) return;
     try {
-      // Every partition of a tick may finish at once, and take its shares of the backlog at once: one write wins
-      // per round, so a few rounds per shard.
-      for (let attempt = 0; attempt < Math.min(4 * this.allShards.length + 4, 256); attempt += 1) {
-        const { version, ...state } = await this.deps.breakerState.read();
-        const drainedShards: Record<string, number> = { ...(state.drainedShards ?? {}) };
-        if (summary.complete) drainedShards[shard] = this.staleLeft;
-        else delete drainedShards[shard];
-        const allDrained = this.allShards.every((name) => drainedShards[name] !== undefined);
-        // The unspent share goes back; what the drained shards left lowers the backlog, never raises it.
-        const explained = state.backlog + Math.max(0, this.reserved - this.passivated - this.raceSkipped);
-        const backlog = allDrained
-          ? Math.min(
-              explained,
-              Object.values(drainedShards).reduce((sum, left) => sum + left, 0),
-            )
-          : explained;
-        const approval =
-          allDrained && state.approval && !state.approval.drainedAt && !state.approval.withdrawnAt
-            ? { ...state.approval, drainedAt: this.job.now().toISOString() }
-            : state.approval;
-        const activeUsers = state.activeUsers && {
-          ...state.activeUsers,
-          count: Math.max(0, state.activeUsers.count - this.passivated),
-        };
-        const next = { ...state, backlog, approval, activeUsers, drainedShards };
-        if (sameState(state, next)) return;
-        if (await this.deps.breakerState.write(withoutVersion(next), version)) return;
-      }
-      this.job.log.warn(
-        'Could not record the breaker backlog (busy); the next plan judges the difference',
-        {},
-      );
+      const after = await this.deps.breakerState.recordPartition({
+        shard,
+        left: summary.complete ? this.staleLeft : undefined,
+        returned: Math.max(0, this.reserved - this.passivated - this.raceSkipped),
+        passivated: this.passivated,
+        countKept: memory.activeUsers !== undefined,
+      });
+      if (after === undefined) return await this.recordPartitionBacklogVersioned(summary, shard);
+      if (this.allShards.every((name) => after.drainedShards?.[name] !== undefined)) await this.closeDrain();
     } catch (error) {
       this.job.log.warn('Could not record the breaker backlog; the next plan judges the difference', {
         error: errorName(error),
       });
     }
+  }
+
+  /** Every shard drained: the backlog is at most what they left, and an approval in force is drained. */
+  private async closeDrain(): Promise<void> {
+    for (let attempt = 0; attempt < Math.min(4 * this.allShards.length + 4, 256); attempt += 1) {
+      const { version, ...state } = await this.deps.breakerState.read();
+      const drainedShards = state.drainedShards ?? {};
+      if (!this.allShards.every((name) => drainedShards[name] !== undefined)) return;
+      const left = Object.values(drainedShards).reduce((sum, count) => sum + count, 0);
+      const approval =
+        state.approval && !state.approval.drainedAt && !state.approval.withdrawnAt
+          ? { ...state.approval, drainedAt: this.job.now().toISOString() }
+          : state.approval;
+      const next = { ...state, backlog: Math.min(state.backlog, left), approval };
+      if (sameState(state, next)) return;
+      if (await this.deps.breakerState.write(withoutVersion(next), version)) return;
+    }
+    this.job.log.warn('Could not record the breaker backlog (busy); the next plan judges the difference', {});
+  }
+
+  /**
+   * The partition's record read and written with the version, where one update does not apply (no state yet, no
+   * kept count of active users): retried on a version conflict.
+   */
+  private async recordPartitionBacklogVersioned(summary: CheckerSummary, shard: string): Promise<void> {
+    // Every partition of a tick may finish at once: one write wins per round, so a few rounds per shard.
+    for (let attempt = 0; attempt < Math.min(4 * this.allShards.length + 4, 256); attempt += 1) {
+      const { version, ...state } = await this.deps.breakerState.read();
+      const drainedShards: Record<string, number> = { ...(state.drainedShards ?? {}) };
+      if (summary.complete) drainedShards[shard] = this.staleLeft;
+      else delete drainedShards[shard];
+      const allDrained = this.allShards.every((name) => drainedShards[name] !== undefined);
+      // The unspent share goes back; what the drained shards left lowers the backlog, never raises it.
+      const explained = state.backlog + Math.max(0, this.reserved - this.passivated - this.raceSkipped);
+      const backlog = allDrained
+        ? Math.min(
+            explained,
+            Object.values(drainedShards).reduce((sum, left) => sum + left, 0),
+          )
+        : explained;
+      const approval =
+        allDrained && state.approval && !state.approval.drainedAt && !state.approval.withdrawnAt
+          ? { ...state.approval, drainedAt: this.job.now().toISOString() }
+          : state.approval;
+      const activeUsers = state.activeUsers && {
+        ...state.activeUsers,
+        count: Math.max(0, state.activeUsers.count - this.passivated),
+      };
+      const next = { ...state, backlog, approval, activeUsers, drainedShards };
+      if (sameState(state, next)) return;
+      if (await this.deps.breakerState.write(withoutVersion(next), version)) return;
+    }
+    this.job.log.warn('Could not record the breaker backlog (busy); the next plan judges the difference', {});
   }
 
   /** Inactivity warnings are sent by this run: `WARNING_DAYS` set, an event bus, and not a dry run. */
