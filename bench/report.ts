@@ -3,7 +3,7 @@ import type { ColdStartResult } from './cold-start';
 import { deployedSection, deployedVerdicts } from './deployed-report';
 import type { IdleTickResult } from './idle-tick';
 import type { MemoryResult } from './memory';
-import type { BenchRun, RunHeader, Verdict } from './results';
+import type { BacklogGrowthBench, BenchRun, PartitionsBench, RunHeader, Verdict } from './results';
 import type { LatencyPoint, ThroughputResult } from './throughput';
 
 export const targets = {
@@ -13,6 +13,10 @@ export const targets = {
   memoryGrowth: 1.2,
   /** Handler module load at most this multiple of a bare DynamoDB client's. */
   coldStartRatio: 1.5,
+  /** Users per second of 16 partitions at once at least this multiple of one invocation's (issue 18, "Done when"). */
+  partitionsSpeedup: 8,
+  /** Tick CPU over the largest backlog at most this multiple of the smallest's (issue 18, point 4). */
+  backlogGrowth: 1.5,
 } as const;
 
 const fixed = (value: number, digits = 1) => (Number.isFinite(value) ? value.toFixed(digits) : 'n/a');
@@ -79,6 +83,59 @@ export function coldStartVerdict(coldStart: ColdStartResult): Verdict {
   };
 }
 
+/** The point of one invocation (no partitions) and of 16 partitions `concurrency` at once. */
+const pointAt = (partitions: PartitionsBench, concurrency: number) =>
+  partitions.points.find((point) => point.concurrency === concurrency);
+
+/** The cap per invocation of the drain in bench/partitions.ts: users ÷ 32, so that one invocation needs 32 ticks. */
+export const drainCap = (users: number) => Math.ceil(users / 32);
+
+export function partitionsVerdicts(partitions: PartitionsBench): Verdict[] {
+  const one = pointAt(partitions, 0);
+  const sixteen = pointAt(partitions, 16);
+  const speedup = (sixteen?.usersPerSecond ?? Number.NaN) / (one?.usersPerSecond ?? Number.NaN);
+  const partitioned = partitions.points.filter((point) => point.concurrency > 0);
+  const model = `${int(partitions.users)} users, ${partitions.latencyMs} ms a request`;
+  return [
+    {
+      name: 'Partitions: users/s of 16 partitions at once ÷ one invocation',
+      target: `≥ ${targets.partitionsSpeedup}`,
+      measured: `${fixed(speedup, 2)} (${fixed(sixteen?.usersPerSecond ?? Number.NaN)} vs ${fixed(one?.usersPerSecond ?? Number.NaN)} users/s; ${model})`,
+      met: speedup >= targets.partitionsSpeedup,
+    },
+    {
+      name: `Partitions: ticks to drain ${int(partitions.users)} users at ${int(drainCap(partitions.users))} a run`,
+      target: 'reported (16 partitions 2, one invocation 32)',
+      measured:
+        `one invocation ${one?.ticksToDrain ?? 'n/a'}; 16 partitions ` +
+        partitioned.map((point) => `${point.ticksToDrain} (${point.concurrency} at once)`).join(', '),
+      met: undefined,
+    },
+    {
+      name: 'Partitions: users/s by partitions at once',
+      target: 'reported',
+      measured: [
+        `one invocation ${fixed(one?.usersPerSecond ?? Number.NaN)}`,
+        ...partitioned.map((point) => `${point.concurrency} at once ${fixed(point.usersPerSecond)}`),
+      ].join('; '),
+      met: undefined,
+    },
+  ];
+}
+
+export function backlogGrowthVerdict(backlog: BacklogGrowthBench): Verdict {
+  const first = backlog.sizes[0];
+  const last = backlog.sizes.at(-1);
+  return {
+    name: `Tick CPU over ${int(last?.size ?? Number.NaN)} ÷ ${int(first?.size ?? Number.NaN)} waiting users (cap ${backlog.cap})`,
+    target: `≤ ${targets.backlogGrowth}`,
+    measured:
+      `${fixed(backlog.ratio, 2)} (median ${fixed(last?.medianCpuMs ?? Number.NaN)} vs ` +
+      `${fixed(first?.medianCpuMs ?? Number.NaN)} ms CPU over ${backlog.ticks} ticks each)`,
+    met: backlog.ratio <= targets.backlogGrowth,
+  };
+}
+
 export function verdictsOf(run: Omit<BenchRun, 'verdicts'>): Verdict[] {
   return [
     ...idleVerdicts(run.idleTick),
@@ -86,6 +143,8 @@ export function verdictsOf(run: Omit<BenchRun, 'verdicts'>): Verdict[] {
     throughputVerdict(run.throughput),
     memoryVerdict(run.memory),
     coldStartVerdict(run.coldStart),
+    ...(run.partitions ? partitionsVerdicts(run.partitions) : []),
+    ...(run.backlogGrowth ? [backlogGrowthVerdict(run.backlogGrowth)] : []),
   ];
 }
 
@@ -337,8 +396,95 @@ function assetNote(check: ColdStartResult['synthesizedAsset']): string {
         'bench/bundling.ts no longer mirrors the stack.';
 }
 
-export function costSection(cost: BenchRun['cost']): string {
+export function partitionsSection(partitions: PartitionsBench): string {
+  const one = pointAt(partitions, 0)?.usersPerSecond ?? Number.NaN;
   return new Markdown()
+    .paragraph(
+      `**7. Partitions under the latency model** — the checker's real handler, ${int(partitions.users)} stale users `,
+      `over 16 shards, every DynamoDB request delayed ${partitions.latencyMs} ms, 4 writes in flight per invocation; `,
+      'one invocation without partitions, then 16 partitions run by the local stand-in for Step Functions 1, 4 and ',
+      "16 at once (the Map's MaxConcurrency). Users/s: one tick that drains every stale user (cap raised); ticks: ",
+      `the same users at a cap of ${int(drainCap(partitions.users))} a run (users ÷ 32; per partition when partitioned).`,
+    )
+    .table(
+      ['Invocations', 'Users/s', '× one invocation', 'Ticks to drain'],
+      partitions.points.map((point) => [
+        point.concurrency === 0 ? 'one, no partitions' : `16 partitions, ${point.concurrency} at once`,
+        fixed(point.usersPerSecond),
+        `${fixed(point.usersPerSecond / one, 2)}×`,
+        point.ticksToDrain,
+      ]),
+    )
+    .toString();
+}
+
+export function backlogGrowthSection(backlog: BacklogGrowthBench): string {
+  return new Markdown()
+    .paragraph(
+      `**8. What a tick costs against what waits** — for each size, a table of that many stale users whose whole `,
+      `stock an earlier tick accepted, then ticks at MAX_PASSIVATIONS_PER_RUN = ${backlog.cap}, the sizes alternated `,
+      `after 3 unmeasured rounds; CPU of the measuring process per tick (the engine runs in its own). `,
+      `Ratio of the medians, largest ÷ smallest: **${fixed(backlog.ratio, 2)}** (target ≤ ${targets.backlogGrowth}).`,
+    )
+    .table(
+      [
+        'Stale users',
+        'Seeded in',
+        'Ticks',
+        'Median CPU / tick',
+        'CPU per tick',
+        'Wall per tick (median)',
+        'Passivated per tick',
+      ],
+      backlog.sizes.map((size) => {
+        const walls = size.ticks.map((tick) => tick.wallMs).sort((x, y) => x - y);
+        return [
+          int(size.size),
+          `${fixed(size.seedSeconds, 0)} s`,
+          size.ticks.length,
+          `${fixed(size.medianCpuMs)} ms`,
+          size.ticks.map((tick) => fixed(tick.cpuMs, 0)).join(', '),
+          `${fixed(walls[Math.floor(walls.length / 2)] ?? Number.NaN, 0)} ms`,
+          [...new Set(size.ticks.map((tick) => tick.passivated))].join(', '),
+        ];
+      }),
+    )
+    .toString();
+}
+
+function engineChargesTable(engine: NonNullable<BenchRun['cost']['engine']>): Markdown {
+  const label = (row: (typeof engine.rows)[number]) =>
+    row.case === 'drain'
+      ? `drain ${int(row.users ?? Number.NaN)} dormant users`
+      : row.case === 'month of fanned-out ticks'
+        ? `a month of ticks that all fan out (${int(engine.ticksPerMonth)})`
+        : row.case === 'fanned-out tick'
+          ? `one fanned-out tick (${engine.partitions} partitions)`
+          : 'an idle tick';
+  return new Markdown()
+    .paragraph(
+      `**Engine charges (partitions)** — ASSUMED prices: ${engine.pricing.region}, Step Functions Standard `,
+      `$${engine.pricing.usdPerThousandStateTransitions} per 1,000 state transitions (${engine.pricing.source}; `,
+      `${int(Number(engine.pricing.freeStateTransitionsPerMonth))} a month free, per account, not deducted below), Lambda `,
+      `$${engine.pricing.lambdaUsdPerMillionRequests} per million requests (${engine.pricing.lambdaSource}). `,
+      `${engine.partitions} partitions of ${int(engine.capPerPartition)} users (the default cap); a tick fans out only `,
+      'when its work exceeds one invocation, and an idle tick starts nothing. Transitions: 4 per execution, 2 per ',
+      'partition (+1 per retry of a throttled invocation), counted on the synthesized state machine.',
+    )
+    .table(
+      ['Case', 'Fanned-out ticks', 'Partition invocations', 'State transitions', 'Engine $'],
+      engine.rows.map((row) => [
+        label(row),
+        int(row.fannedOutTicks) + (row.ticksInTheTick > 0 ? ` (+ ${row.ticksInTheTick} in the tick)` : ''),
+        int(row.partitionInvocations),
+        int(row.stateTransitions),
+        row.usd === 0 ? '$0' : usd(row.usd),
+      ]),
+    );
+}
+
+export function costSection(cost: BenchRun['cost']): string {
+  const markdown = new Markdown()
     .paragraph(
       `**6. Idle-tick cost on AWS** — ASSUMED prices: ${cost.pricing.region} ${cost.pricing.mode}, `,
       `$${cost.pricing.usdPerMillionReadUnits} per million read request units, `,
@@ -371,8 +517,10 @@ export function costSection(cost: BenchRun['cost']): string {
       "Index upkeep is not the worker's cost but the design's: every login moves `lastLoginAt`, the index's sort ",
       'key, which DynamoDB bills as two index writes (delete the old entry, put the new one). The Scan baseline needs ',
       `no index. The login rate is an ASSUMPTION (${cost.loginsPerUserPerDay} a user a day); the column scales with it.`,
-    )
-    .toString();
+    );
+  return cost.engine
+    ? `${markdown.toString()}\n${engineChargesTable(cost.engine).toString()}`
+    : markdown.toString();
 }
 
 export function runHeader(run: RunHeader): string {
@@ -406,6 +554,8 @@ export function renderMarkdown(run: BenchRun): string {
     memorySection(run.memory),
     coldStartSection(run.coldStart),
     costSection(run.cost),
+    ...(run.partitions ? [partitionsSection(run.partitions)] : []),
+    ...(run.backlogGrowth ? [backlogGrowthSection(run.backlogGrowth)] : []),
   ].join('\n');
 }
 

@@ -1,11 +1,13 @@
 /** The shape of bench/results.json: one run per engine, each with its machine, settings and verdicts. */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { EngineKind } from '../local/engine';
+import type { BacklogGrowthResult } from './backlog-growth';
 import type { ColdStartResult } from './cold-start';
-import type { CostRow } from './cost';
+import type { CostRow, EngineCost } from './cost';
 import type { DeployedResult } from './deployed';
 import type { IdleTickResult } from './idle-tick';
 import type { MemoryResult } from './memory';
+import type { PartitionsPoint } from './partitions';
 import type { LatencyPoint, ThroughputResult } from './throughput';
 
 export interface Machine {
@@ -27,6 +29,24 @@ export interface Verdict {
   readonly met: boolean | undefined;
 }
 
+/** The checker on 16 partitions under the latency model (`bench/partitions.ts`), issue 18's "Done when". */
+export interface PartitionsBench {
+  readonly users: number;
+  /** The delay before every DynamoDB request. */
+  readonly latencyMs: number;
+  /** One invocation (concurrency 0) and 16 partitions at each MaxConcurrency measured. */
+  readonly points: PartitionsPoint[];
+}
+
+/** What a tick at a cap of 100 costs against the backlog that waits (`bench/backlog-growth.ts`), issue 18 point 4. */
+export interface BacklogGrowthBench {
+  readonly cap: number;
+  readonly ticks: number;
+  readonly sizes: BacklogGrowthResult[];
+  /** Median tick CPU of the largest size ÷ the smallest's. */
+  readonly ratio: number;
+}
+
 export interface BenchRun {
   readonly engine: { readonly kind: EngineKind; readonly version: string };
   readonly profile: 'full' | 'quick';
@@ -46,11 +66,16 @@ export interface BenchRun {
   readonly latency: LatencyPoint[];
   readonly memory: MemoryResult;
   readonly coldStart: ColdStartResult;
+  /** Absent from runs recorded before partitions existed. */
+  readonly partitions?: PartitionsBench;
+  readonly backlogGrowth?: BacklogGrowthBench;
   readonly cost: {
     readonly pricing: Record<string, string | number>;
     readonly ticksPerMonth: number;
     readonly loginsPerUserPerDay: number;
     readonly rows: CostRow[];
+    /** The partitions engine's own charges (modelled); absent from runs recorded before it existed. */
+    readonly engine?: EngineCost;
   };
   readonly verdicts: Verdict[];
 }

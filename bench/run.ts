@@ -24,7 +24,10 @@ import { deployedSection, deployedVerdicts } from './deployed-report';
 import { startEngineProcess } from './engine-process';
 import type { IdleTickResult } from './idle-tick';
 import type { MemoryResult } from './memory';
+import type { PartitionsPoint } from './partitions';
 import {
+  backlogGrowthSection,
+  backlogGrowthVerdict,
   coldStartSection,
   coldStartVerdict,
   idleSection,
@@ -32,6 +35,8 @@ import {
   latencySection,
   memorySection,
   memoryVerdict,
+  partitionsSection,
+  partitionsVerdicts,
   renderMarkdown,
   runHeader,
   throughputSection,
@@ -41,6 +46,7 @@ import {
   verdictTable,
 } from './report';
 import {
+  type BacklogGrowthBench,
   type BenchRun,
   type Machine,
   type RunHeader,
@@ -62,7 +68,7 @@ const usage = `Usage: npm run bench -- [--engine dynalite|dynamodb-local] [--qui
   --lambda-heap     run the memory child with the heap flags Lambda's Node.js runtime uses for a ${stackMemoryMb} MB function
   --out <dir>       where results.json and the SVGs go (default: bench/, or a temporary directory with --quick)
   --synth-ref <ref> synthesize the function measured as deployed from this commit's tree (git archive), not the working tree
-  --sections <list> only these of ${['cold-start', 'idle', 'throughput', 'deployed', 'latency', 'memory', 'deployed-partitions'].join(', ')}: for tuning; prints,
+  --sections <list> only these of ${['cold-start', 'idle', 'throughput', 'deployed', 'latency', 'memory', 'partitions', 'backlog-growth', 'deployed-partitions'].join(', ')}: for tuning; prints,
                     records nothing (but deployed, on the full profile: into results.json's "deployed" entry)
   --redraw          measure nothing: redraw the SVGs (and, in bench/, the BENCHMARKS.md sections) from <dir>/results.json`;
 
@@ -91,6 +97,13 @@ export interface Profile {
   readonly deployedEventModes: readonly EventsMode[];
   readonly deployedPinnedSizes: readonly number[];
   readonly deployedWarmupUsers: number;
+  /** Issue 18: the checker on 16 partitions under a latency model (users, ms a request, MaxConcurrency; 0 = no partitions). */
+  readonly partitionsUsers: number;
+  readonly partitionsLatencyMs: number;
+  readonly partitionsConcurrencies: readonly number[];
+  /** Issue 18, point 4: tick CPU at a cap of 100 over these backlogs, this many measured ticks each. */
+  readonly backlogSizes: readonly number[];
+  readonly backlogTicks: number;
   /** Each partition as deployed (issue 18 point 8): stale users over the shards, rounds. */
   readonly deployedPartitions: {
     readonly users: number;
@@ -117,6 +130,11 @@ export const profiles = {
     deployedEventModes: ['off', 0, 15],
     deployedPinnedSizes: [4_000],
     deployedWarmupUsers: 5_000,
+    partitionsUsers: 3_200,
+    partitionsLatencyMs: 100,
+    partitionsConcurrencies: [0, 1, 4, 16],
+    backlogSizes: [5_000, 200_000],
+    backlogTicks: 9,
     deployedPartitions: { users: 20_000, rounds: 3, warmupUsers: 5_000 },
   },
   quick: {
@@ -136,6 +154,11 @@ export const profiles = {
     deployedEventModes: ['off', 15],
     deployedPinnedSizes: [500],
     deployedWarmupUsers: 200,
+    partitionsUsers: 320,
+    partitionsLatencyMs: 20,
+    partitionsConcurrencies: [0, 1, 4, 16],
+    backlogSizes: [1_000, 5_000],
+    backlogTicks: 3,
     deployedPartitions: { users: 800, rounds: 1, warmupUsers: 200 },
   },
 } as const satisfies Record<string, Profile>;
@@ -176,6 +199,8 @@ const sectionNames = [
   'deployed',
   'latency',
   'memory',
+  'partitions',
+  'backlog-growth',
   'deployed-partitions',
 ] as const;
 type SectionName = (typeof sectionNames)[number];
@@ -394,6 +419,40 @@ async function main(argv: string[]): Promise<number> {
         });
       }
 
+      let partitions: PartitionsPoint[] | undefined;
+      if (sections.has('partitions')) {
+        progress(
+          `partitions: ${profile.partitionsUsers} stale users at ${profile.partitionsLatencyMs} ms a request, ` +
+            `16 partitions at ${profile.partitionsConcurrencies.join(', ')} at once (0: one invocation)`,
+        );
+        const { measurePartitions } = await import('./partitions');
+        partitions = await measurePartitions(
+          engine.endpoint,
+          profile.partitionsUsers,
+          profile.partitionsLatencyMs,
+          profile.partitionsConcurrencies,
+        );
+      }
+
+      const partitionsBench = partitions && {
+        users: profile.partitionsUsers,
+        latencyMs: profile.partitionsLatencyMs,
+        points: partitions,
+      };
+
+      let backlogGrowth: BacklogGrowthBench | undefined;
+      if (sections.has('backlog-growth')) {
+        progress(`backlog growth: ticks at cap 100 over ${profile.backlogSizes.join(' and ')} stale users`);
+        const { backlogCap, backlogGrowthRatio, measureBacklogGrowth } = await import('./backlog-growth');
+        const sizes = await measureBacklogGrowth(engine.endpoint, profile.backlogSizes, profile.backlogTicks);
+        backlogGrowth = {
+          cap: backlogCap,
+          ticks: profile.backlogTicks,
+          sizes,
+          ratio: backlogGrowthRatio(sizes),
+        };
+      }
+
       const machine: Machine = {
         nproc: cpus().length,
         cpuModel: cpus()[0]?.model.trim() ?? 'unknown',
@@ -414,7 +473,19 @@ async function main(argv: string[]): Promise<number> {
         tuning,
       };
 
-      if (!(complete && idleTick && throughput && deployed && latency && memory && coldStart)) {
+      if (
+        !(
+          complete &&
+          idleTick &&
+          throughput &&
+          deployed &&
+          latency &&
+          memory &&
+          coldStart &&
+          partitionsBench &&
+          backlogGrowth
+        )
+      ) {
         // A partial run (--sections): for tuning; printed, never recorded.
         const verdicts: Verdict[] = [
           ...(idleTick ? idleVerdicts(idleTick) : []),
@@ -422,6 +493,8 @@ async function main(argv: string[]): Promise<number> {
           ...(deployed ? deployedVerdicts(deployed) : []),
           ...(memory ? [memoryVerdict(memory)] : []),
           ...(coldStart ? [coldStartVerdict(coldStart)] : []),
+          ...(partitionsBench ? partitionsVerdicts(partitionsBench) : []),
+          ...(backlogGrowth ? [backlogGrowthVerdict(backlogGrowth)] : []),
         ];
         console.log(
           [
@@ -433,6 +506,8 @@ async function main(argv: string[]): Promise<number> {
             latency ? latencySection(latency) : '',
             memory ? memorySection(memory) : '',
             coldStart ? coldStartSection(coldStart) : '',
+            partitionsBench ? partitionsSection(partitionsBench) : '',
+            backlogGrowth ? backlogGrowthSection(backlogGrowth) : '',
           ]
             .filter(Boolean)
             .join('\n'),
@@ -455,7 +530,9 @@ async function main(argv: string[]): Promise<number> {
         return 0;
       }
 
-      const { idleCostTable, loginsPerUserPerDay, pricing, ticksPerMonth } = await import('./cost');
+      const { engineCostTable, idleCostTable, loginsPerUserPerDay, pricing, ticksPerMonth } = await import(
+        './cost'
+      );
       const partial: Omit<BenchRun, 'verdicts'> = {
         ...header,
         idleTick,
@@ -464,11 +541,14 @@ async function main(argv: string[]): Promise<number> {
         latency,
         memory,
         coldStart,
+        partitions: partitionsBench,
+        backlogGrowth,
         cost: {
           pricing: { ...pricing },
           ticksPerMonth,
           loginsPerUserPerDay,
           rows: idleCostTable(idleTick, profile.costUsers),
+          engine: engineCostTable(),
         },
       };
       const run: BenchRun = { ...partial, verdicts: verdictsOf(partial) };

@@ -6,16 +6,27 @@ import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { backlogCap, backlogGrowthRatio, measureBacklogGrowth } from '../bench/backlog-growth';
 import { bareLoopMemoryEntry, buildDir, handlerEntry } from '../bench/bundling';
 import { measureColdStart } from '../bench/cold-start';
-import { idleCostTable, loginsPerUserPerDay, pricing, ticksPerMonth } from '../bench/cost';
+import { engineCostTable, idleCostTable, loginsPerUserPerDay, pricing, ticksPerMonth } from '../bench/cost';
 import { type DeployedResult, measureDeployed } from '../bench/deployed';
 import { type CfnTemplate, checkerFunction, type DeployedFunction } from '../bench/deployed-asset';
 import { deployedSection, deployedVerdicts } from '../bench/deployed-report';
 import { type SetupClients, setupClients } from '../bench/fixtures';
 import { type IdleTickResult, measureIdleTick } from '../bench/idle-tick';
 import { measureMemory } from '../bench/memory';
-import { renderMarkdown, verdictLines, verdictsOf } from '../bench/report';
+import { measurePartitions } from '../bench/partitions';
+import {
+  backlogGrowthSection,
+  backlogGrowthVerdict,
+  costSection,
+  partitionsSection,
+  partitionsVerdicts,
+  renderMarkdown,
+  verdictLines,
+  verdictsOf,
+} from '../bench/report';
 import type { BenchRun } from '../bench/results';
 import { memorySvg, throughputSvg } from '../bench/svg';
 import { measureLatencyModel, measureRun, measureThroughput } from '../bench/throughput';
@@ -199,6 +210,99 @@ describe('the benchmarks, run small', () => {
     expect(charts[1]).toMatch(/^<svg[\s\S]*<rect[\s\S]*<\/svg>\n$/);
     expect(charts[1]).toContain('peak RSS of the bare loop');
     expect(charts.flatMap(repeatedAttributes)).toEqual([]);
+  });
+});
+
+describe('the scale-out benchmarks (issue 18), run small', () => {
+  let engine: TestEngine;
+  const saved = { ...process.env };
+
+  beforeAll(async () => {
+    engine = await startTestEngine();
+  });
+
+  afterAll(async () => {
+    // Both measurements point this process's SDK at their engines and tables.
+    for (const name of Object.keys(process.env)) if (!(name in saved)) delete process.env[name];
+    Object.assign(process.env, saved);
+    await engine?.stop();
+  });
+
+  it('drains the same users in 32 ticks with one invocation and in 2 with 16 partitions, and reports both rates', async () => {
+    // Arrange: 32 stale users, 2 over each of 16 shards, 1 ms a request.
+    // Act
+    const points = await measurePartitions(engine.engine.endpoint, 32, 1, [0, 16]);
+    const bench = { users: 32, latencyMs: 1, points };
+
+    // Assert
+    expect(points.map((point) => [point.concurrency, point.ticksToDrain])).toEqual([
+      [0, 32],
+      [16, 2],
+    ]);
+    for (const point of points) expect(point.usersPerSecond).toBeGreaterThan(0);
+    const verdicts = partitionsVerdicts(bench);
+    expect(verdicts.map((verdict) => verdict.target)).toEqual([
+      '≥ 8',
+      'reported (16 partitions 2, one invocation 32)',
+      'reported',
+    ]);
+    expect(verdicts[1]?.measured).toBe('one invocation 32; 16 partitions 2 (16 at once)');
+    expect(partitionsSection(bench)).toMatch(/\| 16 partitions, 16 at once \| [\d.]+ \| [\d.]+× \| 2 \|/);
+  }, 120_000);
+
+  it('measures every tick of each backlog at the cap and compares the medians', async () => {
+    // Arrange: the smallest backlog holds the accepting tick, 3 warm-up rounds and 1 measured tick at the cap.
+    const sizes = [5 * backlogCap, 6 * backlogCap];
+
+    // Act
+    const results = await measureBacklogGrowth(engine.engine.endpoint, sizes, 1);
+    const bench = { cap: backlogCap, ticks: 1, sizes: results, ratio: backlogGrowthRatio(results) };
+
+    // Assert
+    expect(results.map((result) => [result.size, result.ticks.map((tick) => tick.passivated)])).toEqual([
+      [500, [100]],
+      [600, [100]],
+    ]);
+    expect(bench.ratio).toBeCloseTo((results[1]?.medianCpuMs ?? 0) / (results[0]?.medianCpuMs ?? 1));
+    expect(backlogGrowthVerdict(bench)).toMatchObject({
+      name: 'Tick CPU over 600 ÷ 500 waiting users (cap 100)',
+      target: '≤ 1.5',
+    });
+    expect(backlogGrowthSection(bench)).toContain('**8. What a tick costs against what waits**');
+  }, 120_000);
+
+  it('refuses a backlog too small to hold every tick at the cap, before seeding anything', async () => {
+    // Arrange: 1 accepting tick + 3 warm-up rounds + 2 measured ticks need 600 stale users at a cap of 100.
+    // Act
+    const measuring = measureBacklogGrowth(engine.engine.endpoint, [500, 5_000], 2);
+
+    // Assert
+    await expect(measuring).rejects.toThrow(/500 stale users drains .* at least 600/);
+  });
+
+  it('charges nothing for an idle tick and 4 + 2 per partition state transitions for a fanned-out tick', () => {
+    // Arrange: 16 partitions at a cap of 10,000, the defaults.
+    // Act
+    const engineCost = engineCostTable(16, 10_000, [1_000_000]);
+    const markdown = costSection({
+      pricing: { ...pricing },
+      ticksPerMonth,
+      loginsPerUserPerDay,
+      rows: [],
+      engine: engineCost,
+    });
+
+    // Assert
+    expect(engineCost.rows.map((row) => [row.case, row.fannedOutTicks, row.stateTransitions])).toEqual([
+      ['idle tick', 0, 0],
+      ['fanned-out tick', 1, 36],
+      ['month of fanned-out ticks', ticksPerMonth, 36 * ticksPerMonth],
+      ['drain', 7, 7 * 36],
+    ]);
+    expect(engineCost.rows[0]?.usd).toBe(0);
+    expect(engineCost.rows[1]?.usd).toBeCloseTo((36 * 0.025) / 1_000 + (16 * 0.2) / 1_000_000);
+    expect(markdown).toContain('**Engine charges (partitions)** — ASSUMED prices');
+    expect(markdown).toMatch(/\| an idle tick \| 0 \| 0 \| 0 \| \$0 \|/);
   });
 });
 

@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { lockTable } from '../periodic-worker/lock-table-schema';
-import type { BreakerState, BreakerStore, DrainCursor } from './ports';
+import { errorName } from '../shared/aws-errors';
+import type { BreakerState, BreakerStore, DrainCursor, PartitionBacklogRecord } from './ports';
 
 /**
  * The breaker's memory (approval, accepted backlog, recent crossings): the checker's own item beside its lock item
@@ -58,6 +59,116 @@ export class DynamoDbBreakerStore implements BreakerStore {
     return breakerStateOf(answer.Item);
   }
 
+  /**
+   * `backlog - share` only while `backlog >= share`: two partitions never spend the same remainder, and no read is
+   * needed while the backlog covers the share (the common case). A refusal reads what is left and takes that.
+   * The SDK's retry of a take whose answer was lost takes again: the backlog is then lower than it should be, the
+   * safe side (fewer passivations; the next plan judges the rest).
+   */
+  async takeBacklog(wanted: number): Promise<number> {
+    let share = wanted;
+    for (let attempt = 0; attempt < takeAttempts && share > 0; attempt += 1) {
+      try {
+        await this.client.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: { [a.lockName]: breakerKey(this.lockName) },
+            UpdateExpression:
+              'SET #state.#backlog = #state.#backlog - :share, #version = #version + :one, #writer = :writer',
+            ConditionExpression: 'attribute_exists(#version) AND #state.#backlog >= :share',
+            ExpressionAttributeNames: {
+              '#state': a.state,
+              '#backlog': 'backlog',
+              '#version': a.version,
+              '#writer': a.writer,
+            },
+            ExpressionAttributeValues: { ':share': share, ':one': 1, ':writer': randomUUID() },
+          }),
+        );
+        return share;
+      } catch (error) {
+        if (!(error instanceof ConditionalCheckFailedException)) throw error;
+        share = Math.min(wanted, (await this.read()).backlog);
+      }
+    }
+    return 0;
+  }
+
+  async recordPartition(record: PartitionBacklogRecord): Promise<BreakerState | undefined> {
+    const names: Record<string, string> = {
+      '#state': a.state,
+      '#backlog': 'backlog',
+      '#version': a.version,
+      '#writer': a.writer,
+      '#drained': 'drainedShards',
+      '#shard': record.shard,
+    };
+    const values: Record<string, unknown> = {
+      ':returned': record.returned,
+      ':one': 1,
+      ':writer': randomUUID(),
+    };
+    const set = [
+      '#state.#backlog = #state.#backlog + :returned',
+      '#version = #version + :one',
+      '#writer = :writer',
+    ];
+    const conditions = ['attribute_exists(#version)', '#state.#backlog >= :zero'];
+    values[':zero'] = 0;
+    if (record.left !== undefined) {
+      set.push('#state.#drained.#shard = :left');
+      values[':left'] = record.left;
+    }
+    names['#active'] = 'activeUsers';
+    if (!record.countKept) {
+      conditions.push('attribute_not_exists(#state.#active)');
+    } else if (record.passivated > 0) {
+      names['#count'] = 'count';
+      set.push('#state.#active.#count = #state.#active.#count - :passivated');
+      conditions.push('#state.#active.#count >= :passivated');
+      values[':passivated'] = record.passivated;
+    } else {
+      conditions.push('attribute_exists(#state.#active)');
+    }
+    const update = new UpdateCommand({
+      TableName: this.tableName,
+      Key: { [a.lockName]: breakerKey(this.lockName) },
+      UpdateExpression: `SET ${set.join(', ')}${record.left === undefined ? ' REMOVE #state.#drained.#shard' : ''}`,
+      ConditionExpression: conditions.join(' AND '),
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: values,
+      ReturnValues: 'ALL_NEW',
+    });
+    for (let attempt = 0; attempt < 2; attempt += 1) {
+      try {
+        return breakerStateOf((await this.client.send(update)).Attributes);
+      } catch (error) {
+        if (!isRefusal(error)) throw error;
+        // Perhaps only the map of drained shards is missing (a plan wrote none): an empty one means the same.
+        if (attempt === 0) await this.addDrainedShards();
+      }
+    }
+    return undefined;
+  }
+
+  /** An empty `drainedShards` where the item has none: the same meaning as none, so no new version. */
+  private async addDrainedShards(): Promise<void> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { [a.lockName]: breakerKey(this.lockName) },
+          UpdateExpression: 'SET #state.#drained = if_not_exists(#state.#drained, :empty)',
+          ConditionExpression: 'attribute_exists(#state)',
+          ExpressionAttributeNames: { '#state': a.state, '#drained': 'drainedShards' },
+          ExpressionAttributeValues: { ':empty': {} },
+        }),
+      );
+    } catch (error) {
+      if (!isRefusal(error)) throw error;
+    }
+  }
+
   async write(next: Omit<BreakerState, 'version'>, expected: number): Promise<boolean> {
     // One token per call: the SDK's retry of this very request carries the same one and meets its own write; a
     // writer that read the same version and wrote first has another, so this write is refused.
@@ -89,6 +200,14 @@ export class DynamoDbBreakerStore implements BreakerStore {
       throw error;
     }
   }
+}
+
+/** Refusals a take meets while other partitions take at once: each one means another take went through. */
+const takeAttempts = 64;
+
+function isRefusal(error: unknown): boolean {
+  // A path under a map the item does not hold yet (`drainedShards`, `activeUsers`) is refused as invalid.
+  return error instanceof ConditionalCheckFailedException || errorName(error) === 'ValidationException';
 }
 
 /** Reads a stored item leniently: what does not have the expected shape is taken as absent, never guessed. */

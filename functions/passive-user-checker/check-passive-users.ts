@@ -1,3 +1,4 @@
+import type { PartitionPlan } from '../periodic-worker/partitions';
 import { type JobContext, RunFailedError } from '../periodic-worker/periodic-worker';
 import { stopReasonOf } from '../periodic-worker/run-budget';
 import { errorMessage, errorName, isTransientAwsError } from '../shared/aws-errors';
@@ -95,14 +96,14 @@ export async function checkPassiveUsers(
 /**
  * A partitioned tick's plan, under the worker's lease and before any fan-out: the breaker judged once (a trip
  * throws, as an unpartitioned run does; a verdict is accepted, and written, before any partition starts), and
- * the shards with work returned: each becomes one partition, which passivates its own shard up to
+ * the shards with work returned (with whether their work fits one invocation): each becomes one partition, which passivates its own shard up to
  * `MAX_PASSIVATIONS_PER_RUN` and sends its warnings. An idle tick reads one empty page per shard and starts none.
  */
 export async function planPassivation(
   config: WorkerConfig,
   deps: CheckPassiveUsersDeps,
   job: JobContext<CheckerPayload>,
-): Promise<string[]> {
+): Promise<PartitionPlan<CheckerSummary>> {
   return new PassivationRun(config, deps, job).plan();
 }
 
@@ -246,7 +247,7 @@ class PassivationRun {
 
     await Promise.all(workShards.map((shard) => this.guarded(() => this.passivateShard(shard))));
     await this.settlePassivations();
-    if (this.config.warningDays > 0 && this.deps.events && !this.job.dryRun && this.mayStartUncappedWork()) {
+    if (this.warnsThisRun() && this.mayStartUncappedWork()) {
       await Promise.all(this.shards.map((shard) => this.guarded(() => this.warnShard(shard))));
     }
 
@@ -262,8 +263,13 @@ class PassivationRun {
     return summary;
   }
 
-  /** The plan of a partitioned tick: the breaker's pass and its verdict accepted; the shards with work. */
-  async plan(): Promise<string[]> {
+  /**
+   * The plan of a partitioned tick: the breaker's pass and its verdict accepted; the shards with work, and whether
+   * their work fits one invocation: the stale users it knows of (the backlog and the crossings) and the entries to
+   * repair, at most one run's `MAX_PASSIVATIONS_PER_RUN`. Such a tick (a trickle of crossings, the end of a drain)
+   * runs its shards itself and starts no execution.
+   */
+  async plan(): Promise<PartitionPlan<CheckerSummary>> {
     this.job.log.info('Planning the shards with stale users', {
       runId: this.job.runId,
       cutoff: this.cutoffIso,
@@ -283,7 +289,15 @@ class PassivationRun {
         shards: accepted ? (staleShards?.length ?? 0) : 0,
       });
     }
-    return accepted ? (staleShards ?? []) : [];
+    const work = (this.breaker?.staleUsers ?? 0) + this.malformed;
+    // Warnings are due in every shard, stale users or not: each shard is then a partition (its warning pages).
+    const withWork = this.warnsThisRun() ? this.allShards : (staleShards ?? []);
+    return {
+      partitions: accepted ? withWork : [],
+      fitsOneInvocation: work <= this.config.maxPassivationsPerRun,
+      // The tick's figures when no shard has work: what the breaker's pass read and judged.
+      summary: this.summary(),
+    };
   }
 
   /**
@@ -307,7 +321,7 @@ class PassivationRun {
       await this.guarded(() => this.passivateShard(shard));
     }
     await this.settlePassivations();
-    if (this.config.warningDays > 0 && this.deps.events && !this.job.dryRun && this.mayStartUncappedWork()) {
+    if (this.warnsThisRun() && this.mayStartUncappedWork()) {
       await this.guarded(() => this.warnShard(shard));
     }
     if (this.systemicError === undefined && this.passivationsFailed >= systemicFailureThreshold) {
@@ -317,77 +331,108 @@ class PassivationRun {
     }
     if (this.systemicError !== undefined) throw new SystemicFailureError(this.summary(), this.systemicError);
     const summary = this.summary();
-    if (memory) await this.recordPartitionBacklog(summary, shard);
+    if (memory) await this.recordPartitionBacklog(summary, shard, memory);
     return summary;
   }
 
   /**
-   * A partition's share of the backlog for one page, taken off the breaker's item with its optimistic version
+   * A partition's share of the backlog for one page, taken off the breaker's item in one conditional update
    * before it passivates (only what it is about to use, so no partition starves the others); what it does not
    * spend goes back when it records its work. A partition that dies in between leaves its share taken: the next
-   * plan that reads the whole range judges those users again (the safe side).
+   * plan that reads the whole range judges those users again (the safe side). One update, not a read and a write
+   * with the version: a tick's partitions all take at once, and each refusal cost a round trip more.
    */
   private async reserveBacklog(wanted: number): Promise<number> {
-    // Each refusal means another partition's write went through: every partition of a tick may reserve at once
-    // and record at once, so a few rounds per shard.
-    for (let attempt = 0; attempt < Math.min(4 * this.allShards.length + 4, 256); attempt += 1) {
-      const { version, ...state } = await this.deps.breakerState.read();
-      const share = Math.min(wanted, state.backlog);
-      if (share <= 0) return 0;
-      if (await this.deps.breakerState.write({ ...state, backlog: state.backlog - share }, version)) {
-        this.reserved += share;
-        return share;
-      }
-    }
-    return 0;
+    const share = await this.deps.breakerState.takeBacklog(wanted);
+    this.reserved += share;
+    return share;
   }
 
   /**
    * After a partition: what it passivated taken off the backlog, and its shard marked drained when it read the
-   * shard's stale range to the end. Once every shard is drained, what they left is the backlog, exactly, and an
-   * approval is marked drained. Retried on a version conflict (the tick's other partitions write it too); best
-   * effort, as for an unpartitioned run.
+   * shard's stale range to the end, in one update. Once every shard is drained, what they left is the backlog,
+   * exactly, and an approval is marked drained: the partition that sees that closes the drain with the version.
+   * Best effort, as for an unpartitioned run.
    */
-  private async recordPartitionBacklog(summary: CheckerSummary, shard: string): Promise<void> {
+  private async recordPartitionBacklog(
+    summary: CheckerSummary,
+    shard: string,
+    memory: BreakerState,
+  ): Promise<void> {
     if (this.job.dryRun) return;
     try {
-      // Every partition of a tick may finish at once, and take its shares of the backlog at once: one write wins
-      // per round, so a few rounds per shard.
-      for (let attempt = 0; attempt < Math.min(4 * this.allShards.length + 4, 256); attempt += 1) {
-        const { version, ...state } = await this.deps.breakerState.read();
-        const drainedShards: Record<string, number> = { ...(state.drainedShards ?? {}) };
-        if (summary.complete) drainedShards[shard] = this.staleLeft;
-        else delete drainedShards[shard];
-        const allDrained = this.allShards.every((name) => drainedShards[name] !== undefined);
-        // The unspent share goes back; what the drained shards left lowers the backlog, never raises it.
-        const explained = state.backlog + Math.max(0, this.reserved - this.passivated - this.raceSkipped);
-        const backlog = allDrained
-          ? Math.min(
-              explained,
-              Object.values(drainedShards).reduce((sum, left) => sum + left, 0),
-            )
-          : explained;
-        const approval =
-          allDrained && state.approval && !state.approval.drainedAt && !state.approval.withdrawnAt
-            ? { ...state.approval, drainedAt: this.job.now().toISOString() }
-            : state.approval;
-        const activeUsers = state.activeUsers && {
-          ...state.activeUsers,
-          count: Math.max(0, state.activeUsers.count - this.passivated),
-        };
-        const next = { ...state, backlog, approval, activeUsers, drainedShards };
-        if (sameState(state, next)) return;
-        if (await this.deps.breakerState.write(withoutVersion(next), version)) return;
-      }
-      this.job.log.warn(
-        'Could not record the breaker backlog (busy); the next plan judges the difference',
-        {},
-      );
+      const after = await this.deps.breakerState.recordPartition({
+        shard,
+        left: summary.complete ? this.staleLeft : undefined,
+        returned: Math.max(0, this.reserved - this.passivated - this.raceSkipped),
+        passivated: this.passivated,
+        countKept: memory.activeUsers !== undefined,
+      });
+      if (after === undefined) return await this.recordPartitionBacklogVersioned(summary, shard);
+      if (this.allShards.every((name) => after.drainedShards?.[name] !== undefined)) await this.closeDrain();
     } catch (error) {
       this.job.log.warn('Could not record the breaker backlog; the next plan judges the difference', {
         error: errorName(error),
       });
     }
+  }
+
+  /** Every shard drained: the backlog is at most what they left, and an approval in force is drained. */
+  private async closeDrain(): Promise<void> {
+    for (let attempt = 0; attempt < Math.min(4 * this.allShards.length + 4, 256); attempt += 1) {
+      const { version, ...state } = await this.deps.breakerState.read();
+      const drainedShards = state.drainedShards ?? {};
+      if (!this.allShards.every((name) => drainedShards[name] !== undefined)) return;
+      const left = Object.values(drainedShards).reduce((sum, count) => sum + count, 0);
+      const approval =
+        state.approval && !state.approval.drainedAt && !state.approval.withdrawnAt
+          ? { ...state.approval, drainedAt: this.job.now().toISOString() }
+          : state.approval;
+      const next = { ...state, backlog: Math.min(state.backlog, left), approval };
+      if (sameState(state, next)) return;
+      if (await this.deps.breakerState.write(withoutVersion(next), version)) return;
+    }
+    this.job.log.warn('Could not record the breaker backlog (busy); the next plan judges the difference', {});
+  }
+
+  /**
+   * The partition's record read and written with the version, where one update does not apply (no state yet, no
+   * kept count of active users): retried on a version conflict.
+   */
+  private async recordPartitionBacklogVersioned(summary: CheckerSummary, shard: string): Promise<void> {
+    // Every partition of a tick may finish at once: one write wins per round, so a few rounds per shard.
+    for (let attempt = 0; attempt < Math.min(4 * this.allShards.length + 4, 256); attempt += 1) {
+      const { version, ...state } = await this.deps.breakerState.read();
+      const drainedShards: Record<string, number> = { ...(state.drainedShards ?? {}) };
+      if (summary.complete) drainedShards[shard] = this.staleLeft;
+      else delete drainedShards[shard];
+      const allDrained = this.allShards.every((name) => drainedShards[name] !== undefined);
+      // The unspent share goes back; what the drained shards left lowers the backlog, never raises it.
+      const explained = state.backlog + Math.max(0, this.reserved - this.passivated - this.raceSkipped);
+      const backlog = allDrained
+        ? Math.min(
+            explained,
+            Object.values(drainedShards).reduce((sum, left) => sum + left, 0),
+          )
+        : explained;
+      const approval =
+        allDrained && state.approval && !state.approval.drainedAt && !state.approval.withdrawnAt
+          ? { ...state.approval, drainedAt: this.job.now().toISOString() }
+          : state.approval;
+      const activeUsers = state.activeUsers && {
+        ...state.activeUsers,
+        count: Math.max(0, state.activeUsers.count - this.passivated),
+      };
+      const next = { ...state, backlog, approval, activeUsers, drainedShards };
+      if (sameState(state, next)) return;
+      if (await this.deps.breakerState.write(withoutVersion(next), version)) return;
+    }
+    this.job.log.warn('Could not record the breaker backlog (busy); the next plan judges the difference', {});
+  }
+
+  /** Inactivity warnings are sent by this run: `WARNING_DAYS` set, an event bus, and not a dry run. */
+  private warnsThisRun(): boolean {
+    return this.config.warningDays > 0 && this.deps.events !== undefined && !this.job.dryRun;
   }
 
   /** Runs a step; a thrown error stops all further work and fails the run once in-flight work settles. */

@@ -204,10 +204,37 @@ export interface DrainCursor {
   readonly left: number;
 }
 
+/** A partition's own part of its closing record, applied in one update by `BreakerStore.recordPartition`. */
+export interface PartitionBacklogRecord {
+  readonly shard: string;
+  /** Entries it left in its shard's stale range, read to the end; undefined when it did not read to the end. */
+  readonly left: number | undefined;
+  /** The share it took and did not spend, given back to the backlog. */
+  readonly returned: number;
+  /** Users it passivated, taken off the kept count of active users. */
+  readonly passivated: number;
+  /** Whether the state the partition read kept a count of active users: the update applies to that shape only. */
+  readonly countKept: boolean;
+}
+
 export interface BreakerStore {
   read(): Promise<BreakerState>;
   /** Writes `next` (as version `expected + 1`) unless someone wrote since `expected`; false when they did. */
   write(next: Omit<BreakerState, 'version'>, expected: number): Promise<boolean>;
+  /**
+   * Takes up to `wanted` off the backlog in one conditional update, never below zero, and returns what it took
+   * (0 once the backlog is spent, or when nothing was ever written). A new version, so a writer that read before it
+   * is refused and reads again.
+   */
+  takeBacklog(wanted: number): Promise<number>;
+  /**
+   * A partition's record in one update, with a new version: the unspent share back on the backlog, its shard's
+   * entry of `drainedShards` set (or removed), the active count lowered. Returns the state after it; undefined when
+   * it does not apply as one update (no state, the count kept or dropped since `countKept`, a count below what it
+   * passivated): the caller then
+   * reads and writes with the version.
+   */
+  recordPartition(record: PartitionBacklogRecord): Promise<BreakerState | undefined>;
 }
 
 export interface BreakerVerdict {

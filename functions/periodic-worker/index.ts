@@ -24,7 +24,7 @@ export { ConfigError } from '../shared/config-error';
 export { kitDefaults, kitEnvNames, kitLimits } from './config';
 export { InvalidInvocationError, notBoolean, type PayloadSpec } from './invocation';
 export { kitMetricNames } from './metric-names';
-export type { PartitionEntry } from './partitions';
+export type { PartitionEntry, PartitionPlan } from './partitions';
 export type {
   InvocationContext,
   JobContext,

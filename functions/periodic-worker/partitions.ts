@@ -12,8 +12,9 @@
  *        each takes its partition's lease (a partition still running from an earlier tick is `lock-held`), reads
  *        the worker's pause, runs the job, and writes its own record into the tick's slot, conditioned on the
  *        slot still holding token T (a slot a later tick reused is left alone)
- * Work that fits one invocation (one partition, a dry run, or no state machine configured) runs in the tick itself,
- * partition after partition, each under its own lease, and the record is written once at the end.
+ * Work that fits one invocation (one partition, a plan that says its work fits, a dry run, or no state machine
+ * configured) runs in the tick itself, partition after partition, each under its own lease, and the record is
+ * written once at the end.
  */
 import { ConfigError } from '../shared/config-error';
 import { InvalidInvocationError, type PayloadSpec } from './invocation';
@@ -112,10 +113,47 @@ export function parsePartitionInvocation<P>(event: unknown, spec: PayloadSpec<P>
   return { partition, tick: reference, payload: spec.parse(reference.fields) };
 }
 
+/**
+ * What a plan returns: the partitions with work this tick, or those with whether their work fits one invocation.
+ * Work that fits runs in the tick itself, partition after partition under their leases, with no engine call (a
+ * trickle of work then costs no execution and no partition invocation); the rest fans out.
+ */
+export type PartitionPlan<S extends JobSummary = JobSummary> =
+  | readonly string[]
+  | {
+      readonly partitions: readonly string[];
+      readonly fitsOneInvocation: boolean;
+      /** The plan's own figures: the tick's summary (record, log line, metrics) when no partition has work. */
+      readonly summary?: S;
+    };
+
+/** A plan's answer, checked. */
+export interface CheckedPlan {
+  readonly names: readonly string[];
+  readonly fitsOneInvocation: boolean;
+  readonly summary: unknown;
+}
+
+/** A plan's answer, checked: the names (see `checkedPartitions`) and whether they fit one invocation. */
+export function checkedPlan(planned: unknown): CheckedPlan {
+  if (typeof planned === 'object' && planned !== null && !Array.isArray(planned)) {
+    const { partitions, fitsOneInvocation, summary } = planned as Record<string, unknown>;
+    if (typeof fitsOneInvocation !== 'boolean') {
+      throw new TypeError(
+        `The partitions plan's fitsOneInvocation must be true or false, got ${JSON.stringify(fitsOneInvocation)}`,
+      );
+    }
+    return { names: checkedPartitions(partitions), fitsOneInvocation, summary };
+  }
+  return { names: checkedPartitions(planned), fitsOneInvocation: false, summary: undefined };
+}
+
 /** The partitions a plan returned, checked: names a lock key can carry, no repeats, at most the per-tick limit. */
 export function checkedPartitions(planned: unknown): readonly string[] {
   if (!Array.isArray(planned)) {
-    throw new TypeError(`The partitions plan must return an array of names, got ${JSON.stringify(planned)}`);
+    throw new TypeError(
+      `The partitions plan must return an array of names or { partitions, fitsOneInvocation }, got ${JSON.stringify(planned)}`,
+    );
   }
   const bad = planned.filter((name) => typeof name !== 'string' || !partitionNamePattern.test(name));
   if (bad.length > 0) {

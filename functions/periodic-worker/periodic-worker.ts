@@ -13,12 +13,13 @@ import { partitionLockKey } from './lock-table-schema';
 import { kitMetricNames } from './metric-names';
 import {
   aggregateOutcome,
-  checkedPartitions,
+  checkedPlan,
   checkFixedPartitions,
   isFailure,
   isPartitionEvent,
   type PartitionEngine,
   type PartitionEntry,
+  type PartitionPlan,
   parsePartitionInvocation,
   partitionEntryOf,
   summedFigures,
@@ -107,7 +108,8 @@ export interface PeriodicWorkerDefinition<S extends JobSummary, D = undefined, P
   };
   /**
    * The worker's partitions: a fixed list of names, or a plan that returns the partitions with work this tick
-   * (called under the worker's lease; an empty list starts nothing). Each partition runs `run` with
+   * (called under the worker's lease; an empty list starts nothing), or `{ partitions, fitsOneInvocation }`: work
+   * that fits one invocation runs in the tick itself, with no engine call. Each partition runs `run` with
    * `job.partition` set, under its own lease (`<lockName>#partition#<name>`), fencing token and time budget; a
    * pause of the worker stops every partition at its next batch. One partition runs in the tick itself; more run
    * in parallel invocations started by the worker's state machine (`PARTITIONS_STATE_MACHINE_ARN`, set by the
@@ -117,7 +119,7 @@ export interface PeriodicWorkerDefinition<S extends JobSummary, D = undefined, P
    */
   readonly partitions?:
     | readonly string[]
-    | ((job: JobContext<P, S>, deps: D) => Promise<readonly string[]> | readonly string[]);
+    | ((job: JobContext<P, S>, deps: D) => Promise<PartitionPlan<S>> | PartitionPlan<S>);
   /** One run of the job. Return a plain summary; throw to fail the invocation (its alarms fire). */
   readonly run: (job: JobContext<P, S>, deps: D) => Promise<S>;
   /**
@@ -577,20 +579,27 @@ class WorkerRun<S extends JobSummary, D, P> {
 
   /**
    * A partitioned worker's tick, under the worker's lease: plan, then nothing (no partition has work), the
-   * partitions right here (one, a dry run, or no engine), or one execution of the worker's state machine.
+   * partitions right here (one, work that fits one invocation, a dry run, or no engine), or one execution of the
+   * worker's state machine.
    */
   private async runTick(lease: Lease | undefined): Promise<RunRecord<S>> {
     const plan = this.definition.partitions ?? [];
     let names: readonly string[];
+    let fitsOneInvocation = false;
+    let planSummary: unknown;
     if (typeof plan === 'function') {
       const budget = this.newBudget(lease);
       try {
-        names = checkedPartitions(
+        ({
+          names,
+          fitsOneInvocation,
+          summary: planSummary,
+        } = checkedPlan(
           await plan(
             this.jobContext(budget, lease, () => {}),
             this.deps,
           ),
-        );
+        ));
       } catch (error) {
         if (budget.isStop(error)) {
           const record = this.record(
@@ -624,14 +633,35 @@ class WorkerRun<S extends JobSummary, D, P> {
     } else {
       names = plan;
     }
-    if (names.length > 1 && !this.request.dryRun && lease && this.kit.engine) {
+    if (names.length > 1 && !fitsOneInvocation && !this.request.dryRun && lease && this.kit.engine) {
       return this.fanOut(names, lease, this.kit.engine);
     }
-    return this.runPartitionsHere(names, lease);
+    return this.runPartitionsHere(names, lease, planSummary as S | undefined);
   }
 
-  /** The partitions one after another in this invocation, each under its own lease; the record written once. */
-  private async runPartitionsHere(names: readonly string[], lease: Lease | undefined): Promise<RunRecord<S>> {
+  /**
+   * The partitions one after another in this invocation, each under its own lease; the record written once. With
+   * none, the plan's own summary (if it gave one) is the tick's, as an unpartitioned run's would be.
+   */
+  private async runPartitionsHere(
+    names: readonly string[],
+    lease: Lease | undefined,
+    planSummary: S | undefined,
+  ): Promise<RunRecord<S>> {
+    if (names.length === 0 && planSummary !== undefined) {
+      this.jobSummary = planSummary;
+      const record = this.record(
+        this.request.dryRun ? 'dry-run' : 'completed',
+        { ...planSummary, partitions: {} },
+        {
+          complete: planSummary.complete,
+          stopReason: planSummary.stopReason,
+          fencingToken: lease?.fencingToken,
+        },
+      );
+      await this.keep(record, lease);
+      return record;
+    }
     const entries: Record<string, PartitionEntry> = {};
     for (const name of names) {
       const child = new WorkerRun(this.definition, this.kit, this.deps, {

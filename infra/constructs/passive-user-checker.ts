@@ -258,8 +258,9 @@ export class PassiveUserChecker extends PeriodicWorker {
     this.role.addToPrincipalPolicy(
       new PolicyStatement({
         sid: 'WriteBreakerState',
-        // Its version-checked write (the kit's lease and history grants do not reach this item).
-        actions: ['dynamodb:PutItem'],
+        // Its version-checked write, and the partitions' one-update take and record of the backlog (the kit's lease
+        // and history grants do not reach this item).
+        actions: ['dynamodb:PutItem', 'dynamodb:UpdateItem'],
         resources: [props.lockTable.tableArn],
         conditions: {
           'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [breakerKey(lockName)] },

@@ -133,7 +133,7 @@ describe('function role', () => {
     expect(checkerStatement('WriteBreakerState')).toEqual({
       Sid: 'WriteBreakerState',
       Effect: 'Allow',
-      Action: 'dynamodb:PutItem',
+      Action: ['dynamodb:PutItem', 'dynamodb:UpdateItem'],
       Resource: lockTableArn,
       Condition: {
         'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': ['passive-user-checker#breaker'] },

@@ -6,6 +6,7 @@ import type {
   DomainEvents,
   LastLoginRejection,
   LastLoginRewrite,
+  PartitionBacklogRecord,
   PassivationResult,
   RunLog,
   StaleIndexPage,
@@ -241,6 +242,33 @@ export class InMemoryBreakerStore implements BreakerStore {
     this.state = { ...structuredClone(next), version: expected + 1 };
     this.writes.push(this.state);
     return true;
+  }
+
+  async takeBacklog(wanted: number): Promise<number> {
+    if (this.state.version === 0) return 0;
+    const share = Math.max(0, Math.min(wanted, this.state.backlog));
+    if (share === 0) return 0;
+    return (await this.write({ ...this.state, backlog: this.state.backlog - share }, this.state.version))
+      ? share
+      : 0;
+  }
+
+  async recordPartition(record: PartitionBacklogRecord): Promise<BreakerState | undefined> {
+    const { activeUsers, version } = this.state;
+    if (version === 0) return undefined;
+    if (record.countKept !== (activeUsers !== undefined)) return undefined;
+    if (activeUsers !== undefined && activeUsers.count < record.passivated) return undefined;
+    const drainedShards = { ...(this.state.drainedShards ?? {}) };
+    if (record.left === undefined) delete drainedShards[record.shard];
+    else drainedShards[record.shard] = record.left;
+    const next = {
+      ...this.state,
+      backlog: this.state.backlog + record.returned,
+      drainedShards,
+      activeUsers: activeUsers && { ...activeUsers, count: activeUsers.count - record.passivated },
+    };
+    await this.write(next, version);
+    return this.state;
   }
 }
 

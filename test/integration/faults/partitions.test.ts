@@ -4,9 +4,11 @@
  * AWS_ENDPOINT_URL_SFN as in production) runs each shard with work as one partition, in a process of its own.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventDetailTypes } from '../../../functions/passive-user-checker/event-publisher';
 import type { RunSummary } from '../../../functions/passive-user-checker/ports';
 import { kitEnvNames } from '../../../functions/periodic-worker/config';
-import { envNames } from '../../../functions/shared/config';
+import { lockTable } from '../../../functions/periodic-worker/lock-table-schema';
+import { configDefaults, envNames } from '../../../functions/shared/config';
 import { dayMs } from '../../../functions/shared/instant';
 import { usersTable } from '../../../functions/shared/users-table-schema';
 import { activeUser, type UserItem } from '../../../local/checker/seed';
@@ -18,6 +20,7 @@ import {
 import { selectedEngineKind } from '../../../local/engine';
 import type { TableNames } from '../../../local/tables';
 import { engineHookTimeoutMs } from '../../support/engine';
+import { startEventBusRecorder } from '../../support/event-bus-recorder';
 import { bundleInvocation, type InvocationBundle, spawnInvocation } from '../../support/worker-process';
 import {
   type FaultHarness,
@@ -26,9 +29,12 @@ import {
   scheduledEvent,
   startFaultHarness,
   statusesOf,
+  usersLastSeen,
 } from './harness';
 
 const shards = 16;
+
+type KeyOf = Record<string, { S?: string } | undefined>;
 const cap = 100;
 
 /** `count` stale users spread evenly over the shards (the hash of an id would leave some shards fuller). */
@@ -145,11 +151,104 @@ describe(`the checker on partitions, one per shard, fanned out on the local engi
       ).every((status) => status === 'active'),
     ).toBe(true);
     // The idle tick after the drain reads one empty page per shard and starts nothing.
-    expect(idle).toMatchObject({ outcome: 'completed' });
+    // …and its record (log line, metrics) carries the plan's figures, as an unpartitioned idle tick's does.
+    expect(idle).toMatchObject({ outcome: 'completed', shards, passivated: 0, candidates: 0 });
     expect(idleUserCalls.map((call) => call.operation)).toEqual(Array(shards).fill('Query'));
     expect(t.executions()).toHaveLength(2);
     expect(singleTicks).toBe(32);
   }, 300_000);
+
+  it('takes each partition’s share off the backlog without a refused breaker write when 16 partitions start at once', async () => {
+    const now = new Date();
+    const names = await h.freshTables();
+    const stale = evenlyStale('dormant', 16 * 20, now);
+    await h.seed(names, stale);
+    const t = partitioned(names, {
+      [envNames.activeShards]: String(shards),
+      [envNames.maxPassivationsPerRun]: '20',
+      [envNames.breakerMaxStalePercent]: '100',
+      [envNames.requestTimeoutMs]: '10000',
+    });
+    const breakerKey = `${configDefaults.lockName}#breaker`;
+    const onBreaker = (call: { body: Readonly<Record<string, unknown>> }) => {
+      const { Key, Item } = call.body as { Key?: KeyOf; Item?: KeyOf };
+      return (Key ?? Item)?.[lockTable.partitionKey]?.S === breakerKey;
+    };
+    // A round trip as slow as a network's: partitions that read the breaker's item at once meet each other.
+    h.proxy.setRule((call) => ({ kind: 'forward', delayMs: onBreaker(call) ? 50 : 0 }));
+    const mark = h.proxy.mark();
+
+    const record = await t.tick('drain').finally(() => h.proxy.setRule(undefined));
+
+    const breakerCalls = h.proxy.calls.filter((call) => call.seq > mark && onBreaker(call));
+    const refused = breakerCalls.filter((call) => call.errorType === 'ConditionalCheckFailedException');
+    expect(record).toMatchObject({ outcome: 'fanned-out' });
+    expect(
+      statusesOf(
+        await h.users(names),
+        stale.map((u) => u.userId),
+      ).every((s) => s === 'passive'),
+    ).toBe(true);
+    expect(refused.map((call) => call.operation)).toEqual([]);
+    // The plan's reads and write; per partition its read, one take, one record (the first tick's records may first
+    // meet no map of drained shards: one request adds it, the record goes again); the drain closed by the last.
+    expect(breakerCalls.length).toBeLessThanOrEqual(4 + 5 * shards + 2);
+  }, 180_000);
+
+  it('runs the shards with work in the tick itself, starting no execution, when their users fit one invocation', async () => {
+    const now = new Date();
+    const names = await h.freshTables();
+    // A trickle: three users crossed in each shard, far fewer than one run's MAX_PASSIVATIONS_PER_RUN.
+    const stale = evenlyStale('trickle', 48, now);
+    await h.seed(names, stale);
+    const t = partitioned(names, { [envNames.activeShards]: String(shards) });
+
+    const record = (await t.tick('trickle')) as unknown as { outcome: string; partitions: object };
+
+    expect(record.outcome).toBe('completed');
+    expect(Object.keys(record.partitions)).toHaveLength(shards);
+    expect(t.executions()).toHaveLength(0);
+    expect(t.partitionRuns).toHaveLength(0);
+    expect(
+      statusesOf(
+        await h.users(names),
+        stale.map((u) => u.userId),
+      ).every((status) => status === 'passive'),
+    ).toBe(true);
+  }, 120_000);
+
+  it('sends the inactivity warnings of every shard, also of shards without a stale user', async () => {
+    const now = new Date();
+    const names = await h.freshTables();
+    const bus = await startEventBusRecorder();
+    const previousBus = process.env.AWS_ENDPOINT_URL_EVENTBRIDGE;
+    process.env.AWS_ENDPOINT_URL_EVENTBRIDGE = bus.endpoint;
+    try {
+      // Last seen 24…28 days ago: within WARNING_DAYS (7) of the 30-day cutoff; nobody is stale.
+      const warnable = usersLastSeen('soon', 5, now, 24, shards);
+      await h.seed(names, warnable);
+      const t = partitioned(names, {
+        [envNames.activeShards]: String(shards),
+        [envNames.eventBusName]: 'app-events',
+        [envNames.warningDays]: '7',
+        AWS_ENDPOINT_URL_EVENTBRIDGE: bus.endpoint,
+      });
+
+      const record = (await t.tick('warnings')) as unknown as RunSummary;
+
+      expect(record.warningsSent).toBe(warnable.length);
+      expect(
+        bus
+          .ofType(eventDetailTypes.userInactivityWarning)
+          .map((event) => event.detail.userId)
+          .sort(),
+      ).toEqual(warnable.map((u) => u.userId).sort());
+    } finally {
+      if (previousBus === undefined) delete process.env.AWS_ENDPOINT_URL_EVENTBRIDGE;
+      else process.env.AWS_ENDPOINT_URL_EVENTBRIDGE = previousBus;
+      await bus.stop();
+    }
+  }, 120_000);
 
   it('judges the breaker once in the tick: a trip fails the tick and starts no partition; an approval fans the shards out', async () => {
     const now = new Date();
@@ -159,6 +258,8 @@ describe(`the checker on partitions, one per shard, fanned out on the local engi
     const t = partitioned(names, {
       [envNames.activeShards]: String(shards),
       [envNames.breakerMaxStale]: '20',
+      // More than one run's cap in all (three users a shard), so the approved tick fans out.
+      [envNames.maxPassivationsPerRun]: '3',
     });
     const ids = stale.map((u) => u.userId);
 

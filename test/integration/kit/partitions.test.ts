@@ -250,6 +250,40 @@ describe(`a partitioned worker's guarantees, fanned out on the local engine (${s
       expect(fannedOut).toMatchObject({ outcome: 'failed', complete: false, processed: 12 });
     });
 
+    it('runs the partitions in the tick itself, each under its own lease, and starts no execution when the plan says their work fits one invocation', async ({
+      expect,
+    }) => {
+      const t = await setup({
+        [kitTestWorkerEnv.partitions]: 'p0,p1,p2',
+        [kitTestWorkerEnv.items]: '4',
+        [kitTestWorkerEnv.fitsUpTo]: '12',
+      });
+
+      const record = await t.tick('small-tick');
+
+      expect(record).toMatchObject({ outcome: 'completed', complete: true, processed: 12, fencingToken: 1 });
+      expect(t.executionsOf()).toEqual([]);
+      expect(t.processes.size).toBe(0);
+      for (const name of ['p0', 'p1', 'p2']) {
+        expect((await t.items(name, 4)).map((item) => item?.timesProcessed)).toEqual([1, 1, 1, 1]);
+        expect((await h.item(t.table, partitionLockKey(worker, name)))?.[a.fencingToken]).toBe(1);
+      }
+    });
+
+    it('fans out when the plan says the work does not fit one invocation', async ({ expect }) => {
+      const t = await setup({
+        [kitTestWorkerEnv.partitions]: 'p0,p1,p2',
+        [kitTestWorkerEnv.items]: '4',
+        [kitTestWorkerEnv.fitsUpTo]: '11',
+      });
+
+      const record = await t.tick('large-tick');
+      await t.executionsOf()[0]?.done;
+
+      expect(record).toMatchObject({ outcome: 'fanned-out' });
+      expect(t.executionsOf().map((e) => e.partitions)).toEqual([['p0', 'p1', 'p2']]);
+    });
+
     it('starts no execution and no partition on a tick whose plan finds no work', async ({ expect }) => {
       const t = await setup({ [kitTestWorkerEnv.partitions]: 'p0,p1,p2', [kitTestWorkerEnv.items]: '0' });
 
@@ -267,7 +301,7 @@ describe(`a partitioned worker's guarantees, fanned out on the local engine (${s
     }) => {
       const t = await setup({
         [kitTestWorkerEnv.partitions]: 'p0,p1',
-        [kitTestWorkerEnv.items]: '10',
+        [kitTestWorkerEnv.items]: '20',
         [kitTestWorkerEnv.batchDelayMs]: '300',
       });
       await t.tick('tick-1');
@@ -281,7 +315,7 @@ describe(`a partitioned worker's guarantees, fanned out on the local engine (${s
       const entries = await entriesOf(await t.status());
       expect(Object.values(entries).map((e) => e.outcome)).toEqual(['lock-held', 'lock-held']);
       for (const name of ['p0', 'p1']) {
-        expect((await t.items(name, 10)).every((item) => item?.timesProcessed === 1)).toBe(true);
+        expect((await t.items(name, 20)).every((item) => item?.timesProcessed === 1)).toBe(true);
         expect((await h.item(t.table, partitionLockKey(worker, name)))?.[a.fencingToken]).toBe(1);
       }
     });
