@@ -180,9 +180,9 @@ export interface PassiveUserCheckerProps {
   /**
    * Runs the checker's shards as partitions: the tick judges the breaker once and fans the shards with stale
    * users out to a Step Functions Map, one invocation per shard, `maxConcurrency` at once, each capped at
-   * `maxPassivationsPerRun` (so a tick passivates up to shards × cap). An idle tick starts nothing. Turn it on
-   * when a backlog takes more ticks to drain than you want (README "Scale"); the default stays off until it is
-   * measured as deployed.
+   * `maxPassivationsPerRun` (so a tick passivates up to shards × cap); a tick whose work fits one run does its
+   * shards itself. An idle tick starts nothing. Turn it on when a backlog beyond the cap is expected (a first
+   * deployment on a large user base): README "Scale" says what was measured and why the default stays off.
    * @default - off: one invocation per tick does every shard, capped at `maxPassivationsPerRun` in all
    */
   readonly partitions?: PartitionsProps;
