@@ -330,6 +330,7 @@ class PassivationRun {
       }
     }
     if (this.systemicError !== undefined) throw new SystemicFailureError(this.summary(), this.systemicError);
+    this.reportMalformed();
     const summary = this.summary();
     if (memory) await this.recordPartitionBacklog(summary, shard, memory);
     return summary;
@@ -858,6 +859,8 @@ class PassivationRun {
         this.job.partition === undefined &&
         (this.scanFrom === undefined || candidate.lastLoginAt >= this.scanFrom);
       if (candidate.neverPassivate && !scanned) this.exempt += 1;
+      // Likewise a malformed instant: counted (and reported) by the pass that met it first.
+      if (lastLogin.kind === 'rejected' && !scanned) this.noteMalformed(candidate.userId, lastLogin.reason);
       if (lastLogin.kind === 'canonical' && !stale) continue;
       if (!this.mayStartWork()) break;
       if (!stale) {

@@ -250,6 +250,34 @@ describe(`the checker on partitions, one per shard, fanned out on the local engi
     }
   }, 120_000);
 
+  it('counts a malformed lastLoginAt a partition meets in its pages, and takes it out of the index', async () => {
+    const now = new Date();
+    const names = await h.freshTables();
+    const stale = evenlyStale('dormant', 48, now);
+    // No zone: not an instant. It sorts among the stale entries of shard 0.
+    const malformed = {
+      ...activeUser({ userId: 'no-zone', lastLoginAt: now.toISOString(), activeShards: shards }),
+      [usersTable.attributes.lastLoginAt]: new Date(now.getTime() - 60 * dayMs).toISOString().slice(0, 19),
+      [usersTable.attributes.activeShard]: '0',
+    };
+    await h.seed(names, [...stale, malformed]);
+    // A cap of 4 a run: the 49 entries to act on do not fit one invocation, so the shards fan out.
+    const t = partitioned(names, {
+      [envNames.activeShards]: String(shards),
+      [envNames.maxPassivationsPerRun]: '4',
+      [envNames.breakerMaxStalePercent]: '100',
+    });
+
+    const record = await t.tick('malformed');
+
+    const sum = (field: 'malformed' | 'rejected' | 'passivated') =>
+      t.partitionRuns.reduce((total, run) => total + run[field], 0);
+    expect(record).toMatchObject({ outcome: 'fanned-out' });
+    expect(sum('passivated')).toBe(48);
+    expect(sum('malformed')).toBe(1);
+    expect(sum('rejected')).toBe(1);
+  }, 120_000);
+
   it('judges the breaker once in the tick: a trip fails the tick and starts no partition; an approval fans the shards out', async () => {
     const now = new Date();
     const names = await h.freshTables();
