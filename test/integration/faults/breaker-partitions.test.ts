@@ -1,0 +1,143 @@
+/**
+ * The breaker's backlog as partitions spend it, through the real handler: a partitioned checker (a state machine
+ * configured) whose tick's work fits one invocation, so its partitions run in the tick itself, one per shard, each
+ * taking its share of the backlog off the breaker's item and recording what it did in one update.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DynamoDbBreakerStore } from '../../../functions/passive-user-checker/breaker-state';
+import { kitEnvNames } from '../../../functions/periodic-worker/config';
+import { configDefaults, envNames } from '../../../functions/shared/config';
+import { dayMs } from '../../../functions/shared/instant';
+import { usersTable } from '../../../functions/shared/users-table-schema';
+import { activeUser, type UserItem } from '../../../local/checker/seed';
+import { type LocalPartitionEngine, startLocalPartitionEngine } from '../../../local/dev/partition-engine';
+import { selectedEngineKind } from '../../../local/engine';
+import { engineHookTimeoutMs } from '../../support/engine';
+import { type DynamoCall, forward, keyValue, throttled } from '../../support/faults';
+import {
+  type FaultHarness,
+  lambdaContext,
+  realHandler,
+  scheduledEvent,
+  startFaultHarness,
+  testShards,
+} from './harness';
+
+/** A user of shard `shard` last seen `daysAgo` days before `now`. */
+function userInShard(userId: string, shard: string, now: Date, daysAgo: number): UserItem {
+  return {
+    ...activeUser({
+      userId,
+      lastLoginAt: new Date(now.getTime() - daysAgo * dayMs).toISOString(),
+      activeShards: testShards,
+    }),
+    [usersTable.attributes.activeShard]: shard,
+  };
+}
+
+/** The partition's one-update record of its shard (the unspent share given back, its shard marked). */
+function isRecordOf(call: DynamoCall, shard: string): boolean {
+  const names = call.body.ExpressionAttributeNames as Record<string, string> | undefined;
+  const values = call.body.ExpressionAttributeValues as Record<string, unknown> | undefined;
+  return (
+    call.operation === 'UpdateItem' && names?.['#shard'] === shard && values?.[':returned'] !== undefined
+  );
+}
+
+describe(`the breaker's backlog spent by partitions (${selectedEngineKind()})`, () => {
+  let h: FaultHarness;
+  let engine: LocalPartitionEngine;
+
+  beforeAll(async () => {
+    [h, engine] = await Promise.all([startFaultHarness(), startLocalPartitionEngine()]);
+  }, engineHookTimeoutMs);
+
+  afterAll(async () => {
+    await engine?.stop();
+    await h?.stop();
+  }, engineHookTimeoutMs);
+
+  /**
+   * Fresh tables; `approved` users of shard 0 stale below an accepted cutoff, with an approval and a backlog of
+   * exactly them in the breaker's item, as a plan that accepted them left it.
+   */
+  async function approvedStock(approved: number, settings: Record<string, string> = {}) {
+    const now = new Date();
+    const names = await h.freshTables();
+    const users = Array.from({ length: approved }, (_, i) => userInShard(`approved-${i}`, '0', now, 40 - i));
+    await h.seed(names, users);
+    const judgedUntil = new Date(now.getTime() - configDefaults.inactiveDays * dayMs - 60_000).toISOString();
+    const store = new DynamoDbBreakerStore(h.documents, names.lockTableName, configDefaults.lockName);
+    const written = await store.write(
+      {
+        judgedUntil,
+        backlog: approved,
+        crossings: [],
+        approval: {
+          approvedBy: 'operator',
+          approvedAt: judgedUntil,
+          runId: 'approving-run',
+          cutoff: judgedUntil,
+          covered: approved,
+        },
+        activeUsers: { count: 100, countedAt: now.toISOString() },
+        windowReset: undefined,
+        drainedShards: {},
+      },
+      0,
+    );
+    expect(written).toBe(true);
+    const arn = `arn:aws:states:local:000000000000:stateMachine:${names.lockTableName.slice(0, 60)}`;
+    // The tick's work fits one invocation: nothing may fan out.
+    engine.register(arn, {
+      maxConcurrency: testShards,
+      invoke: async () => {
+        throw new Error('fanned out');
+      },
+    });
+    const env = {
+      ...h.env(names, {
+        [envNames.maxPassivationsPerRun]: String(approved),
+        [envNames.breakerMaxStalePercent]: '100',
+        ...settings,
+      }),
+      [kitEnvNames.partitionsStateMachineArn]: arn,
+      AWS_ENDPOINT_URL_SFN: engine.endpoint,
+    };
+    const handler = realHandler(env);
+    const tick = (id: string) => handler(scheduledEvent, lambdaContext(id));
+    return { names, users, store, tick };
+  }
+
+  it('gives a partition’s unspent share back once when the answer to its record is lost and the SDK sends it again', async () => {
+    const { names, users, store, tick } = await approvedStock(4);
+    const failing = new Set(users.slice(0, 2).map((u) => u.userId));
+    let lost = false;
+    h.proxy.setRule((call) => {
+      // Two of the four approved users cannot be written this tick: their share goes back to the backlog.
+      if (
+        call.tableName === names.usersTableName &&
+        failing.has(keyValue(call, usersTable.partitionKey) ?? '')
+      ) {
+        return call.operation === 'UpdateItem' ? throttled() : forward;
+      }
+      if (!lost && isRecordOf(call, '0')) {
+        lost = true;
+        return { kind: 'lose-response' };
+      }
+      return forward;
+    });
+
+    const record = await tick('tick-1').finally(() => h.proxy.setRule(undefined));
+    const after = await store.read();
+
+    expect(lost).toBe(true);
+    // Incomplete: two writes failed, so the shard is not marked drained and the drain does not close.
+    expect(record).toMatchObject({ outcome: 'incomplete', passivated: 2 });
+    // Two approved users still wait; 100 counted active users less the two passivated.
+    expect({ backlog: after.backlog, activeUsers: after.activeUsers?.count }).toEqual({
+      backlog: 2,
+      activeUsers: 98,
+    });
+  }, 60_000);
+});
