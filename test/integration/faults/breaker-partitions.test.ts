@@ -4,7 +4,11 @@
  * taking its share of the backlog off the breaker's item and recording what it did in one update.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DynamoDbBreakerStore } from '../../../functions/passive-user-checker/breaker-state';
+import {
+  DynamoDbBreakerStore,
+  withdrawApproval,
+} from '../../../functions/passive-user-checker/breaker-state';
+import type { RunSummary } from '../../../functions/passive-user-checker/ports';
 import { kitEnvNames } from '../../../functions/periodic-worker/config';
 import { configDefaults, envNames } from '../../../functions/shared/config';
 import { dayMs } from '../../../functions/shared/instant';
@@ -139,5 +143,31 @@ describe(`the breaker's backlog spent by partitions (${selectedEngineKind()})`, 
       backlog: 2,
       activeUsers: 98,
     });
+  }, 60_000);
+
+  it('forgets the backlog an operator withdrew while a partition held a share, so the next tick judges those users again', async () => {
+    const { names, users, store, tick } = await approvedStock(4, { [envNames.breakerMaxStale]: '1' });
+    let withdrawn = false;
+    h.proxy.setRule(async (call) => {
+      // The writes fail this tick (throttled): the partition gives its whole share back when it records.
+      if (call.tableName === names.usersTableName && call.operation === 'UpdateItem') return throttled();
+      if (!withdrawn && isRecordOf(call, '0')) {
+        // The operator withdraws the approval while the partition is still out.
+        withdrawn = true;
+        await withdrawApproval(store, 'operator', new Date());
+      }
+      return forward;
+    });
+    await tick('tick-1').finally(() => h.proxy.setRule(undefined));
+    const afterWithdrawal = await store.read();
+
+    const next = (await tick('tick-2').catch((error: unknown) => error)) as RunSummary | Error;
+
+    expect(withdrawn).toBe(true);
+    expect(afterWithdrawal.approval?.withdrawnAt).toBeDefined();
+    // Judged again, four users crossing at once trip the breaker (BREAKER_MAX_STALE 1): nobody is passivated.
+    expect(await h.statuses(names, users)).toEqual(users.map(() => 'active'));
+    expect(next).toBeInstanceOf(Error);
+    expect(afterWithdrawal.backlog).toBe(0);
   }, 60_000);
 });
