@@ -16,6 +16,7 @@ import { usersTable } from '../../../functions/shared/users-table-schema';
 import { activeUser, type UserItem } from '../../../local/checker/seed';
 import { type LocalPartitionEngine, startLocalPartitionEngine } from '../../../local/dev/partition-engine';
 import { selectedEngineKind } from '../../../local/engine';
+import type { TableNames } from '../../../local/tables';
 import { engineHookTimeoutMs } from '../../support/engine';
 import { type DynamoCall, forward, keyValue, throttled } from '../../support/faults';
 import {
@@ -169,5 +170,57 @@ describe(`the breaker's backlog spent by partitions (${selectedEngineKind()})`, 
     expect(await h.statuses(names, users)).toEqual(users.map(() => 'active'));
     expect(next).toBeInstanceOf(Error);
     expect(afterWithdrawal.backlog).toBe(0);
+  }, 60_000);
+});
+
+describe(`a malformed lastLoginAt on a partitioned checker (${selectedEngineKind()})`, () => {
+  let h: FaultHarness;
+  let engine: LocalPartitionEngine;
+
+  beforeAll(async () => {
+    [h, engine] = await Promise.all([startFaultHarness(), startLocalPartitionEngine()]);
+  }, engineHookTimeoutMs);
+
+  afterAll(async () => {
+    await engine?.stop();
+    await h?.stop();
+  }, engineHookTimeoutMs);
+
+  async function partitioned(names: TableNames) {
+    const arn = `arn:aws:states:local:000000000000:stateMachine:${names.lockTableName.slice(0, 60)}`;
+    engine.register(arn, {
+      maxConcurrency: testShards,
+      invoke: async () => {
+        throw new Error('fanned out');
+      },
+    });
+    const handler = realHandler({
+      ...h.env(names),
+      [kitEnvNames.partitionsStateMachineArn]: arn,
+      AWS_ENDPOINT_URL_SFN: engine.endpoint,
+    });
+    return (id: string) => handler(scheduledEvent, lambdaContext(id));
+  }
+
+  it('takes a malformed lastLoginAt out of the index on a tick where no user is stale, as an unpartitioned run does', async () => {
+    const now = new Date();
+    const names = await h.freshTables();
+    // No zone: not an instant. It sorts in shard 0's stale range; nobody else is stale.
+    const malformed = {
+      ...userInShard('no-zone', '0', now, 0),
+      [usersTable.attributes.lastLoginAt]: new Date(now.getTime() - 60 * dayMs).toISOString().slice(0, 19),
+    };
+    await h.seed(names, [malformed, userInShard('fresh', '1', now, 1)]);
+    const tick = await partitioned(names);
+
+    const first = await tick('tick-1');
+    const second = await tick('tick-2');
+
+    const item = await h.user(names, 'no-zone');
+    expect(item?.[usersTable.attributes.lastLoginAtRejected]).toBeDefined();
+    expect(item?.[usersTable.attributes.activeShard]).toBeUndefined();
+    expect(first).toMatchObject({ rejected: 1 });
+    // Out of the index, it is no work for the next tick.
+    expect(second).toMatchObject({ malformed: 0 });
   }, 60_000);
 });
