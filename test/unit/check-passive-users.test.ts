@@ -185,6 +185,21 @@ describe('checkPassiveUsers', () => {
     expect(store.writes.length).toBe(writesBefore);
   });
 
+  it('reports a value that is no instant in its one line also when the candidate pages meet it below the breaker’s pass', async () => {
+    // An accepted backlog waits: the breaker's pass reads only who crossed since, so the pages meet this entry first.
+    const { breakerState, log, run } = setup([
+      user('backlog', 40),
+      user('no-zone', 0, { lastLoginAt: '2020-01-01 00:00:00' }),
+    ]);
+    breakerState.state = { ...breakerState.state, version: 1, judgedUntil: daysAgo(30.002), backlog: 1 };
+
+    const summary = await run();
+
+    expect(summary).toMatchObject({ malformed: 1, rejected: 1, passivated: 1 });
+    const reports = log.lines.filter((line) => line.message.includes('lastLoginAt is no instant'));
+    expect(reports.map((line) => line.extra)).toMatchObject([{ count: 1, sampleUserIds: ['no-zone'] }]);
+  });
+
   it('only rewrites an instant in another spelling that is not stale, or whose user is exempt', async () => {
     // Sorted by its local time (-08:00), this entry is read in the stale range though its instant is not stale.
     const inside = new Date(now.getTime() - 30 * 86_400_000 + 3_600_000);
