@@ -202,6 +202,35 @@ describe(`a malformed lastLoginAt on a partitioned checker (${selectedEngineKind
     return (id: string) => handler(scheduledEvent, lambdaContext(id));
   }
 
+  it('records a tick whose plan lost its verdict to another breaker write as incomplete, stopped for breaker-changed', async () => {
+    const now = new Date();
+    const names = await h.freshTables();
+    const stale = [userInShard('crossed-0', '0', now, 31), userInShard('crossed-1', '1', now, 32)];
+    await h.seed(names, stale);
+    const store = new DynamoDbBreakerStore(h.documents, names.lockTableName, configDefaults.lockName);
+    const tick = await partitioned(names);
+    let raced = false;
+    h.proxy.setRule(async (call) => {
+      const key = keyValue(call, 'lockName');
+      if (!raced && call.operation === 'PutItem' && key === `${configDefaults.lockName}#breaker`) {
+        // Another writer (an operator's command) writes the breaker's item first: the plan's write is refused.
+        raced = true;
+        await store.write(
+          { ...(await store.read()), windowReset: { by: 'operator', at: now.toISOString() } },
+          0,
+        );
+      }
+      return forward;
+    });
+
+    const record = await tick('tick-1').finally(() => h.proxy.setRule(undefined));
+
+    expect(raced).toBe(true);
+    expect(await h.statuses(names, stale)).toEqual(['active', 'active']);
+    // As an unpartitioned run records it (test/unit/check-passive-users.test.ts): not a completed tick.
+    expect(record).toMatchObject({ outcome: 'incomplete', complete: false, stopReason: 'breaker-changed' });
+  }, 60_000);
+
   it('takes a malformed lastLoginAt out of the index on a tick where no user is stale, as an unpartitioned run does', async () => {
     const now = new Date();
     const names = await h.freshTables();
