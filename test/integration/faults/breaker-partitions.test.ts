@@ -18,6 +18,7 @@ import { type LocalPartitionEngine, startLocalPartitionEngine } from '../../../l
 import { selectedEngineKind } from '../../../local/engine';
 import type { TableNames } from '../../../local/tables';
 import { engineHookTimeoutMs } from '../../support/engine';
+import { startEventBusRecorder } from '../../support/event-bus-recorder';
 import { type DynamoCall, forward, keyValue, throttled } from '../../support/faults';
 import {
   type FaultHarness,
@@ -186,7 +187,7 @@ describe(`a malformed lastLoginAt on a partitioned checker (${selectedEngineKind
     await h?.stop();
   }, engineHookTimeoutMs);
 
-  async function partitioned(names: TableNames) {
+  async function partitioned(names: TableNames, settings: Record<string, string> = {}) {
     const arn = `arn:aws:states:local:000000000000:stateMachine:${names.lockTableName.slice(0, 60)}`;
     engine.register(arn, {
       maxConcurrency: testShards,
@@ -195,7 +196,7 @@ describe(`a malformed lastLoginAt on a partitioned checker (${selectedEngineKind
       },
     });
     const handler = realHandler({
-      ...h.env(names),
+      ...h.env(names, settings),
       [kitEnvNames.partitionsStateMachineArn]: arn,
       AWS_ENDPOINT_URL_SFN: engine.endpoint,
     });
@@ -251,5 +252,31 @@ describe(`a malformed lastLoginAt on a partitioned checker (${selectedEngineKind
     expect(first).toMatchObject({ rejected: 1 });
     // Out of the index, it is no work for the next tick.
     expect(second).toMatchObject({ malformed: 0 });
+  }, 60_000);
+
+  it('writes nothing to the breaker’s item on idle ticks with inactivity warnings on, as an unpartitioned run', async () => {
+    const now = new Date();
+    const names = await h.freshTables();
+    await h.seed(names, [userInShard('fresh-0', '0', now, 1), userInShard('fresh-1', '1', now, 2)]);
+    const bus = await startEventBusRecorder();
+    try {
+      const tick = await partitioned(names, {
+        [envNames.eventBusName]: 'app-events',
+        [envNames.warningDays]: '7',
+        AWS_ENDPOINT_URL_EVENTBRIDGE: bus.endpoint,
+      });
+      await tick('idle-1');
+      const mark = h.proxy.mark();
+
+      const record = await tick('idle-2');
+
+      const breakerWrites = h.proxy
+        .find({ tableName: names.lockTableName, after: mark })
+        .filter((call) => call.operation !== 'GetItem' && keyValue(call, 'lockName')?.endsWith('#breaker'));
+      expect(record).toMatchObject({ outcome: 'completed', passivated: 0, warningsSent: 0 });
+      expect(breakerWrites.map((call) => call.operation)).toEqual([]);
+    } finally {
+      await bus.stop();
+    }
   }, 60_000);
 });
