@@ -147,6 +147,27 @@ describe(`the breaker's backlog spent by partitions (${selectedEngineKind()})`, 
     });
   }, 60_000);
 
+  it('drains an approved stock without a new trip when the answer to a partition’s take of the backlog is lost', async () => {
+    const { users, names, tick } = await approvedStock(4, { [envNames.breakerMaxStale]: '1' });
+    let lost = false;
+    h.proxy.setRule((call) => {
+      const values = call.body.ExpressionAttributeValues as Record<string, unknown> | undefined;
+      if (!lost && call.operation === 'UpdateItem' && values?.[':share'] !== undefined) {
+        lost = true;
+        return { kind: 'lose-response' };
+      }
+      return forward;
+    });
+    await tick('tick-1').finally(() => h.proxy.setRule(undefined));
+
+    const next = await tick('tick-2').catch((error: unknown) => error);
+
+    expect(lost).toBe(true);
+    // The operator approved these four: no tick asks for an approval again, and they are drained.
+    expect(next).not.toBeInstanceOf(Error);
+    expect(await h.statuses(names, users)).toEqual(users.map(() => 'passive'));
+  }, 60_000);
+
   it('forgets the backlog an operator withdrew while a partition held a share, so the next tick judges those users again', async () => {
     const { names, users, store, tick } = await approvedStock(4, { [envNames.breakerMaxStale]: '1' });
     let withdrawn = false;
