@@ -49,6 +49,10 @@ export class DynamoDbBreakerStore implements BreakerStore {
   ) {}
 
   async read(): Promise<BreakerState> {
+    return breakerStateOf(await this.readItem());
+  }
+
+  private async readItem(): Promise<Record<string, unknown> | undefined> {
     const answer = await this.client.send(
       new GetCommand({
         TableName: this.tableName,
@@ -56,18 +60,22 @@ export class DynamoDbBreakerStore implements BreakerStore {
         ConsistentRead: true,
       }),
     );
-    return breakerStateOf(answer.Item);
+    return answer.Item;
   }
 
   /**
    * `backlog - share` only while `backlog >= share`: two partitions never spend the same remainder, and no read is
    * needed while the backlog covers the share (the common case). A refusal reads what is left and takes that.
-   * The SDK's retry of a take whose answer was lost takes again: the backlog is then lower than it should be, the
-   * safe side (fewer passivations; the next plan judges the rest).
+   * The SDK's retry of a take whose answer was lost finds the item written with its own token and counts the share
+   * as taken (unless another take wrote the item in between: then the share is lost from the backlog, the safe
+   * side: fewer passivations, and the next plan judges those users again).
    */
   async takeBacklog(wanted: number): Promise<number> {
     let share = wanted;
     for (let attempt = 0; attempt < takeAttempts && share > 0; attempt += 1) {
+      // One token per attempt: the SDK's retry of this very request, refused because the first one went through
+      // (its answer was lost), finds its own token on the item and counts the share as taken.
+      const writer = randomUUID();
       try {
         await this.client.send(
           new UpdateCommand({
@@ -75,20 +83,24 @@ export class DynamoDbBreakerStore implements BreakerStore {
             Key: { [a.lockName]: breakerKey(this.lockName) },
             UpdateExpression:
               'SET #state.#backlog = #state.#backlog - :share, #version = #version + :one, #writer = :writer',
-            ConditionExpression: 'attribute_exists(#version) AND #state.#backlog >= :share',
+            // `#writer <> :writer`: the retry of a take that went through is refused, never applied twice.
+            ConditionExpression:
+              'attribute_exists(#version) AND #state.#backlog >= :share AND #writer <> :writer',
             ExpressionAttributeNames: {
               '#state': a.state,
               '#backlog': 'backlog',
               '#version': a.version,
               '#writer': a.writer,
             },
-            ExpressionAttributeValues: { ':share': share, ':one': 1, ':writer': randomUUID() },
+            ExpressionAttributeValues: { ':share': share, ':one': 1, ':writer': writer },
           }),
         );
         return share;
       } catch (error) {
         if (!(error instanceof ConditionalCheckFailedException)) throw error;
-        share = Math.min(wanted, (await this.read()).backlog);
+        const item = await this.readItem();
+        if (item?.[a.writer] === writer) return share;
+        share = Math.min(wanted, breakerStateOf(item).backlog);
       }
     }
     return 0;
@@ -103,18 +115,27 @@ export class DynamoDbBreakerStore implements BreakerStore {
       '#drained': 'drainedShards',
       '#shard': record.shard,
     };
+    const writer = randomUUID();
     const values: Record<string, unknown> = {
       ':returned': record.returned,
       ':one': 1,
-      ':writer': randomUUID(),
+      ':writer': writer,
     };
     const set = [
       '#state.#backlog = #state.#backlog + :returned',
       '#version = #version + :one',
       '#writer = :writer',
     ];
-    const conditions = ['attribute_exists(#version)', '#state.#backlog >= :zero'];
+    // `#writer <> :writer`: the SDK's retry of this update, when the first went through, is refused.
+    const conditions = ['attribute_exists(#version)', '#state.#backlog >= :zero', '#writer <> :writer'];
     values[':zero'] = 0;
+    if (record.returned > 0 && record.notWithdrawn) {
+      // An approval withdrawn since the partition took its share: the operator forgot the backlog, so the unspent
+      // share is not given back (the versioned path decides it then).
+      names['#approval'] = 'approval';
+      names['#withdrawnAt'] = 'withdrawnAt';
+      conditions.push('attribute_not_exists(#state.#approval.#withdrawnAt)');
+    }
     if (record.left !== undefined) {
       set.push('#state.#drained.#shard = :left');
       values[':left'] = record.left;
@@ -144,6 +165,9 @@ export class DynamoDbBreakerStore implements BreakerStore {
         return breakerStateOf((await this.client.send(update)).Attributes);
       } catch (error) {
         if (!isRefusal(error)) throw error;
+        // The SDK's retry of an update that went through (its answer lost) is refused: it must not apply twice.
+        const item = await this.readItem();
+        if (item?.[a.writer] === writer) return breakerStateOf(item);
         // Perhaps only the map of drained shards is missing (a plan wrote none): an empty one means the same.
         if (attempt === 0) await this.addDrainedShards();
       }

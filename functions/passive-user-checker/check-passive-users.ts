@@ -368,8 +368,9 @@ class PassivationRun {
         returned: Math.max(0, this.reserved - this.passivated - this.raceSkipped),
         passivated: this.passivated,
         countKept: memory.activeUsers !== undefined,
+        notWithdrawn: memory.approval?.withdrawnAt === undefined,
       });
-      if (after === undefined) return await this.recordPartitionBacklogVersioned(summary, shard);
+      if (after === undefined) return await this.recordPartitionBacklogVersioned(summary, shard, memory);
       if (this.allShards.every((name) => after.drainedShards?.[name] !== undefined)) await this.closeDrain();
     } catch (error) {
       this.job.log.warn('Could not record the breaker backlog; the next plan judges the difference', {
@@ -400,7 +401,11 @@ class PassivationRun {
    * The partition's record read and written with the version, where one update does not apply (no state yet, no
    * kept count of active users): retried on a version conflict.
    */
-  private async recordPartitionBacklogVersioned(summary: CheckerSummary, shard: string): Promise<void> {
+  private async recordPartitionBacklogVersioned(
+    summary: CheckerSummary,
+    shard: string,
+    memory: BreakerState,
+  ): Promise<void> {
     // Every partition of a tick may finish at once: one write wins per round, so a few rounds per shard.
     for (let attempt = 0; attempt < Math.min(4 * this.allShards.length + 4, 256); attempt += 1) {
       const { version, ...state } = await this.deps.breakerState.read();
@@ -408,8 +413,12 @@ class PassivationRun {
       if (summary.complete) drainedShards[shard] = this.staleLeft;
       else delete drainedShards[shard];
       const allDrained = this.allShards.every((name) => drainedShards[name] !== undefined);
-      // The unspent share goes back; what the drained shards left lowers the backlog, never raises it.
-      const explained = state.backlog + Math.max(0, this.reserved - this.passivated - this.raceSkipped);
+      // The unspent share goes back (not once an operator withdrew the approval since this partition read it: the
+      // backlog is forgotten); what the drained shards left lowers the backlog, never raises it.
+      const withdrawnSince =
+        memory.approval?.withdrawnAt === undefined && state.approval?.withdrawnAt !== undefined;
+      const unspent = withdrawnSince ? 0 : Math.max(0, this.reserved - this.passivated - this.raceSkipped);
+      const explained = state.backlog + unspent;
       const backlog = allDrained
         ? Math.min(
             explained,

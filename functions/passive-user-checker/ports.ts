@@ -215,6 +215,11 @@ export interface PartitionBacklogRecord {
   readonly passivated: number;
   /** Whether the state the partition read kept a count of active users: the update applies to that shape only. */
   readonly countKept: boolean;
+  /**
+   * The approval the partition read was not withdrawn: the share goes back only while it still is not (an
+   * operator's withdrawal meanwhile forgot the backlog).
+   */
+  readonly notWithdrawn: boolean;
 }
 
 export interface BreakerStore {

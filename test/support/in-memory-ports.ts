@@ -258,6 +258,9 @@ export class InMemoryBreakerStore implements BreakerStore {
     if (version === 0) return undefined;
     if (record.countKept !== (activeUsers !== undefined)) return undefined;
     if (activeUsers !== undefined && activeUsers.count < record.passivated) return undefined;
+    if (record.returned > 0 && record.notWithdrawn && this.state.approval?.withdrawnAt !== undefined) {
+      return undefined;
+    }
     const drainedShards = { ...(this.state.drainedShards ?? {}) };
     if (record.left === undefined) delete drainedShards[record.shard];
     else drainedShards[record.shard] = record.left;
