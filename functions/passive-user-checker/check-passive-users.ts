@@ -197,6 +197,9 @@ class PassivationRun {
   private malformed = 0;
   /** A few of the malformed entries' ids, with why, for the run's one log line about them. */
   private readonly malformedSample: { userId: string; reason: InstantRejection }[] = [];
+  /** Malformed entries (and sample entries) already in a report line. */
+  private malformedReported = 0;
+  private malformedSampleReported = 0;
   private rejected = 0;
   private canonicalized = 0;
   private failed = 0;
@@ -258,6 +261,7 @@ class PassivationRun {
     }
     if (this.systemicError !== undefined) throw new SystemicFailureError(this.summary(), this.systemicError);
 
+    this.reportMalformed();
     const summary = this.summary();
     await this.recordBacklog(summary);
     return summary;
@@ -280,6 +284,7 @@ class PassivationRun {
     if (this.breaker?.tripped && !this.job.dryRun) throw new BreakerTrippedError(this.summary());
     if (staleShards !== undefined && staleShards.length > 0 && !this.mayStartWork()) return [];
     const accepted = this.breaker && !this.job.dryRun ? await this.guarded(() => this.acceptVerdict()) : true;
+    if (accepted === false) this.stop('breaker-changed');
     if (this.systemicError !== undefined) throw new SystemicFailureError(this.summary(), this.systemicError);
     if (this.breaker && !this.breaker.tripped) {
       this.job.log.info('Breaker passed; fanning out the shards with work', {
@@ -320,6 +325,11 @@ class PassivationRun {
       this.explainedBelow = this.job.dryRun ? (memory?.backlog ?? 0) : 0;
       await this.guarded(() => this.passivateShard(shard));
     }
+    // At or above the accepted cutoff (or with none), the pages above read nothing: entries there whose lastLoginAt
+    // needs a repair (no instant, another spelling) are repaired here, as one invocation's pages do; never passivated.
+    if (memory !== undefined && !this.job.dryRun && this.mayStartUncappedWork()) {
+      await this.guarded(() => this.repairAboveAccepted(shard, judgedUntil));
+    }
     await this.settlePassivations();
     if (this.warnsThisRun() && this.mayStartUncappedWork()) {
       await this.guarded(() => this.warnShard(shard));
@@ -332,7 +342,15 @@ class PassivationRun {
     if (this.systemicError !== undefined) throw new SystemicFailureError(this.summary(), this.systemicError);
     this.reportMalformed();
     const summary = this.summary();
-    if (memory) await this.recordPartitionBacklog(summary, shard, memory);
+    // Nothing to record for a partition that took, passivated and drained nothing (one that only sent its shard's
+    // warnings, say): an idle tick writes nothing to the breaker's item, as an unpartitioned one.
+    const somethingToRecord =
+      memory !== undefined &&
+      (this.reserved > 0 ||
+        this.passivated > 0 ||
+        memory.backlog > 0 ||
+        (memory.drainedShards !== undefined && memory.drainedShards[shard] === undefined));
+    if (memory && somethingToRecord) await this.recordPartitionBacklog(summary, shard, memory);
     return summary;
   }
 
@@ -438,6 +456,27 @@ class PassivationRun {
       if (await this.deps.breakerState.write(withoutVersion(next), version)) return;
     }
     this.job.log.warn('Could not record the breaker backlog (busy); the next plan judges the difference', {});
+  }
+
+  /**
+   * A partition's pass over its shard's stale range from the accepted cutoff (the whole range without one) to the
+   * cutoff: keys only, like the breaker's pass, and a write only for an entry to repair. Such entries sort there and
+   * do not move the accepted cutoff, so no partition's pages would ever meet them: the plan would count them, and
+   * run this shard's partition, on every tick.
+   */
+  private async repairAboveAccepted(shard: string, from: string | undefined): Promise<void> {
+    let start: Record<string, unknown> | undefined;
+    do {
+      if (start && !this.mayStartUncappedWork()) break;
+      const page = await this.deps.users.staleIndexPage(shard, this.cutoffIso, start, from);
+      for (const entry of page.entries) {
+        const lastLogin = readInstant(entry.lastLoginAt);
+        if (lastLogin.kind === 'canonical') continue;
+        if (lastLogin.kind === 'rejected') this.noteMalformed(entry.userId, lastLogin.reason);
+        await this.startWrite(() => this.repairLastLogin(entry, lastLogin));
+      }
+      start = page.next;
+    } while (start);
   }
 
   /** Inactivity warnings are sent by this run: `WARNING_DAYS` set, an event bus, and not a dry run. */
@@ -1116,7 +1155,12 @@ class PassivationRun {
    * on every tick). Only ids: the values themselves may hold whatever the application wrote there.
    */
   private reportMalformed(): void {
-    if (this.malformed === 0) return;
+    // Once per entry: the breaker's pass reports what it met, the end of the run what the pages met below it.
+    const count = this.malformed - this.malformedReported;
+    if (count === 0) return;
+    const sample = this.malformedSample.slice(this.malformedSampleReported);
+    this.malformedReported = this.malformed;
+    this.malformedSampleReported = this.malformedSample.length;
     const leftInIndex = this.job.dryRun || this.breaker?.tripped;
     this.job.log.warn(
       'Index entries whose lastLoginAt is no instant (no zone, no time, impossible): never passivated; ' +
@@ -1124,9 +1168,9 @@ class PassivationRun {
           ? 'left in the index by this run'
           : 'taken out of the index and marked lastLoginAtRejected (npm run cli -- rejected lists them)'),
       {
-        count: this.malformed,
-        sampleUserIds: this.malformedSample.map((entry) => entry.userId),
-        sampleReasons: this.malformedSample.map((entry) => entry.reason),
+        count,
+        sampleUserIds: sample.map((entry) => entry.userId),
+        sampleReasons: sample.map((entry) => entry.reason),
       },
     );
   }

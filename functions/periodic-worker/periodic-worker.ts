@@ -651,7 +651,7 @@ class WorkerRun<S extends JobSummary, D, P> {
     if (names.length === 0 && planSummary !== undefined) {
       this.jobSummary = planSummary;
       const record = this.record(
-        this.request.dryRun ? 'dry-run' : 'completed',
+        this.request.dryRun ? 'dry-run' : planSummary.complete ? 'completed' : 'incomplete',
         { ...planSummary, partitions: {} },
         {
           complete: planSummary.complete,
