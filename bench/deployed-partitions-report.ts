@@ -1,5 +1,6 @@
 /** Verdicts and markdown for each partition run as deployed (`deployed-partitions.ts`, issue 18 point 8). */
 import type { DeployedPartitionsResult, PartitionRatios } from './deployed-partitions';
+import { markdownLines } from './deployed-report';
 import type { Verdict } from './results';
 
 export const deployedPartitionTargets = {
@@ -48,13 +49,7 @@ const ratioCells = (r: PartitionRatios) => [
 ];
 
 export function deployedPartitionsSection(result: DeployedPartitionsResult): string {
-  const lines: string[] = [];
-  const paragraph = (...text: string[]) => lines.push(text.join(''), '');
-  const table = (header: readonly string[], rows: readonly (readonly (string | number)[])[]) => {
-    lines.push(`| ${header.join(' | ')} |`, `|${header.map(() => ' --- ').join('|')}|`);
-    for (const row of rows) lines.push(`| ${row.join(' | ')} |`);
-    lines.push('');
-  };
+  const { lines, paragraph, table } = markdownLines();
   const { asset } = result;
   paragraph(
     `**2c. Each partition as deployed** — the checker synthesized with partitions on (${asset.logicalId}, index `,

@@ -23,6 +23,7 @@ export async function measureDeployedPartitionsSection(options: {
   readonly users: number;
   readonly rounds: number;
   readonly warmupUsers: number;
+  readonly capPerRun?: number;
   readonly progress: (message: string) => void;
 }): Promise<{ readonly markdown: string; readonly verdictLines: readonly string[] }> {
   options.progress(`cdk synth --app "${partitionedApp}": the checker with partitions on, as deployed`);

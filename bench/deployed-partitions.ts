@@ -21,6 +21,8 @@ import { usersTable } from '../functions/shared/users-table-schema';
 import { startLocalPartitionEngine } from '../local/dev/partition-engine';
 import { type BuildDir, lambdaHeapFlags } from './bundling';
 import {
+  assetSummary,
+  type DeployedAssetSummary,
   type DeployedSample,
   deployedBareLoopEntry,
   deployedChildEntry,
@@ -134,13 +136,7 @@ export interface DeployedPartitionsRound {
 }
 
 export interface DeployedPartitionsResult {
-  readonly asset: {
-    readonly logicalId: string;
-    readonly entryBytes: number;
-    readonly entrySha256: string;
-    readonly memorySize: number;
-    readonly timeoutSeconds: number;
-  };
+  readonly asset: DeployedAssetSummary;
   /** The environment the function ran with (tables and endpoints local; BENCH_ and PATH left out). */
   readonly environment: Readonly<Record<string, string>>;
   readonly nodeFlags: readonly string[];
@@ -168,6 +164,11 @@ export interface DeployedPartitionsOptions {
   readonly eventsDelayMs?: number;
   /** An unmeasured bare loop of this many users first, to warm the engine and the proxy (default 0: none). */
   readonly warmupUsers?: number;
+  /**
+   * MAX_PASSIVATIONS_PER_RUN in place of the template's (default: the template's). A tick fans out only work beyond
+   * one run's cap, so a size below the template's cap (the quick profile) needs a smaller one.
+   */
+  readonly capPerRun?: number;
   readonly progress?: (message: string) => void;
 }
 
@@ -257,7 +258,12 @@ export async function measureDeployedPartitions(
         );
         await seedUsers(setup, fnTables.usersTableName, spec);
         await seedUsers(setup, bareTables.usersTableName, spec);
-        const lambdaEnv = resolveEnvironment(fn, fnTables, breakerLifted);
+        const lambdaEnv = resolveEnvironment(fn, fnTables, {
+          ...breakerLifted,
+          ...(options.capPerRun === undefined
+            ? {}
+            : { [envNames.maxPassivationsPerRun]: String(options.capPerRun) }),
+        });
         const functionEnv = (event: MapItem | undefined): Record<string, string> => ({
           ...lambdaRuntimeEnv(fn),
           ...lambdaEnv,
@@ -371,13 +377,7 @@ export async function measureDeployedPartitions(
     await events.stop();
   }
   return {
-    asset: {
-      logicalId: fn.logicalId,
-      entryBytes: fn.entryBytes,
-      entrySha256: fn.entrySha256,
-      memorySize: fn.memorySize,
-      timeoutSeconds: fn.timeoutSeconds,
-    },
+    asset: assetSummary(fn),
     environment: Object.fromEntries(
       Object.entries(shownEnvironment).filter(([name]) => !/^(PATH|BENCH_)/.test(name)),
     ),

@@ -113,7 +113,8 @@ function runRow(s: DeployedSample): (string | number)[] {
   ];
 }
 
-export function deployedSection(result: DeployedResult): string {
+/** Markdown lines built up by paragraphs and tables, each followed by a blank line. */
+export function markdownLines() {
   const lines: string[] = [];
   const paragraph = (...text: string[]) => lines.push(text.join(''), '');
   const table = (header: readonly string[], rows: readonly (readonly (string | number)[])[]) => {
@@ -121,6 +122,11 @@ export function deployedSection(result: DeployedResult): string {
     for (const row of rows) lines.push(`| ${row.join(' | ')} |`);
     lines.push('');
   };
+  return { lines, paragraph, table };
+}
+
+export function deployedSection(result: DeployedResult): string {
+  const { lines, paragraph, table } = markdownLines();
   const { asset } = result;
   paragraph(
     `**2. Throughput as deployed** — the checker's asset from \`cdk synth\` (${asset.logicalId}, index `,

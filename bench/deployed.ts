@@ -157,15 +157,29 @@ export interface MedianFigures {
   readonly maxRssBytes: number;
 }
 
-export interface DeployedResult {
-  readonly asset: {
-    readonly logicalId: string;
-    readonly entryBytes: number;
-    readonly entrySha256: string;
-    readonly runtime: string;
-    readonly memorySize: number;
-    readonly timeoutSeconds: number;
+/** What was measured, byte for byte: the synthesized function's asset. */
+export interface DeployedAssetSummary {
+  readonly logicalId: string;
+  readonly entryBytes: number;
+  readonly entrySha256: string;
+  readonly runtime: string;
+  readonly memorySize: number;
+  readonly timeoutSeconds: number;
+}
+
+export function assetSummary(fn: DeployedFunction): DeployedAssetSummary {
+  return {
+    logicalId: fn.logicalId,
+    entryBytes: fn.entryBytes,
+    entrySha256: fn.entrySha256,
+    runtime: fn.runtime,
+    memorySize: fn.memorySize,
+    timeoutSeconds: fn.timeoutSeconds,
   };
+}
+
+export interface DeployedResult {
+  readonly asset: DeployedAssetSummary;
   /** The environment the function ran with, tables and endpoints replaced by local ones (events mode 15 ms). */
   readonly environment: Readonly<Record<string, string>>;
   readonly nodeFlags: readonly string[];
@@ -343,14 +357,7 @@ export async function measureDeployed(options: DeployedOptions): Promise<Deploye
   const comparisons = compare(samples, options.sizes, options.eventModes, false);
   if (pinAvailable) comparisons.push(...compare(samples, options.pinnedSizes, options.eventModes, true));
   return {
-    asset: {
-      logicalId: fn.logicalId,
-      entryBytes: fn.entryBytes,
-      entrySha256: fn.entrySha256,
-      runtime: fn.runtime,
-      memorySize: fn.memorySize,
-      timeoutSeconds: fn.timeoutSeconds,
-    },
+    asset: assetSummary(fn),
     environment: shownEnvironment,
     nodeFlags,
     concurrency,

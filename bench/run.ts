@@ -109,6 +109,8 @@ export interface Profile {
     readonly users: number;
     readonly rounds: number;
     readonly warmupUsers: number;
+    /** MAX_PASSIVATIONS_PER_RUN in place of the template's: only where the size would fit one run. */
+    readonly capPerRun?: number;
   };
 }
 
@@ -159,7 +161,8 @@ export const profiles = {
     partitionsConcurrencies: [0, 1, 4, 16],
     backlogSizes: [1_000, 5_000],
     backlogTicks: 3,
-    deployedPartitions: { users: 800, rounds: 1, warmupUsers: 200 },
+    // 800 users fit one run at the template's cap (10,000): a cap of 100 a run makes the tick fan out.
+    deployedPartitions: { users: 800, rounds: 1, warmupUsers: 200, capPerRun: 100 },
   },
 } as const satisfies Record<string, Profile>;
 

@@ -12,6 +12,7 @@ import { measureColdStart } from '../bench/cold-start';
 import { engineCostTable, idleCostTable, loginsPerUserPerDay, pricing, ticksPerMonth } from '../bench/cost';
 import { type DeployedResult, measureDeployed } from '../bench/deployed';
 import { type CfnTemplate, checkerFunction, type DeployedFunction } from '../bench/deployed-asset';
+import { measureDeployedPartitionsSection } from '../bench/deployed-partitions-section';
 import { deployedSection, deployedVerdicts } from '../bench/deployed-report';
 import { type SetupClients, setupClients } from '../bench/fixtures';
 import { type IdleTickResult, measureIdleTick } from '../bench/idle-tick';
@@ -354,6 +355,54 @@ function fixtureTemplate(
     },
   };
 }
+
+describe('each partition as deployed (2c), run small', () => {
+  let engine: TestEngine;
+  let setup: SetupClients;
+  const dir = buildDir();
+
+  beforeAll(async () => {
+    engine = await startTestEngine();
+    setup = setupClients(engine.engine.endpoint);
+  }, 60_000);
+
+  afterAll(async () => {
+    dir.remove();
+    setup?.destroy();
+    await engine?.stop();
+  });
+
+  it('fans the synthesized checker out to its shards and runs each partition and its bare loop to the last user', async () => {
+    const { markdown, verdictLines } = await measureDeployedPartitionsSection({
+      endpoint: engine.engine.endpoint,
+      setup,
+      buildDir: dir,
+      users: 160,
+      rounds: 1,
+      warmupUsers: 0,
+      // 160 users fit one run at the template's cap: 40 a run makes the tick fan out, as a backlog beyond it does,
+      // and still holds any one shard's users (about 10 each).
+      capPerRun: 40,
+      progress: () => {},
+    });
+
+    expect(markdown).toMatch(/fanned-out, [\d.]+, [\d.]+, \d+ \(16, \d+\)/);
+    // One row per round, then every partition of every round: all 16 shards ran, each measured against its bare loop.
+    expect(markdown).toMatch(/^\| all \| 16 \| /m);
+    // Each partition's row (round, partition, users, who went first, passivated by the function / the bare loop).
+    const rows = [
+      ...markdown.matchAll(/^\| 1 \| (\d+) \| ([\d,]+) \| (?:bare|function) \| ([\d,]+) \/ ([\d,]+) \|/gm),
+    ];
+    expect(rows.map((row) => row[1]).sort((x, y) => Number(x) - Number(y))).toEqual(
+      Array.from({ length: 16 }, (_, i) => String(i)),
+    );
+    for (const [, , users, byFunction, byBare] of rows) expect([byFunction, byBare]).toEqual([users, users]);
+    expect(rows.reduce((sum, row) => sum + Number(row[2]), 0)).toBe(160);
+    expect(verdictLines).toHaveLength(2);
+    for (const line of verdictLines)
+      expect(line).toMatch(/^(PASS|MISSED) Each partition as deployed: .* \d\.\d\d /);
+  }, 180_000);
+});
 
 describe('benchmark 2 as deployed, run small', () => {
   let engine: TestEngine;
