@@ -50,19 +50,20 @@ function isRecordOf(call: DynamoCall, shard: string): boolean {
   );
 }
 
+// One engine and one stand-in for both groups below.
+let h: FaultHarness;
+let engine: LocalPartitionEngine;
+
+beforeAll(async () => {
+  [h, engine] = await Promise.all([startFaultHarness(), startLocalPartitionEngine()]);
+}, engineHookTimeoutMs);
+
+afterAll(async () => {
+  await engine?.stop();
+  await h?.stop();
+}, engineHookTimeoutMs);
+
 describe(`the breaker's backlog spent by partitions (${selectedEngineKind()})`, () => {
-  let h: FaultHarness;
-  let engine: LocalPartitionEngine;
-
-  beforeAll(async () => {
-    [h, engine] = await Promise.all([startFaultHarness(), startLocalPartitionEngine()]);
-  }, engineHookTimeoutMs);
-
-  afterAll(async () => {
-    await engine?.stop();
-    await h?.stop();
-  }, engineHookTimeoutMs);
-
   /**
    * Fresh tables; `approved` users of shard 0 stale below an accepted cutoff, with an approval and a backlog of
    * exactly them in the breaker's item, as a plan that accepted them left it.
@@ -196,18 +197,6 @@ describe(`the breaker's backlog spent by partitions (${selectedEngineKind()})`, 
 });
 
 describe(`a malformed lastLoginAt on a partitioned checker (${selectedEngineKind()})`, () => {
-  let h: FaultHarness;
-  let engine: LocalPartitionEngine;
-
-  beforeAll(async () => {
-    [h, engine] = await Promise.all([startFaultHarness(), startLocalPartitionEngine()]);
-  }, engineHookTimeoutMs);
-
-  afterAll(async () => {
-    await engine?.stop();
-    await h?.stop();
-  }, engineHookTimeoutMs);
-
   async function partitioned(names: TableNames, settings: Record<string, string> = {}) {
     const arn = `arn:aws:states:local:000000000000:stateMachine:${names.lockTableName.slice(0, 60)}`;
     engine.register(arn, {
