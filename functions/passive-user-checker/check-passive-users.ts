@@ -237,29 +237,15 @@ class PassivationRun {
       shards: this.shards.length,
     });
 
-    // With no time to spare (a retry delivered late, a lease about to lapse) the run reads nothing at all.
-    const staleShards = this.mayStartWork() ? await this.guarded(() => this.checkBreaker()) : [];
-    if (this.breaker?.tripped && !this.job.dryRun) throw new BreakerTrippedError(this.summary());
-    // Paused or out of time during the scan: its counts may be partial, so nothing is accepted or acted on.
-    if (staleShards !== undefined && staleShards.length > 0 && !this.mayStartWork()) return this.summary();
+    const verdict = await this.judge();
+    if (verdict === undefined) return this.summary();
 
-    // What the breaker accepted is written before anything is acted on; a withdrawal made meanwhile wins.
-    const accepted = this.breaker && !this.job.dryRun ? await this.guarded(() => this.acceptVerdict()) : true;
-    if (accepted === false) this.stop('breaker-changed');
-    const workShards = accepted ? (staleShards ?? []) : [];
-
-    await Promise.all(workShards.map((shard) => this.guarded(() => this.passivateShard(shard))));
+    await Promise.all(verdict.shards.map((shard) => this.guarded(() => this.passivateShard(shard))));
     await this.settlePassivations();
     if (this.warnsThisRun() && this.mayStartUncappedWork()) {
       await Promise.all(this.shards.map((shard) => this.guarded(() => this.warnShard(shard))));
     }
-
-    if (this.systemicError === undefined && this.passivationsFailed >= systemicFailureThreshold) {
-      if (this.passivated + this.raceSkipped === 0) {
-        this.systemicError = new Error(`all ${this.passivationsFailed} passivation updates failed`);
-      }
-    }
-    if (this.systemicError !== undefined) throw new SystemicFailureError(this.summary(), this.systemicError);
+    this.throwIfSystemic();
 
     this.reportMalformed();
     const summary = this.summary();
@@ -280,25 +266,22 @@ class PassivationRun {
       dryRun: this.job.dryRun,
       shards: this.shards.length,
     });
-    const staleShards = this.mayStartWork() ? await this.guarded(() => this.checkBreaker()) : [];
-    if (this.breaker?.tripped && !this.job.dryRun) throw new BreakerTrippedError(this.summary());
-    if (staleShards !== undefined && staleShards.length > 0 && !this.mayStartWork()) return [];
-    const accepted = this.breaker && !this.job.dryRun ? await this.guarded(() => this.acceptVerdict()) : true;
-    if (accepted === false) this.stop('breaker-changed');
-    if (this.systemicError !== undefined) throw new SystemicFailureError(this.summary(), this.systemicError);
+    const verdict = await this.judge();
+    if (verdict === undefined) return [];
+    this.throwIfSystemic();
     if (this.breaker && !this.breaker.tripped) {
       this.job.log.info('Breaker passed; fanning out the shards with work', {
         staleUsers: this.breaker.staleUsers,
         backlog: this.breaker.backlog,
         crossed: this.breaker.crossed,
-        shards: accepted ? (staleShards?.length ?? 0) : 0,
+        shards: verdict.shards.length,
       });
     }
     const work = (this.breaker?.staleUsers ?? 0) + this.malformed;
     // Warnings are due in every shard, stale users or not: each shard is then a partition (its warning pages).
-    const withWork = this.warnsThisRun() ? this.allShards : (staleShards ?? []);
+    const withWork = this.warnsThisRun() ? this.allShards : verdict.shards;
     return {
-      partitions: accepted ? withWork : [],
+      partitions: verdict.accepted ? withWork : [],
       fitsOneInvocation: work <= this.config.maxPassivationsPerRun,
       // The tick's figures when no shard has work: what the breaker's pass read and judged.
       summary: this.summary(),
@@ -334,12 +317,7 @@ class PassivationRun {
     if (this.warnsThisRun() && this.mayStartUncappedWork()) {
       await this.guarded(() => this.warnShard(shard));
     }
-    if (this.systemicError === undefined && this.passivationsFailed >= systemicFailureThreshold) {
-      if (this.passivated + this.raceSkipped === 0) {
-        this.systemicError = new Error(`all ${this.passivationsFailed} passivation updates failed`);
-      }
-    }
-    if (this.systemicError !== undefined) throw new SystemicFailureError(this.summary(), this.systemicError);
+    this.throwIfSystemic();
     this.reportMalformed();
     const summary = this.summary();
     // Nothing to record for a partition that took, passivated and drained nothing (one that only sent its shard's
@@ -477,6 +455,33 @@ class PassivationRun {
       }
       start = page.next;
     } while (start);
+  }
+
+  /**
+   * The breaker's pass and its verdict, written before anything is acted on (a withdrawal made meanwhile wins): the
+   * shards with work (none when the verdict was not accepted), or undefined when the run must act on nothing. With
+   * no time to spare (a retry delivered late, a lease about to lapse) it reads nothing; paused or out of time
+   * during the scan, its counts may be partial, so nothing is accepted. A trip throws.
+   */
+  private async judge(): Promise<
+    { readonly shards: readonly string[]; readonly accepted: boolean } | undefined
+  > {
+    const staleShards = this.mayStartWork() ? await this.guarded(() => this.checkBreaker()) : [];
+    if (this.breaker?.tripped && !this.job.dryRun) throw new BreakerTrippedError(this.summary());
+    if (staleShards !== undefined && staleShards.length > 0 && !this.mayStartWork()) return undefined;
+    const accepted = this.breaker && !this.job.dryRun ? await this.guarded(() => this.acceptVerdict()) : true;
+    if (accepted === false) this.stop('breaker-changed');
+    return { shards: accepted ? (staleShards ?? []) : [], accepted: accepted === true };
+  }
+
+  /** A run whose every passivation failed, or that met an error no retry helps, fails: its summary goes with it. */
+  private throwIfSystemic(): void {
+    if (this.systemicError === undefined && this.passivationsFailed >= systemicFailureThreshold) {
+      if (this.passivated + this.raceSkipped === 0) {
+        this.systemicError = new Error(`all ${this.passivationsFailed} passivation updates failed`);
+      }
+    }
+    if (this.systemicError !== undefined) throw new SystemicFailureError(this.summary(), this.systemicError);
   }
 
   /** Inactivity warnings are sent by this run: `WARNING_DAYS` set, an event bus, and not a dry run. */
